@@ -1,0 +1,78 @@
+using System.Text.Json;
+using NormSharp.Cli.Arguments;
+using NormSharp.Cli.Bench;
+using NormSharp.Threading;
+
+namespace NormSharp.Cli.Commands;
+
+/// <summary><c>normsharp bench ...</c>: speed measurements whose figures are ratios taken in one process.</summary>
+internal static class BenchCommand
+{
+    private static readonly OptionSpec JsonOption = new("json", "FILE", "also write the results as JSON to FILE");
+    private static readonly OptionSpec ThreadsOption = new("threads", "N", "threads to use", Environment.ProcessorCount.ToString());
+    private static readonly OptionSpec SecondsOption = new("seconds", "S", "minimum measuring time per case", "1");
+
+    public static CommandSpec Spec { get; } = new()
+    {
+        Name = "bench",
+        Summary = "measure kernel and training speed on this machine",
+        Subcommands =
+        [
+            new CommandSpec
+            {
+                Name = "norms",
+                Summary = "LayerNorm and RMSNorm forward and forward+backward bandwidth, as a fraction of copy bandwidth",
+                Details = "Traffic counts 2 floats per element for the forward (read x, write y) and 5 for forward+backward\n(adding read dy, read x, write dx). The copy bandwidth is measured in the same process with the same threads.",
+                Options = [JsonOption, ThreadsOption, SecondsOption],
+                Handler = RunNorms,
+                Examples = ["normsharp bench norms --json norms.json"],
+            },
+            new CommandSpec
+            {
+                Name = "gemm",
+                Summary = "GEMM GFLOP/s at the shapes of the paper's MLP and a square 1024 case",
+                Options = [JsonOption, ThreadsOption, SecondsOption],
+                Handler = RunGemm,
+                Examples = ["normsharp bench gemm --json gemm.json"],
+            },
+            BenchTrain.Spec(JsonOption, ThreadsOption, SecondsOption),
+        ],
+    };
+
+    private static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true };
+
+    private static void ApplyThreads(ParsedArguments a) => ParallelFor.MaxThreads = a.Int("threads", 1, 1024);
+
+    private static int RunNorms(ParsedArguments a, CliContext ctx)
+    {
+        ApplyThreads(a);
+        var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
+        var report = NormsBenchmark.Run(NormsBenchmark.DefaultShapes, time, s => ctx.Error.WriteLine(s));
+        ctx.Out.WriteLine($"threads {report.Threads}, copy bandwidth {report.CopyGbps:F1} GB/s");
+        ctx.Out.WriteLine($"{"op",-11} {"rows",7} {"cols",6} {"fwd GB/s",9} {"fwd/copy",9} {"f+b GB/s",9} {"f+b/copy",9}");
+        foreach (var c in report.Cases)
+            ctx.Out.WriteLine($"{c.Op,-11} {c.Rows,7} {c.Cols,6} {c.FwdGbps,9:F1} {c.FwdVsCopy,9:F2} {c.FwdBwdGbps,9:F1} {c.FwdBwdVsCopy,9:F2}");
+        WriteJson(a, report);
+        return CommandLine.Ok;
+    }
+
+    private static int RunGemm(ParsedArguments a, CliContext ctx)
+    {
+        ApplyThreads(a);
+        var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
+        var report = GemmBenchmark.Run(GemmBenchmark.DefaultCases, time, s => ctx.Error.WriteLine(s));
+        ctx.Out.WriteLine($"threads {report.Threads}");
+        ctx.Out.WriteLine($"{"m",6} {"k",6} {"n",6} {"GFLOP/s",9}");
+        foreach (var c in report.Cases) ctx.Out.WriteLine($"{c.M,6} {c.K,6} {c.N,6} {c.Gflops,9:F1}");
+        WriteJson(a, report);
+        return CommandLine.Ok;
+    }
+
+    internal static void WriteJson<T>(ParsedArguments a, T report)
+    {
+        if (a.String("json") is not { } path) return;
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, JsonSerializer.Serialize(report, JsonOptions));
+    }
+}

@@ -1,0 +1,82 @@
+using NormSharp.Kernels;
+
+namespace NormSharp.Autograd;
+
+public static partial class F
+{
+    /// <summary>The activations the layers offer.</summary>
+    public enum Activation
+    {
+        /// <summary>max(0, x).</summary>
+        Relu,
+        /// <summary>Hyperbolic tangent.</summary>
+        Tanh,
+        /// <summary>Logistic sigmoid.</summary>
+        Sigmoid,
+        /// <summary>Gaussian error linear unit, exact erf form (PyTorch's default).</summary>
+        Gelu,
+    }
+
+    /// <summary>max(0, x), elementwise.</summary>
+    public static Variable Relu(Variable x) => Activate(x, Activation.Relu);
+
+    /// <summary>tanh(x), elementwise.</summary>
+    public static Variable Tanh(Variable x) => Activate(x, Activation.Tanh);
+
+    /// <summary>1 / (1 + exp(−x)), elementwise.</summary>
+    public static Variable Sigmoid(Variable x) => Activate(x, Activation.Sigmoid);
+
+    /// <summary>x·Φ(x) with the exact normal CDF, elementwise.</summary>
+    public static Variable Gelu(Variable x) => Activate(x, Activation.Gelu);
+
+    /// <summary>Applies <paramref name="kind"/> elementwise.</summary>
+    public static Variable Activate(Variable x, Activation kind)
+    {
+        Tape.CheckAlive(x, kind.ToString());
+        var tape = Tape.Current;
+        var y = tape.Allocate(x.Shape);
+        var xs = x.Value.Span;
+        var ys = y.Span;
+        switch (kind)
+        {
+            case Activation.Relu: ActivationKernels.ReluForward(xs, ys); break;
+            case Activation.Tanh: ActivationKernels.TanhForward(xs, ys); break;
+            case Activation.Sigmoid: ActivationKernels.SigmoidForward(xs, ys); break;
+            case Activation.Gelu: ActivationKernels.GeluForward(xs, ys); break;
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown activation");
+        }
+        if (!Tape.NeedsGrad(x)) return tape.Wrap(y);
+        var node = tape.RentNode<ActivationNode>();
+        node.X = x;
+        node.Kind = kind;
+        return tape.Record(node, y);
+    }
+
+    private sealed class ActivationNode : Node
+    {
+        public Variable X = null!;
+        public Activation Kind;
+
+        internal override void Backward(Tape tape)
+        {
+            if (tape.GradientFor(X) is not { } gx) return;
+            var dy = Output.Grad!.Span;
+            var y = Output.Value.Span;
+            var dx = gx.Buffer.Span;
+            switch (Kind)
+            {
+                case Activation.Relu: ActivationKernels.ReluBackward(dy, y, dx); break;
+                case Activation.Tanh: ActivationKernels.TanhBackward(dy, y, dx); break;
+                case Activation.Sigmoid: ActivationKernels.SigmoidBackward(dy, y, dx); break;
+                case Activation.Gelu: ActivationKernels.GeluBackward(dy, X.Value.Span, dx); break;
+            }
+            gx.Commit();
+        }
+
+        internal override void Clear()
+        {
+            base.Clear();
+            X = null!;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Numerics.Tensors;
+using NormSharp.Errors;
+
+namespace NormSharp.Kernels;
+
+/// <summary>Loss functions, fused with their first derivative where that saves a pass.</summary>
+public static class LossKernels
+{
+    /// <summary>
+    /// Mean over rows of −log softmax(logits[r])[labels[r]], computed as logsumexp − logit (stable for any
+    /// magnitude). Writes the softmax probabilities for the backward.
+    /// </summary>
+    public static float CrossEntropyForward(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, Span<float> probabilities, int rows, int classes)
+    {
+        CheckCrossEntropy(logits.Length, labels, probabilities.Length, rows, classes);
+        double total = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var lr = logits.Slice(r * classes, classes);
+            var pr = probabilities.Slice(r * classes, classes);
+            float max = TensorPrimitives.Max(lr);
+            TensorPrimitives.Subtract(lr, max, pr);
+            TensorPrimitives.Exp(pr, pr);
+            float sum = TensorPrimitives.Sum(pr);
+            TensorPrimitives.Multiply(pr, 1f / sum, pr);
+            total += max + Math.Log(sum) - lr[labels[r]];
+        }
+        return rows == 0 ? 0f : (float)(total / rows);
+    }
+
+    /// <summary>dlogits = upstream·(p − onehot(label))/rows.</summary>
+    public static void CrossEntropyBackward(ReadOnlySpan<float> probabilities, ReadOnlySpan<int> labels, float upstream, Span<float> dlogits, int rows, int classes)
+    {
+        CheckCrossEntropy(dlogits.Length, labels, probabilities.Length, rows, classes);
+        float scale = rows == 0 ? 0f : upstream / rows;
+        TensorPrimitives.Multiply(probabilities, scale, dlogits);
+        for (int r = 0; r < rows; r++) dlogits[r * classes + labels[r]] -= scale;
+    }
+
+    /// <summary>Rows whose largest logit is at the label (ties go to the first index).</summary>
+    public static int CountCorrect(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes)
+    {
+        if (logits.Length != (long)rows * classes || labels.Length != rows)
+            throw new ShapeMismatchException($"CountCorrect: {logits.Length} logits and {labels.Length} labels for [{rows}, {classes}].");
+        int correct = 0;
+        for (int r = 0; r < rows; r++)
+            if (TensorPrimitives.IndexOfMax(logits.Slice(r * classes, classes)) == labels[r]) correct++;
+        return correct;
+    }
+
+    /// <summary>Mean of (prediction − target)².</summary>
+    public static float MseForward(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
+    {
+        if (prediction.Length != target.Length)
+            throw new ShapeMismatchException($"Mse: prediction has {prediction.Length} elements, target {target.Length}.");
+        if (prediction.IsEmpty) return 0f;
+        double s = 0;
+        for (int i = 0; i < prediction.Length; i++)
+        {
+            double d = prediction[i] - target[i];
+            s += d * d;
+        }
+        return (float)(s / prediction.Length);
+    }
+
+    /// <summary>dprediction = upstream·2(prediction − target)/n.</summary>
+    public static void MseBackward(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, float upstream, Span<float> dprediction)
+    {
+        if (prediction.Length != target.Length || dprediction.Length != prediction.Length)
+            throw new ShapeMismatchException($"MseBackward: prediction {prediction.Length}, target {target.Length} and gradient {dprediction.Length} elements differ.");
+        if (prediction.IsEmpty) return;
+        TensorPrimitives.Subtract(prediction, target, dprediction);
+        TensorPrimitives.Multiply(dprediction, 2f * upstream / prediction.Length, dprediction);
+    }
+
+    private static void CheckCrossEntropy(int logitsLength, ReadOnlySpan<int> labels, int probsLength, int rows, int classes)
+    {
+        if (rows < 0 || classes <= 0 || logitsLength != (long)rows * classes || probsLength != logitsLength)
+            throw new ShapeMismatchException($"CrossEntropy: buffers of {logitsLength} and {probsLength} elements do not hold [{rows}, {classes}].");
+        if (labels.Length != rows)
+            throw new ShapeMismatchException($"CrossEntropy: {labels.Length} labels for {rows} rows.");
+        for (int r = 0; r < rows; r++)
+            if ((uint)labels[r] >= (uint)classes)
+                throw new InvalidValueException("labels", $"CrossEntropy: label {labels[r]} of row {r} is outside [0, {classes}).");
+    }
+}

@@ -1,0 +1,229 @@
+using System.Runtime.Intrinsics;
+using NormSharp.Threading;
+
+namespace NormSharp.Kernels.Normalization;
+
+/// <summary>
+/// Layer normalization over the last <c>cols</c> elements of each of <c>rows</c> rows (PyTorch semantics:
+/// biased variance, rstd = 1/sqrt(var + eps), y = (x − mean)·rstd·weight + bias). Rows are split over the
+/// cores. An empty weight or bias span means none; an empty dweight or dbias span means not wanted.
+/// </summary>
+public static unsafe class LayerNormKernels
+{
+    /// <summary>Normalizes each row of <paramref name="x"/> into <paramref name="y"/>, keeping mean and rstd per row for the backward.</summary>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, Span<float> mean, Span<float> rstd, int rows, int cols, float eps)
+    {
+        const string Op = "LayerNorm";
+        RowNormalization.CheckRows(Op, rows, cols);
+        RowNormalization.CheckEps(Op, eps);
+        RowNormalization.CheckLength(Op, "x", x.Length, (long)rows * cols);
+        RowNormalization.CheckLength(Op, "y", y.Length, (long)rows * cols);
+        RowNormalization.CheckLength(Op, "mean", mean.Length, rows);
+        RowNormalization.CheckLength(Op, "rstd", rstd.Length, rows);
+        RowNormalization.CheckOptional(Op, "weight", weight.Length, cols);
+        RowNormalization.CheckOptional(Op, "bias", bias.Length, cols);
+        if (rows == 0) return;
+        if (cols == 0)
+        {
+            mean.Clear();
+            rstd.Fill(1f / MathF.Sqrt(eps));
+            return;
+        }
+        fixed (float* px = x, pw = weight, pb = bias, py = y, pm = mean, pr = rstd)
+        {
+            var body = new ForwardBody
+            {
+                X = px, W = weight.IsEmpty ? null : pw, B = bias.IsEmpty ? null : pb,
+                Y = py, Mean = pm, Rstd = pr, Cols = cols, Eps = eps,
+            };
+            ParallelFor.Run(rows, RowNormalization.Grain(cols), ref body);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of a layer normalization given the upstream gradient <paramref name="dy"/>: dx always
+    /// (overwritten), dweight and dbias when their spans are not empty (overwritten). One fused pass
+    /// over the rows; the parameter gradients are summed per chunk and reduced once, in chunk order.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, Span<float> dx, Span<float> dweight, Span<float> dbias, int rows, int cols)
+    {
+        const string Op = "LayerNormBackward";
+        RowNormalization.CheckRows(Op, rows, cols);
+        long n = (long)rows * cols;
+        RowNormalization.CheckLength(Op, "dy", dy.Length, n);
+        RowNormalization.CheckLength(Op, "x", x.Length, n);
+        RowNormalization.CheckLength(Op, "dx", dx.Length, n);
+        RowNormalization.CheckLength(Op, "mean", mean.Length, rows);
+        RowNormalization.CheckLength(Op, "rstd", rstd.Length, rows);
+        RowNormalization.CheckOptional(Op, "weight", weight.Length, cols);
+        RowNormalization.CheckOptional(Op, "dweight", dweight.Length, cols);
+        RowNormalization.CheckOptional(Op, "dbias", dbias.Length, cols);
+        dweight.Clear();
+        dbias.Clear();
+        if (rows == 0 || cols == 0) return;
+        int grain = RowNormalization.Grain(cols);
+        int chunks = ParallelFor.ChunkCount(rows, grain);
+        bool wantW = !dweight.IsEmpty, wantB = !dbias.IsEmpty;
+        float[] partial = RowScratch.Zeroed((wantW || wantB) ? 2 * chunks * cols : 0);
+        fixed (float* pdy = dy, px = x, pw = weight, pm = mean, pr = rstd, pdx = dx, pp = partial)
+        {
+            var body = new BackwardBody
+            {
+                Dy = pdy, X = px, W = weight.IsEmpty ? null : pw, Mean = pm, Rstd = pr, Dx = pdx,
+                PartialW = wantW ? pp : null, PartialB = wantB ? pp + chunks * cols : null, Cols = cols,
+            };
+            ParallelFor.Run(rows, grain, ref body);
+        }
+        for (int c = 0; c < chunks; c++)
+        {
+            if (wantW) ElementwiseKernels.AddInPlace(dweight, partial.AsSpan(c * cols, cols));
+            if (wantB) ElementwiseKernels.AddInPlace(dbias, partial.AsSpan((chunks + c) * cols, cols));
+        }
+    }
+
+    private struct ForwardBody : IParallelBody
+    {
+        public float* X, W, B, Y, Mean, Rstd;
+        public int Cols;
+        public float Eps;
+
+        public void Execute(int chunk, int start, int end)
+        {
+            int n = Cols;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * n;
+                float* y = Y + (long)r * n;
+                float k = x[0];
+                RowNormalization.ShiftedSums(new ReadOnlySpan<float>(x, n), k, out double s1, out double s2);
+                double d = s1 / n;
+                double variance = Math.Max(s2 / n - d * d, 0.0);
+                float rs = (float)(1.0 / Math.Sqrt(variance + Eps));
+                Mean[r] = (float)(k + d);
+                Rstd[r] = rs;
+                NormalizeRow(x, y, W, B, n, k, (float)d, rs);
+            }
+        }
+    }
+
+    /// <summary>y = ((x − k) − d)·rstd·w + b for one row.</summary>
+    private static void NormalizeRow(float* x, float* y, float* w, float* b, int n, float k, float d, float rs)
+    {
+        int i = 0;
+        var kv = Vector256.Create(k);
+        var dv = Vector256.Create(d);
+        var rv = Vector256.Create(rs);
+        if (w != null && b != null)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var t = (Vector256.Load(x + i) - kv - dv) * rv;
+                Vector256.FusedMultiplyAdd(t, Vector256.Load(w + i), Vector256.Load(b + i)).Store(y + i);
+            }
+            for (; i < n; i++) y[i] = ((x[i] - k) - d) * rs * w[i] + b[i];
+        }
+        else if (w != null)
+        {
+            for (; i <= n - 8; i += 8)
+                ((Vector256.Load(x + i) - kv - dv) * rv * Vector256.Load(w + i)).Store(y + i);
+            for (; i < n; i++) y[i] = ((x[i] - k) - d) * rs * w[i];
+        }
+        else
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var t = (Vector256.Load(x + i) - kv - dv) * rv;
+                if (b != null) t += Vector256.Load(b + i);
+                t.Store(y + i);
+            }
+            for (; i < n; i++) y[i] = ((x[i] - k) - d) * rs + (b != null ? b[i] : 0f);
+        }
+    }
+
+    private struct BackwardBody : IParallelBody
+    {
+        public float* Dy, X, W, Mean, Rstd, Dx, PartialW, PartialB;
+        public int Cols;
+
+        public void Execute(int chunk, int start, int end)
+        {
+            int n = Cols;
+            float* pw = PartialW == null ? null : PartialW + (long)chunk * n;
+            float* pb = PartialB == null ? null : PartialB + (long)chunk * n;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * n;
+                float* dy = Dy + (long)r * n;
+                float* dx = Dx + (long)r * n;
+                float k = x[0];
+                float rs = Rstd[r];
+                // Pass 1 needs no mean: Σ g·x̂ = rstd·(Σ g·(x−k) − d·Σ g), and d = Σ(x−k)/n is recomputed exactly here.
+                RowSums(x, dy, W, n, k, out double sg, out double sgx, out double sx);
+                double d = sx / n;
+                float meanG = (float)(sg / n);
+                float meanGXhat = (float)(rs * (sgx - d * sg) / n);
+                float df = (float)d;
+                int i = 0;
+                var kv = Vector256.Create(k);
+                var dv = Vector256.Create(df);
+                var rv = Vector256.Create(rs);
+                var mg = Vector256.Create(meanG);
+                var mgx = Vector256.Create(meanGXhat);
+                for (; i <= n - 8; i += 8)
+                {
+                    var xhat = (Vector256.Load(x + i) - kv - dv) * rv;
+                    var dyv = Vector256.Load(dy + i);
+                    var g = W == null ? dyv : dyv * Vector256.Load(W + i);
+                    (rv * (g - mg - xhat * mgx)).Store(dx + i);
+                    if (pw != null) Vector256.FusedMultiplyAdd(dyv, xhat, Vector256.Load(pw + i)).Store(pw + i);
+                    if (pb != null) (Vector256.Load(pb + i) + dyv).Store(pb + i);
+                }
+                for (; i < n; i++)
+                {
+                    float xhat = ((x[i] - k) - df) * rs;
+                    float g = W == null ? dy[i] : dy[i] * W[i];
+                    dx[i] = rs * (g - meanG - xhat * meanGXhat);
+                    if (pw != null) pw[i] += dy[i] * xhat;
+                    if (pb != null) pb[i] += dy[i];
+                }
+            }
+        }
+
+        private static void RowSums(float* x, float* dy, float* w, int n, float k, out double sg, out double sgx, out double sx)
+        {
+            const int Block = 1024;
+            sg = 0;
+            sgx = 0;
+            sx = 0;
+            var kv = Vector256.Create(k);
+            for (int s = 0; s < n; s += Block)
+            {
+                int e = Math.Min(n, s + Block);
+                int i = s;
+                var ag = Vector256<float>.Zero;
+                var agx = Vector256<float>.Zero;
+                var ax = Vector256<float>.Zero;
+                for (; i <= e - 8; i += 8)
+                {
+                    var xc = Vector256.Load(x + i) - kv;
+                    var g = w == null ? Vector256.Load(dy + i) : Vector256.Load(dy + i) * Vector256.Load(w + i);
+                    ag += g;
+                    agx = Vector256.FusedMultiplyAdd(g, xc, agx);
+                    ax += xc;
+                }
+                double bg = Vector256.Sum(ag), bgx = Vector256.Sum(agx), bx = Vector256.Sum(ax);
+                for (; i < e; i++)
+                {
+                    double xc = (double)x[i] - k;
+                    double g = w == null ? dy[i] : (double)dy[i] * w[i];
+                    bg += g;
+                    bgx += g * xc;
+                    bx += xc;
+                }
+                sg += bg;
+                sgx += bgx;
+                sx += bx;
+            }
+        }
+    }
+}

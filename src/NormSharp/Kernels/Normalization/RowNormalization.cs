@@ -1,0 +1,114 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using NormSharp.Errors;
+
+namespace NormSharp.Kernels.Normalization;
+
+/// <summary>
+/// The per-row building blocks shared by LayerNorm and RMSNorm. Statistics use a pivot K (the row's first
+/// element): sums of (x − K) and (x − K)² are accumulated in float lanes over short blocks and combined in
+/// double, so a mean that is large against the spread does not cancel; the normalize pass subtracts the
+/// mean as K + d so the small part of x − mean is not rounded away.
+/// </summary>
+internal static class RowNormalization
+{
+    /// <summary>Elements per float-lane block before the partial sums are folded into double.</summary>
+    private const int Block = 1024;
+
+    /// <summary>Rows per parallel chunk: enough that a chunk moves ≥ 64 KB.</summary>
+    public static int Grain(int cols) => Math.Max(1, (64 * 1024 / 4) / Math.Max(1, cols));
+
+    /// <summary>Σ(x − k) and Σ(x − k)² of one row, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ShiftedSums(ReadOnlySpan<float> row, float k, out double s1, out double s2)
+    {
+        s1 = 0;
+        s2 = 0;
+        int n = row.Length;
+        ref float x = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+        var kv = Vector256.Create(k);
+        for (int start = 0; start < n; start += Block)
+        {
+            int end = Math.Min(n, start + Block);
+            int i = start;
+            var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
+            var b1 = Vector256<float>.Zero; var b2 = Vector256<float>.Zero;
+            for (; i <= end - 16; i += 16)
+            {
+                var d0 = Vector256.LoadUnsafe(ref x, (nuint)i) - kv;
+                var d1 = Vector256.LoadUnsafe(ref x, (nuint)(i + 8)) - kv;
+                a1 += d0;
+                a2 = Vector256.FusedMultiplyAdd(d0, d0, a2);
+                b1 += d1;
+                b2 = Vector256.FusedMultiplyAdd(d1, d1, b2);
+            }
+            float t1 = Vector256.Sum(a1 + b1), t2 = Vector256.Sum(a2 + b2);
+            double e1 = t1, e2 = t2;
+            for (; i < end; i++)
+            {
+                double d = (double)Unsafe.Add(ref x, i) - k;
+                e1 += d;
+                e2 += d * d;
+            }
+            s1 += e1;
+            s2 += e2;
+        }
+    }
+
+    /// <summary>Σ x² of one row, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumSquares(ReadOnlySpan<float> row)
+    {
+        double s = 0;
+        int n = row.Length;
+        ref float x = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+        for (int start = 0; start < n; start += Block)
+        {
+            int end = Math.Min(n, start + Block);
+            int i = start;
+            var a = Vector256<float>.Zero;
+            var b = Vector256<float>.Zero;
+            for (; i <= end - 16; i += 16)
+            {
+                var v0 = Vector256.LoadUnsafe(ref x, (nuint)i);
+                var v1 = Vector256.LoadUnsafe(ref x, (nuint)(i + 8));
+                a = Vector256.FusedMultiplyAdd(v0, v0, a);
+                b = Vector256.FusedMultiplyAdd(v1, v1, b);
+            }
+            double e = Vector256.Sum(a + b);
+            for (; i < end; i++)
+            {
+                double v = Unsafe.Add(ref x, i);
+                e += v * v;
+            }
+            s += e;
+        }
+        return s;
+    }
+
+    public static void CheckEps(string op, float eps)
+    {
+        if (!(eps > 0f) || float.IsInfinity(eps))
+            throw new InvalidValueException("eps", $"{op}: eps must be a positive finite number, got {eps}.");
+    }
+
+    public static void CheckRows(string op, int rows, int cols)
+    {
+        if (rows < 0 || cols < 0)
+            throw new ShapeMismatchException($"{op}: rows ({rows}) and cols ({cols}) must not be negative.");
+        if ((long)rows * cols > Array.MaxLength)
+            throw new ShapeMismatchException($"{op}: [{rows}, {cols}] is larger than an array can hold.");
+    }
+
+    public static void CheckLength(string op, string name, int actual, long expected)
+    {
+        if (actual != expected)
+            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but {expected} are needed.");
+    }
+
+    public static void CheckOptional(string op, string name, int actual, int cols)
+    {
+        if (actual != 0 && actual != cols)
+            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but the normalized size is {cols} (pass an empty span for none).");
+    }
+}

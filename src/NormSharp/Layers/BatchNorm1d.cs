@@ -1,0 +1,78 @@
+using NormSharp.Autograd;
+using NormSharp.Errors;
+using NormSharp.Tensors;
+
+namespace NormSharp.Layers;
+
+/// <summary>
+/// Batch normalization over [N, C] or [N, C, L] inputs (PyTorch's <c>nn.BatchNorm1d</c>): batch statistics
+/// in training, updating running statistics with <see cref="Momentum"/>; running statistics in evaluation.
+/// </summary>
+public sealed class BatchNorm1d : Module
+{
+    /// <summary>Channels.</summary>
+    public int NumFeatures { get; }
+
+    /// <summary>Added to the variance.</summary>
+    public float Eps { get; }
+
+    /// <summary>Weight of the new batch statistic in the running average.</summary>
+    public float Momentum { get; }
+
+    /// <summary>The gain, or null without affine.</summary>
+    public Variable? Weight { get; }
+
+    /// <summary>The bias, or null without affine.</summary>
+    public Variable? Bias { get; }
+
+    /// <summary>The running mean, or null when running statistics are not tracked.</summary>
+    public Tensor? RunningMean { get; }
+
+    /// <summary>The running (unbiased) variance, or null when not tracked.</summary>
+    public Tensor? RunningVar { get; }
+
+    /// <summary>Creates the layer with gain 1, bias 0, running mean 0 and running variance 1.</summary>
+    public BatchNorm1d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
+    {
+        if (numFeatures <= 0) throw new InvalidValueException(nameof(numFeatures), $"BatchNorm1d: num_features must be positive, got {numFeatures}.");
+        if (!(eps > 0f) || float.IsInfinity(eps)) throw new InvalidValueException(nameof(eps), $"BatchNorm1d: eps must be a positive finite number, got {eps}.");
+        if (!(momentum >= 0f && momentum <= 1f)) throw new InvalidValueException(nameof(momentum), $"BatchNorm1d: momentum must be in [0, 1], got {momentum}.");
+        NumFeatures = numFeatures;
+        Eps = eps;
+        Momentum = momentum;
+        if (affine)
+        {
+            Weight = Variable.Parameter(Tensor.Full(1f, numFeatures), "weight");
+            Bias = Variable.Parameter(Tensor.Zeros(numFeatures), "bias");
+        }
+        if (trackRunningStats)
+        {
+            RunningMean = Tensor.Zeros(numFeatures);
+            RunningVar = Tensor.Full(1f, numFeatures);
+        }
+    }
+
+    /// <inheritdoc />
+    public override Variable Forward(Variable input)
+    {
+        bool useBatchStats = IsTraining || RunningMean is null;
+        return F.BatchNorm(input, Weight, Bias, RunningMean, RunningVar, useBatchStats, Momentum, Eps);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
+    {
+        if (Weight is not null) yield return ("weight", Weight);
+        if (Bias is not null) yield return ("bias", Bias);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Tensor Buffer)> OwnBuffers()
+    {
+        if (RunningMean is not null) yield return ("running_mean", RunningMean);
+        if (RunningVar is not null) yield return ("running_var", RunningVar);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"BatchNorm1d({NumFeatures}, eps={Eps}, momentum={Momentum})";
+}

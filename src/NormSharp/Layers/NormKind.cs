@@ -1,0 +1,32 @@
+namespace NormSharp.Layers;
+
+/// <summary>Which normalization an <see cref="Mlp"/> applies to the summed inputs of its hidden layers.</summary>
+public enum NormKind
+{
+    /// <summary>No normalization.</summary>
+    None,
+    /// <summary>Layer normalization (per sample).</summary>
+    Layer,
+    /// <summary>Batch normalization (per feature, over the batch).</summary>
+    Batch,
+    /// <summary>RMS normalization (per sample, no centring).</summary>
+    Rms,
+}
+
+/// <summary>Parsing and printing of <see cref="NormKind"/> with the CLI's spelling.</summary>
+public static class NormKinds
+{
+    /// <summary>The accepted spellings: none, layer, batch, rms.</summary>
+    public static readonly string[] Names = ["none", "layer", "batch", "rms"];
+
+    /// <summary>The CLI spelling of <paramref name="kind"/>.</summary>
+    public static string Name(NormKind kind) => Names[(int)kind];
+
+    /// <summary>Parses a CLI spelling; throws <see cref="Errors.InvalidValueException"/> listing the choices otherwise.</summary>
+    public static NormKind Parse(string name)
+    {
+        int i = Array.IndexOf(Names, name);
+        if (i < 0) throw new Errors.InvalidValueException("norm", $"unknown normalization '{name}' (expected one of {string.Join("|", Names)})");
+        return (NormKind)i;
+    }
+}
