@@ -200,9 +200,24 @@ public static unsafe class LayerNormKernels
             {
                 int e = Math.Min(n, s + Block);
                 int i = s;
-                var ag = Vector256<float>.Zero;
-                var agx = Vector256<float>.Zero;
-                var ax = Vector256<float>.Zero;
+                var ag = Vector256<float>.Zero; var agx = Vector256<float>.Zero; var ax = Vector256<float>.Zero;
+                var bgv = Vector256<float>.Zero; var bgxv = Vector256<float>.Zero; var bxv = Vector256<float>.Zero;
+                for (; i <= e - 16; i += 16)
+                {
+                    var xc0 = Vector256.Load(x + i) - kv;
+                    var xc1 = Vector256.Load(x + i + 8) - kv;
+                    var g0 = w == null ? Vector256.Load(dy + i) : Vector256.Load(dy + i) * Vector256.Load(w + i);
+                    var g1 = w == null ? Vector256.Load(dy + i + 8) : Vector256.Load(dy + i + 8) * Vector256.Load(w + i + 8);
+                    ag += g0;
+                    agx = Vector256.FusedMultiplyAdd(g0, xc0, agx);
+                    ax += xc0;
+                    bgv += g1;
+                    bgxv = Vector256.FusedMultiplyAdd(g1, xc1, bgxv);
+                    bxv += xc1;
+                }
+                ag += bgv;
+                agx += bgxv;
+                ax += bxv;
                 for (; i <= e - 8; i += 8)
                 {
                     var xc = Vector256.Load(x + i) - kv;

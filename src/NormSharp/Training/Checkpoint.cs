@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using NormSharp.Errors;
+using NormSharp.IO.Safetensors;
+using NormSharp.Tensors;
+
+namespace NormSharp.Training;
+
+/// <summary>
+/// A training run's complete state in one safetensors file: model parameters and buffers
+/// (<c>model.*</c>), optimizer state (<c>optim.*</c>), and in the metadata the configuration, the
+/// position in the data, the generators' states and a SHA-256 of every tensor's bytes. Written
+/// atomically (temporary file, flushed, renamed), so the latest checkpoint is always complete; the
+/// checksum is verified on load.
+/// </summary>
+public sealed class Checkpoint
+{
+    /// <summary>File name of the latest checkpoint inside a run folder.</summary>
+    public const string FileName = "checkpoint.safetensors";
+
+    /// <summary>Tensors by name.</summary>
+    public required IReadOnlyList<(string Name, Tensor Tensor)> Tensors { get; init; }
+
+    /// <summary>Metadata entries (strings; structured values are JSON text).</summary>
+    public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+
+    /// <summary>Writes the checkpoint to <paramref name="path"/> atomically, adding the checksum.</summary>
+    public void Save(string path)
+    {
+        var meta = new Dictionary<string, string>(Metadata) { ["checksum_sha256"] = Checksum(Tensors) };
+        SafetensorsWriter.Write(path, Tensors, meta);
+    }
+
+    /// <summary>Reads and verifies a checkpoint.</summary>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new CorruptFileException(path, "no checkpoint there (expected a file written by 'normsharp train').");
+        var file = SafetensorsFile.Read(path);
+        var tensors = file.Entries.Select(e => (e.Name, file.GetTensor(e.Name))).ToList();
+        var meta = file.Metadata;
+        if (!meta.TryGetValue("checksum_sha256", out var expected))
+            throw new CorruptFileException(path, "the checkpoint has no checksum_sha256 in its metadata; it was not written by NormSharp's trainer.");
+        string actual = Checksum(tensors);
+        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+            throw new CorruptFileException(path, $"checksum mismatch (stored {expected[..Math.Min(12, expected.Length)]}…, computed {actual[..12]}…): the checkpoint is damaged.");
+        return new Checkpoint { Tensors = tensors, Metadata = meta };
+    }
+
+    /// <summary>A required metadata entry, or a clear error naming the file and the key.</summary>
+    public string Require(string key, string source) =>
+        Metadata.TryGetValue(key, out var v) ? v : throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{key}'.");
+
+    /// <summary>A required metadata entry parsed from JSON.</summary>
+    public T RequireJson<T>(string key, string source)
+    {
+        string raw = Require(key, source);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(raw) ?? throw new CorruptFileException(source, $"metadata '{key}' is null.");
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptFileException(source, $"metadata '{key}' is not valid: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The tensor called <paramref name="name"/>, or a clear error.</summary>
+    public Tensor RequireTensor(string name, string source)
+    {
+        foreach (var (n, t) in Tensors)
+            if (n == name) return t;
+        throw new CorruptFileException(source, $"the checkpoint has no tensor '{name}' (is it from another architecture?).");
+    }
+
+    private static string Checksum(IEnumerable<(string Name, Tensor Tensor)> tensors)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, t) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Span));
+        }
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
+}
