@@ -22,6 +22,7 @@ internal static class CommandLine
         Summary = "layer normalization for .NET: kernels, training, and the paper's experiments",
         Subcommands =
         [
+            TrainCommand.Spec,
             BenchCommand.Spec,
         ],
     };

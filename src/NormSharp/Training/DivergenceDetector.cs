@@ -24,6 +24,28 @@ public sealed class DivergenceDetector
         Factor = factor;
     }
 
+    /// <summary>The detector's memory, for checkpoints.</summary>
+    /// <param name="Window">The last losses, in ring order.</param>
+    /// <param name="Count">Losses observed.</param>
+    /// <param name="Sum">Sum of the window.</param>
+    /// <param name="Best">Best smoothed loss (null while none).</param>
+    /// <param name="Factor">Growth factor.</param>
+    public sealed record State(double[] Window, int Count, double Sum, double? Best, double Factor);
+
+    /// <summary>The current state.</summary>
+    public State GetState() => new((double[])_window.Clone(), _count, _sum, double.IsInfinity(_best) ? null : _best, Factor);
+
+    /// <summary>A detector continuing from <paramref name="state"/>.</summary>
+    public static DivergenceDetector FromState(State state)
+    {
+        var d = new DivergenceDetector(state.Window.Length, state.Factor);
+        state.Window.CopyTo(d._window, 0);
+        d._count = state.Count;
+        d._sum = state.Sum;
+        d._best = state.Best ?? double.PositiveInfinity;
+        return d;
+    }
+
     /// <summary>Feeds one step's loss; returns a reason when the run has diverged, else null.</summary>
     public string? Observe(double loss)
     {

@@ -1,0 +1,166 @@
+using System.Globalization;
+using NormSharp.Cli.Arguments;
+using NormSharp.Data;
+using NormSharp.Layers;
+using NormSharp.Training;
+using Spectre.Console;
+
+namespace NormSharp.Cli.Commands;
+
+/// <summary><c>normsharp train</c>: trains a model on real data with live progress, metrics, checkpoints and a summary.</summary>
+internal static class TrainCommand
+{
+    public static CommandSpec Spec { get; } = new()
+    {
+        Name = "train",
+        Summary = "train a (layer-normalized) network on real images and report test accuracy",
+        Details = "Writes DIR/metrics.csv (every step and epoch: loss, accuracy, learning rate, global and per-layer\n" +
+                  "gradient norms, step time), DIR/checkpoint.safetensors (every --checkpoint-every steps and at each\n" +
+                  "epoch's end), DIR/model.safetensors (PyTorch-style names) and DIR/summary.json.\n" +
+                  "--resume DIR continues the run stored in DIR with its own settings; other options are then ignored.",
+        Options =
+        [
+            new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
+            new("data-dir", "DIR", "a folder with the four IDX files (train/t10k images/labels, plain or .gz)"),
+            new("model", "KIND", "mlp", "mlp"),
+            new("hidden", "W1,W2,..", "hidden layer widths", "1000,1000"),
+            new("norm", "KIND", "normalization of the hidden layers: none|layer|batch|rms", "layer"),
+            new("activation", "F", "relu|tanh|sigmoid|gelu", "relu"),
+            new("batch-size", "N", "samples per step", "128"),
+            new("epochs", "E", "passes over the training set", "5"),
+            new("optimizer", "NAME", "sgd|adam|adamw", "adam"),
+            new("lr", "X", "learning rate", "0.001"),
+            new("momentum", "M", "SGD momentum", "0.9"),
+            new("weight-decay", "W", "weight decay (decoupled for adamw)", "0"),
+            new("schedule", "NAME", "constant|cosine|step", "constant"),
+            new("warmup-steps", "N", "linear learning-rate warm-up steps", "0"),
+            new("clip-norm", "X", "clip the global gradient norm to X (0: off)", "0"),
+            new("seed", "S", "seed of initialization and shuffling", "1"),
+            new("threads", "N", "kernel threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
+            new("train-limit", "N", "use only the first N training images (0: all)", "0"),
+            new("nan-policy", "P", "on a non-finite loss or gradient: stop|skip|rollback", "stop"),
+            new("no-standardize", null, "feed raw [0,1] pixels instead of standardized ones"),
+            new("out", "DIR", "output folder", "runs/latest"),
+            new("checkpoint-every", "STEPS", "also checkpoint every STEPS steps (0: only at epoch ends)", "0"),
+            new("resume", "DIR", "continue the run stored in DIR"),
+            new("json", null, "print the summary as JSON instead of a table"),
+        ],
+        Handler = Run,
+        Examples =
+        [
+            "normsharp train --dataset mnist-digits --norm layer --epochs 5 --out runs/ln",
+            "normsharp train --dataset fashion-mnist --norm batch --batch-size 4 --epochs 1 --out runs/bn4",
+            "normsharp train --resume runs/ln",
+        ],
+    };
+
+    private static TrainingConfig ReadConfig(ParsedArguments a) => new()
+    {
+        Dataset = a.Choice("dataset", DatasetCatalog.Names),
+        DataDir = a.String("data-dir"),
+        Model = a.Choice("model", "mlp"),
+        Hidden = a.IntList("hidden"),
+        Norm = a.Choice("norm", NormKinds.Names),
+        Activation = a.Choice("activation", ModelFactory.Activations),
+        BatchSize = a.Int("batch-size", 1, 1 << 20),
+        Epochs = a.Int("epochs", 1, 100_000),
+        Optimizer = a.Choice("optimizer", ModelFactory.Optimizers),
+        LearningRate = a.Double("lr", 0),
+        Momentum = a.Double("momentum"),
+        WeightDecay = a.Double("weight-decay"),
+        Schedule = a.Choice("schedule", ModelFactory.Schedules),
+        WarmupSteps = a.Long("warmup-steps", 0),
+        ClipNorm = a.Double("clip-norm"),
+        Seed = (ulong)a.Long("seed", 0),
+        Threads = a.Int("threads", 1, 1024),
+        TrainLimit = a.Int("train-limit", 0),
+        NanPolicy = a.Choice("nan-policy", "stop", "skip", "rollback"),
+        Standardize = !a.Flag("no-standardize"),
+        CheckpointEvery = a.Long("checkpoint-every", 0),
+    };
+
+    private static int Run(ParsedArguments a, CliContext ctx)
+    {
+        Trainer trainer;
+        string dir;
+        Action<string> log = s => ctx.Error.WriteLine(s);
+        if (a.String("resume") is { } resume)
+        {
+            dir = resume;
+            var config = Trainer.ReadConfig(dir);
+            var data = DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+            trainer = Trainer.Resume(dir, data);
+            ctx.Error.WriteLine($"resuming {dir}");
+        }
+        else
+        {
+            var config = ReadConfig(a);
+            ModelFactory.Validate(config);
+            dir = a.RequiredString("out");
+            var data = DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+            trainer = new Trainer(config, data, dir);
+        }
+        var c = trainer.Config;
+        ctx.Error.WriteLine($"{trainer.Model.Describe()} norm={c.Norm} batch={c.BatchSize} epochs={c.Epochs} {c.Optimizer} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
+
+        // Ctrl-C finishes the current step, writes a checkpoint and ends the run cleanly.
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        RunSummary summary;
+        try
+        {
+            summary = ctx.Interactive ? RunWithProgressBar(trainer, cts.Token) : RunWithLogLines(trainer, ctx, cts.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        if (a.Flag("json"))
+            ctx.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        else
+        {
+            ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
+            ctx.Out.WriteLine($"{summary.SamplesPerSecond:F0} samples/s over {summary.Steps} steps; diverged: {(summary.Diverged ? "yes" : "no")}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
+            ctx.Out.WriteLine($"wrote {Path.Combine(dir, "summary.json")}, metrics.csv, model.safetensors");
+        }
+        return summary.Diverged ? CommandLine.RuntimeFailure : CommandLine.Ok;
+    }
+
+    private static RunSummary RunWithProgressBar(Trainer trainer, CancellationToken cancel)
+    {
+        RunSummary? summary = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(p =>
+            {
+                var task = p.AddTask("training", maxValue: trainer.TotalSteps);
+                trainer.Progress += r =>
+                {
+                    task.Value = r.Step;
+                    string acc = r.TestAccuracy is { } t ? $" test acc {t:P1}" : "";
+                    task.Description = $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.SmoothedLoss:F4}{acc}";
+                    if (r.Message is not null) AnsiConsole.MarkupLine(Markup.Escape(r.Message));
+                };
+                summary = trainer.Run(cancel);
+                task.Value = task.MaxValue;
+            });
+        return summary!;
+    }
+
+    private static RunSummary RunWithLogLines(Trainer trainer, CliContext ctx, CancellationToken cancel)
+    {
+        long every = Math.Max(1, trainer.TotalSteps / 20);
+        trainer.Progress += r =>
+        {
+            if (r.Message is not null) ctx.Error.WriteLine(r.Message);
+            else if (r.Step % every == 0) ctx.Error.WriteLine($"step {r.Step}/{r.TotalSteps} ({100.0 * r.Step / r.TotalSteps:F0}%) loss {r.SmoothedLoss:F4}");
+        };
+        return trainer.Run(cancel);
+    }
+}

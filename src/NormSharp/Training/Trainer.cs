@@ -1,0 +1,375 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using NormSharp.Autograd;
+using NormSharp.Data;
+using NormSharp.Errors;
+using NormSharp.IO.Safetensors;
+using NormSharp.Kernels;
+using NormSharp.Layers;
+using NormSharp.Optimizers;
+using NormSharp.Tensors;
+using NormSharp.Threading;
+
+namespace NormSharp.Training;
+
+/// <summary>
+/// Trains a classifier on a <see cref="DatasetSplit"/> as a <see cref="TrainingConfig"/> says, writing
+/// <c>metrics.csv</c> (every step and every epoch), checkpoints, <c>model.safetensors</c> and
+/// <c>summary.json</c> into its output folder. A run resumed from its folder ends with exactly the
+/// weights the uninterrupted run would have had (same thread count).
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainingConfig _config;
+    private readonly DatasetSplit _data;
+    private readonly string? _dir;
+    private readonly Rng _modelRng;
+    private readonly Optimizer _optimizer;
+    private readonly BatchLoader _loader;
+    private readonly LearningRateSchedule _schedule;
+    private readonly (string Group, Variable[] Parameters)[] _groups;
+    private readonly NanPolicy _nanPolicy;
+    private DivergenceDetector _divergence = new();
+    private long _step;
+    private double _epochLossSum;
+    private long _epochLossCount;
+    private double _lrScale = 1.0;
+    private double _lastEpochLoss = double.NaN;
+    private double? _lastTestAccuracy;
+    private long _metricsLength;
+
+    /// <summary>The model being trained.</summary>
+    public Mlp Model { get; }
+
+    /// <summary>The run's configuration.</summary>
+    public TrainingConfig Config => _config;
+
+    /// <summary>Reported after every step and at each epoch's end.</summary>
+    public event Action<TrainingProgress>? Progress;
+
+    /// <summary>Steps the whole run takes.</summary>
+    public long TotalSteps => (long)_loader.BatchesPerEpoch * _config.Epochs;
+
+    /// <summary>Sets up a new run. <paramref name="outputDirectory"/> may be null for a run that writes nothing.</summary>
+    public Trainer(TrainingConfig config, DatasetSplit data, string? outputDirectory)
+    {
+        ModelFactory.Validate(config);
+        _config = config;
+        _nanPolicy = ModelFactory.ParseNanPolicy(config.NanPolicy);
+        var train = config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train;
+        _data = new DatasetSplit(train, data.Test);
+        _dir = outputDirectory;
+        ParallelFor.MaxThreads = config.Threads;
+        _modelRng = new Rng(config.Seed);
+        Model = ModelFactory.BuildModel(config, train.Features, train.Classes, _modelRng);
+        _optimizer = ModelFactory.BuildOptimizer(config, Model.Parameters());
+        var stats = config.Standardize ? BatchLoader.Statistics(train) : ((float, float)?)null;
+        _loader = new BatchLoader(train, config.BatchSize, config.Seed, shuffle: true, dropLast: false, standardization: stats);
+        _schedule = ModelFactory.BuildSchedule(config, TotalSteps);
+        _groups = Model.NamedParameters()
+            .GroupBy(p => p.Name.Contains('.') ? p.Name[..p.Name.LastIndexOf('.')] : p.Name)
+            .Select(g => (g.Key, g.Select(p => p.Parameter).ToArray()))
+            .ToArray();
+        _standardization = stats;
+    }
+
+    private readonly (float Mean, float Std)? _standardization;
+
+    /// <summary>Reads the configuration stored in a run folder's checkpoint (to load its data before <see cref="Resume"/>).</summary>
+    public static TrainingConfig ReadConfig(string directory)
+    {
+        string path = Path.Combine(directory, Checkpoint.FileName);
+        var cp = Checkpoint.Load(path);
+        return cp.RequireJson<TrainingConfig>("config", path);
+    }
+
+    /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
+    public static Trainer Resume(string directory, DatasetSplit data)
+    {
+        string path = Path.Combine(directory, Checkpoint.FileName);
+        var cp = Checkpoint.Load(path);
+        var config = cp.RequireJson<TrainingConfig>("config", path);
+        var trainer = new Trainer(config, data, directory);
+        trainer.LoadCheckpoint(cp, path);
+        return trainer;
+    }
+
+    /// <summary>Runs to the end (or until <paramref name="cancel"/> asks to stop: the current step finishes and a checkpoint is written).</summary>
+    public RunSummary Run(CancellationToken cancel = default)
+    {
+        MetricsLog? metrics = null;
+        if (_dir is not null)
+        {
+            Directory.CreateDirectory(_dir);
+            string metricsPath = Path.Combine(_dir, "metrics.csv");
+            metrics = _step > 0 && File.Exists(metricsPath)
+                ? MetricsLog.Continue(metricsPath, MetricColumns(), _metricsLength)
+                : MetricsLog.Create(metricsPath, MetricColumns());
+        }
+        using var _ = metrics;
+        var trainTime = new Stopwatch();
+        long samples = 0;
+        string? stopReason = null;
+        bool diverged = false;
+        double smoothed = double.NaN;
+        int consecutiveSkips = 0;
+        var groupNorms = new double[_groups.Length];
+
+        while (_loader.Epoch < _config.Epochs && stopReason is null)
+        {
+            if (!_loader.Next())
+            {
+                EndEpoch(metrics, _loader.Epoch - 1);
+                continue;
+            }
+            var sw = Stopwatch.StartNew();
+            trainTime.Start();
+            int count = _loader.Count;
+            double lr = _config.LearningRate * _lrScale * _schedule.Factor(_step);
+            _optimizer.LearningRate = lr;
+            _optimizer.ZeroGrad();
+            // A step whose backward was skipped (a fault) leaves its graph behind; each step starts clean.
+            Tape.Current.Reset();
+            var logits = Model.Forward(Variable.Constant(_loader.Batch));
+            var loss = F.CrossEntropy(logits, _loader.Labels.AsSpan(0, count));
+            double lossValue = loss.Item();
+            int correct = LossKernels.CountCorrect(logits.Value.Span, _loader.Labels.AsSpan(0, count), count, logits.Value.Dim(1));
+            string? fault = null;
+            if (!double.IsFinite(lossValue)) fault = $"non-finite loss {lossValue} at step {_step + 1}{FirstNonFiniteLayer()}";
+            double globalNorm = 0;
+            if (fault is null)
+            {
+                loss.Backward();
+                for (int g = 0; g < _groups.Length; g++)
+                {
+                    double s = 0;
+                    foreach (var p in _groups[g].Parameters)
+                        if (p.HasGrad) s += ElementwiseKernels.SumSquares(p.Grad!.Span);
+                    groupNorms[g] = Math.Sqrt(s);
+                    globalNorm += s;
+                }
+                globalNorm = Math.Sqrt(globalNorm);
+                if (!double.IsFinite(globalNorm)) fault = $"non-finite gradient at step {_step + 1} in {FirstNonFiniteGradient()}";
+            }
+            if (fault is not null)
+            {
+                trainTime.Stop();
+                switch (_nanPolicy)
+                {
+                    case NanPolicy.Skip when ++consecutiveSkips < 10:
+                        Report(lossValue, smoothed, $"skipped step: {fault}");
+                        continue;
+                    case NanPolicy.Rollback when _dir is not null && File.Exists(Path.Combine(_dir, Checkpoint.FileName)) && _lrScale > 1e-3:
+                        {
+                            string path = Path.Combine(_dir, Checkpoint.FileName);
+                            LoadCheckpoint(Checkpoint.Load(path), path);
+                            _lrScale *= 0.5;
+                            metrics?.Dispose();
+                            metrics = MetricsLog.Continue(Path.Combine(_dir, "metrics.csv"), MetricColumns(), _metricsLength);
+                            Report(lossValue, smoothed, $"rolled back to step {_step} with the learning rate halved: {fault}");
+                            continue;
+                        }
+                    default:
+                        diverged = true;
+                        stopReason = fault;
+                        continue;
+                }
+            }
+            consecutiveSkips = 0;
+            if (_config.ClipNorm > 0) GradientClipping.ClipGlobalNorm(_optimizer.Parameters, _config.ClipNorm);
+            _optimizer.Step();
+            trainTime.Stop();
+            _step++;
+            samples += count;
+            _epochLossSum += lossValue * count;
+            _epochLossCount += count;
+            smoothed = double.IsNaN(smoothed) ? lossValue : 0.95 * smoothed + 0.05 * lossValue;
+
+            if (metrics is not null)
+            {
+                metrics.Set("kind", "step");
+                metrics.Set("epoch", _loader.Epoch);
+                metrics.Set("step", _step);
+                metrics.Set("loss", lossValue);
+                metrics.Set("accuracy", (double)correct / count);
+                metrics.Set("lr", lr);
+                metrics.Set("grad_norm", globalNorm);
+                metrics.Set("step_ms", sw.Elapsed.TotalMilliseconds);
+                for (int g = 0; g < _groups.Length; g++) metrics.Set("grad_norm:" + _groups[g].Group, groupNorms[g]);
+                metrics.Commit();
+            }
+            if (_divergence.Observe(lossValue) is { } why)
+            {
+                diverged = true;
+                stopReason = why;
+            }
+            if (_config.CheckpointEvery > 0 && _step % _config.CheckpointEvery == 0 && !diverged) SaveCheckpoint(metrics);
+            Report(lossValue, smoothed, null);
+            if (cancel.IsCancellationRequested && stopReason is null)
+            {
+                if (!diverged) SaveCheckpoint(metrics);
+                stopReason = "interrupted";
+            }
+        }
+
+        var (testLoss, testAccuracy) = Evaluate(_data.Test);
+        var summary = new RunSummary
+        {
+            Dataset = _config.Dataset,
+            Norm = _config.Norm,
+            Model = Model.Describe(),
+            BatchSize = _config.BatchSize,
+            Epochs = Math.Min(_loader.Epoch, _config.Epochs),
+            Steps = _step,
+            FinalTrainLoss = double.IsNaN(_lastEpochLoss) ? (_epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN) : _lastEpochLoss,
+            TestLoss = testLoss,
+            TestAccuracy = testAccuracy,
+            SamplesPerSecond = trainTime.Elapsed.TotalSeconds > 0 ? samples / trainTime.Elapsed.TotalSeconds : 0,
+            Diverged = diverged,
+            StopReason = stopReason,
+            Seed = _config.Seed,
+            Threads = _config.Threads,
+        };
+        if (_dir is not null)
+        {
+            if (!diverged) SafetensorsWriter.Write(Path.Combine(_dir, "model.safetensors"), Model.StateDict(),
+                new Dictionary<string, string> { ["format"] = "pt", ["model"] = Model.Describe(), ["norm"] = _config.Norm });
+            WriteJsonAtomically(Path.Combine(_dir, "summary.json"), summary);
+        }
+        return summary;
+    }
+
+    private void EndEpoch(MetricsLog? metrics, int epoch)
+    {
+        _lastEpochLoss = _epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN;
+        var (testLoss, testAccuracy) = Evaluate(_data.Test);
+        _lastTestAccuracy = testAccuracy;
+        if (metrics is not null)
+        {
+            metrics.Set("kind", "epoch");
+            metrics.Set("epoch", epoch);
+            metrics.Set("step", _step);
+            metrics.Set("loss", _lastEpochLoss);
+            metrics.Set("lr", _optimizer.LearningRate);
+            metrics.Set("test_loss", testLoss);
+            metrics.Set("test_accuracy", testAccuracy);
+            metrics.Commit();
+        }
+        _epochLossSum = 0;
+        _epochLossCount = 0;
+        SaveCheckpoint(metrics);
+        Report(_lastEpochLoss, _lastEpochLoss, $"epoch {epoch + 1}: train loss {_lastEpochLoss:F4}, test accuracy {testAccuracy:P2}");
+    }
+
+    /// <summary>Mean cross-entropy and accuracy over <paramref name="data"/>, in evaluation mode without recording.</summary>
+    public (double Loss, double Accuracy) Evaluate(Dataset data)
+    {
+        Model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            var loader = new BatchLoader(data, 1000, 0, shuffle: false, standardization: _standardization);
+            double lossSum = 0;
+            long correct = 0;
+            while (loader.Next())
+            {
+                var logits = Model.Forward(Variable.Constant(loader.Batch));
+                var labels = loader.Labels.AsSpan(0, loader.Count);
+                lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
+                correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
+            }
+            return (lossSum / data.Count, (double)correct / data.Count);
+        }
+        finally
+        {
+            Model.Train();
+        }
+    }
+
+    private void Report(double loss, double smoothed, string? message) =>
+        Progress?.Invoke(new TrainingProgress(Math.Min(_loader.Epoch, _config.Epochs - 1), _config.Epochs, _step, TotalSteps, loss, smoothed, _lastTestAccuracy, message));
+
+    private IReadOnlyList<string> MetricColumns() =>
+        ["kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy", .. _groups.Select(g => "grad_norm:" + g.Group)];
+
+    /// <summary>Re-runs the forward pass layer by layer to name where a non-finite activation first appears.</summary>
+    private string FirstNonFiniteLayer()
+    {
+        using var _ = GradMode.NoGrad();
+        var x = Variable.Constant(_loader.Batch);
+        for (int i = 0; i < Model.Layers.Layers.Count; i++)
+        {
+            x = Model.Layers.Layers[i].Forward(x);
+            if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {Model.Layers.Layers[i]})";
+        }
+        return "";
+    }
+
+    private string FirstNonFiniteGradient()
+    {
+        foreach (var (name, p) in Model.NamedParameters())
+            if (p.HasGrad && !ElementwiseKernels.AllFinite(p.Grad!.Span)) return name;
+        return "an unknown parameter";
+    }
+
+    private void SaveCheckpoint(MetricsLog? metrics)
+    {
+        if (_dir is null) return;
+        _metricsLength = metrics?.Length ?? 0;
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, t) in Model.StateDict()) tensors.Add(("model." + name, t));
+        foreach (var (name, t) in _optimizer.StateTensors()) tensors.Add(("optim." + name, t));
+        var meta = new Dictionary<string, string>
+        {
+            ["format"] = "normsharp-checkpoint-1",
+            ["config"] = JsonSerializer.Serialize(_config),
+            ["step"] = _step.ToString(CultureInfo.InvariantCulture),
+            ["loader"] = JsonSerializer.Serialize(_loader.GetState()),
+            ["model_rng"] = JsonSerializer.Serialize(_modelRng.GetState()),
+            ["optimizer"] = JsonSerializer.Serialize(_optimizer.StateScalars()),
+            ["epoch_loss_sum"] = _epochLossSum.ToString("R", CultureInfo.InvariantCulture),
+            ["epoch_loss_count"] = _epochLossCount.ToString(CultureInfo.InvariantCulture),
+            ["last_epoch_loss"] = _lastEpochLoss.ToString("R", CultureInfo.InvariantCulture),
+            ["lr_scale"] = _lrScale.ToString("R", CultureInfo.InvariantCulture),
+            ["metrics_bytes"] = _metricsLength.ToString(CultureInfo.InvariantCulture),
+            ["divergence"] = JsonSerializer.Serialize(_divergence.GetState()),
+        };
+        new Checkpoint { Tensors = tensors, Metadata = meta }.Save(Path.Combine(_dir, Checkpoint.FileName));
+    }
+
+    private void LoadCheckpoint(Checkpoint cp, string source)
+    {
+        foreach (var (name, t) in Model.StateDict())
+        {
+            var stored = cp.RequireTensor("model." + name, source);
+            if (!stored.Shape.SequenceEqual(t.Shape))
+                throw new CorruptFileException(source, $"tensor model.{name} has shape {ShapeMismatchException.Format(stored.Shape)} but this model needs {ShapeMismatchException.Format(t.Shape)} (a checkpoint from another architecture?).");
+            t.CopyFrom(stored);
+        }
+        foreach (var (name, t) in _optimizer.StateTensors())
+        {
+            var stored = cp.RequireTensor("optim." + name, source);
+            if (!stored.Shape.SequenceEqual(t.Shape))
+                throw new CorruptFileException(source, $"optimizer tensor {name} has shape {ShapeMismatchException.Format(stored.Shape)}, expected {ShapeMismatchException.Format(t.Shape)}.");
+            t.CopyFrom(stored);
+        }
+        _optimizer.LoadStateScalars(cp.RequireJson<Dictionary<string, long>>("optimizer", source));
+        _loader.SetState(cp.RequireJson<LoaderState>("loader", source));
+        _modelRng.SetState(cp.RequireJson<ulong[]>("model_rng", source));
+        _step = long.Parse(cp.Require("step", source), CultureInfo.InvariantCulture);
+        _epochLossSum = double.Parse(cp.Require("epoch_loss_sum", source), CultureInfo.InvariantCulture);
+        _epochLossCount = long.Parse(cp.Require("epoch_loss_count", source), CultureInfo.InvariantCulture);
+        _lastEpochLoss = double.Parse(cp.Require("last_epoch_loss", source), CultureInfo.InvariantCulture);
+        _lrScale = double.Parse(cp.Require("lr_scale", source), CultureInfo.InvariantCulture);
+        _metricsLength = long.Parse(cp.Require("metrics_bytes", source), CultureInfo.InvariantCulture);
+        _divergence = DivergenceDetector.FromState(cp.RequireJson<DivergenceDetector.State>("divergence", source));
+    }
+
+    private static void WriteJsonAtomically<T>(string path, T value)
+    {
+        string temp = path + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temp, path, overwrite: true);
+    }
+}
