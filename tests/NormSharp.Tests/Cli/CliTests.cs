@@ -1,0 +1,96 @@
+using NormSharp.Cli;
+
+namespace NormSharp.Tests.Cli;
+
+/// <summary>The normsharp command, run in-process as a user would run it.</summary>
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e, interactive: false);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    public static TheoryData<string> CommandPaths()
+    {
+        var data = new TheoryData<string>();
+        void Walk(NormSharp.Cli.Arguments.CommandSpec c, string path)
+        {
+            data.Add(path);
+            foreach (var s in c.Subcommands) Walk(s, (path + " " + s.Name).Trim());
+        }
+        Walk(CommandLine.Root, "");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CommandPaths))]
+    public void EveryCommandHasHelp(string path)
+    {
+        var args = path.Split(' ', StringSplitOptions.RemoveEmptyEntries).Append("--help").ToArray();
+        var (code, output, _) = Run(args);
+        Assert.Equal(0, code);
+        Assert.Contains("usage: normsharp", output);
+        Assert.Contains("--help", output);
+    }
+
+    [Theory]
+    [InlineData("--norm", "group", "--norm must be one of")]
+    [InlineData("--batch-size", "-3", "--batch-size must be at least 1")]
+    [InlineData("--lr", "fast", "--lr expects a finite number")]
+    [InlineData("--hidden", "10,x", "--hidden expects")]
+    [InlineData("--bogus", "1", "unknown option '--bogus'")]
+    public void BadOptionsGiveOneErrorLineAndExitCode2(string option, string value, string expected)
+    {
+        var (code, _, err) = Run("train", option, value);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+    }
+
+    [Fact]
+    public void UnknownCommand()
+    {
+        var (code, _, err) = Run("fly");
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: unknown command 'fly'", err);
+    }
+
+    [Fact]
+    public void ACorruptDataFileIsNamedWithoutAStackTrace()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteFolder(dir.Path);
+        File.WriteAllBytes(Path.Combine(dir.Path, "train-images-idx3-ubyte"), [1, 2, 3, 4, 5, 6, 7, 8]);
+        var (code, _, err) = Run("train", "--data-dir", dir.Path, "--out", Path.Combine(dir.Path, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains("train-images-idx3-ubyte", err);
+        Assert.Contains("bad magic number", err);
+        Assert.DoesNotContain("   at ", err);
+        var (_, _, verbose) = Run("train", "--data-dir", dir.Path, "--verbose");
+        Assert.Contains("   at ", verbose);
+    }
+
+    [Fact]
+    public void TrainsAndResumesFromTheCommandLine()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteFolder(dir.Path);
+        string run = Path.Combine(dir.Path, "run");
+        var (code, output, err) = Run("train", "--data-dir", dir.Path, "--hidden", "32", "--epochs", "2", "--batch-size", "16", "--lr", "0.003", "--out", run);
+        Assert.True(code == 0, err);
+        Assert.Contains("test accuracy", output);
+        Assert.True(File.Exists(Path.Combine(run, "summary.json")));
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        var (code2, output2, err2) = Run("train", "--resume", run);
+        Assert.True(code2 == 0, err2);
+        Assert.Contains("test accuracy", output2);
+        var (code3, _, err3) = Run("train", "--resume", Path.Combine(dir.Path, "nothing-here"));
+        Assert.Equal(2, code3);
+        Assert.Contains("no checkpoint", err3);
+    }
+}

@@ -1,0 +1,129 @@
+using NormSharp.Data;
+using NormSharp.Errors;
+using NormSharp.IO.Safetensors;
+using NormSharp.Training;
+
+namespace NormSharp.Tests.Training;
+
+public class TrainerTests
+{
+    private static TrainingConfig SmallConfig(string norm = "layer") => new()
+    {
+        Dataset = "synthetic",
+        Hidden = [32, 16],
+        Norm = norm,
+        BatchSize = 16,
+        Epochs = 2,
+        LearningRate = 3e-3,
+        Seed = 3,
+        Threads = 2,
+    };
+
+    private static DatasetSplit Data(string dir)
+    {
+        TestData.WriteFolder(dir);
+        return IdxDatasetFolder.Load(dir, "synthetic");
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("layer")]
+    [InlineData("batch")]
+    [InlineData("rms")]
+    public void LearnsTheSyntheticTaskAndWritesItsFiles(string norm)
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        string run = Path.Combine(dir.Path, "run");
+        var summary = new Trainer(SmallConfig(norm), data, run).Run();
+        Assert.False(summary.Diverged);
+        Assert.True(summary.TestAccuracy > 0.9, $"{norm}: test accuracy {summary.TestAccuracy}");
+        Assert.Equal(2 * 15, summary.Steps);
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.StartsWith("kind,epoch,step,loss", lines[0]);
+        Assert.Equal(1 + 30 + 2, lines.Length);
+        var model = SafetensorsFile.Read(Path.Combine(run, "model.safetensors"));
+        Assert.Contains(model.Entries, e => e.Name == "layers.0.weight" && e.Shape.SequenceEqual([32, 784]));
+        Assert.Contains("\"test_accuracy\"", File.ReadAllText(Path.Combine(run, "summary.json")));
+    }
+
+    [Fact]
+    public void AResumedRunEndsWithTheWeightsOfAnUninterruptedOne()
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        var config = SmallConfig() with { Epochs = 3, CheckpointEvery = 7 };
+        string straight = Path.Combine(dir.Path, "straight");
+        new Trainer(config, data, straight).Run();
+
+        string interrupted = Path.Combine(dir.Path, "interrupted");
+        var first = new Trainer(config, data, interrupted);
+        using var cts = new CancellationTokenSource();
+        first.Progress += p => { if (p.Step == 19) cts.Cancel(); };
+        var partial = first.Run(cts.Token);
+        Assert.Equal("interrupted", partial.StopReason);
+        Assert.Equal(19, partial.Steps);
+        var resumed = Trainer.Resume(interrupted, data).Run();
+        Assert.Equal(45, resumed.Steps);
+
+        var a = SafetensorsFile.Read(Path.Combine(straight, "model.safetensors"));
+        var b = SafetensorsFile.Read(Path.Combine(interrupted, "model.safetensors"));
+        foreach (var e in a.Entries) Assert.Equal(a.GetTensor(e.Name).ToArray(), b.GetTensor(e.Name).ToArray());
+        // The metrics of the resumed run continue the file without gaps or duplicates.
+        var steps = File.ReadAllLines(Path.Combine(interrupted, "metrics.csv")).Skip(1).Where(l => l.StartsWith("step,")).Select(l => int.Parse(l.Split(',')[2])).ToList();
+        Assert.Equal(Enumerable.Range(1, 45), steps);
+    }
+
+    [Fact]
+    public void ADamagedCheckpointIsDetected()
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        string run = Path.Combine(dir.Path, "run");
+        new Trainer(SmallConfig() with { Epochs = 1 }, data, run).Run();
+        string cp = Path.Combine(run, Checkpoint.FileName);
+        var bytes = File.ReadAllBytes(cp);
+        bytes[^10] ^= 0x40;
+        File.WriteAllBytes(cp, bytes);
+        var e = Assert.Throws<CorruptFileException>(() => Trainer.Resume(run, data));
+        Assert.Contains("checksum", e.Message);
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherArchitectureIsRejected()
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        string run = Path.Combine(dir.Path, "run");
+        new Trainer(SmallConfig() with { Epochs = 1 }, data, run).Run();
+        var other = IdxDatasetFolder.Load(dir.Path, "synthetic");
+        // Same folder, but a dataset with another input size cannot take these weights.
+        var shrunk = new DatasetSplit(
+            new Dataset("s", other.Train.Images.Reshape(-1, 392).Narrow(0, 240), other.Train.Labels, 4, 14, 28),
+            new Dataset("s", other.Test.Images.Reshape(-1, 392).Narrow(0, 60), other.Test.Labels, 4, 14, 28));
+        var e = Assert.Throws<CorruptFileException>(() => Trainer.Resume(run, shrunk));
+        Assert.Contains("another architecture", e.Message);
+    }
+
+    [Fact]
+    public void AnExplodingRunIsStoppedAndReportedAsDiverged()
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        var config = SmallConfig("none") with { Optimizer = "sgd", LearningRate = 1e4, Momentum = 0.9, Epochs = 3 };
+        var summary = new Trainer(config, data, Path.Combine(dir.Path, "run")).Run();
+        Assert.True(summary.Diverged);
+        Assert.NotNull(summary.StopReason);
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameRun()
+    {
+        using var dir = new TestData.TempDir();
+        var data = Data(dir.Path);
+        var a = new Trainer(SmallConfig(), data, null).Run();
+        var b = new Trainer(SmallConfig(), data, null).Run();
+        Assert.Equal(a.FinalTrainLoss, b.FinalTrainLoss);
+        Assert.Equal(a.TestLoss, b.TestLoss);
+    }
+}
