@@ -24,6 +24,7 @@ internal static class CommandLine
         [
             TrainCommand.Spec,
             BenchCommand.Spec,
+            InspectCommand.Spec,
         ],
     };
 

@@ -94,3 +94,46 @@ public class CliTests
         Assert.Contains("no checkpoint", err3);
     }
 }
+
+public class InspectCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e, interactive: false);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void DescribesSafetensorsAndIdxFiles()
+    {
+        var (code, output, _) = Run("inspect", Path.Combine(AppContext.BaseDirectory, "golden", "layer_norm_basic.safetensors"));
+        Assert.Equal(0, code);
+        Assert.Contains("op = layer_norm", output);
+        Assert.Contains("F32   [8, 32]", output);
+        using var dir = new TestData.TempDir();
+        TestData.WriteFolder(dir.Path, gzip: true);
+        var (code2, output2, _) = Run("inspect", Path.Combine(dir.Path, "t10k-images-idx3-ubyte.gz"));
+        Assert.Equal(0, code2);
+        Assert.Contains("UInt8, dimensions [60, 28, 28]", output2);
+    }
+
+    [Fact]
+    public void ACorruptFileIsOneErrorLine()
+    {
+        using var dir = new TestData.TempDir();
+        string p = Path.Combine(dir.Path, "bad.safetensors");
+        File.WriteAllBytes(p, [200, 0, 0, 0, 0, 0, 0, 0, (byte)'{']);
+        var (code, _, err) = Run("inspect", p);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("bad.safetensors", err);
+        var (code2, _, err2) = Run("inspect", Path.Combine(dir.Path, "missing.idx"));
+        Assert.Equal(2, code2);
+        Assert.Contains("not found", err2);
+        var (code3, _, err3) = Run("inspect");
+        Assert.Equal(2, code3);
+        Assert.Contains("needs FILE", err3);
+    }
+}
