@@ -46,6 +46,24 @@ public static class IdxFile
         }
     }
 
+    /// <summary>Parses IDX bytes already in memory (plain or gzip); <paramref name="sourceName"/> names them in errors.</summary>
+    public static IdxArray Read(byte[] bytes, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        bool gzip = bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+        using var ms = new MemoryStream(bytes, writable: false);
+        if (!gzip) return ReadFrom(ms, sourceName, bytes.Length, exactLength: true);
+        using var z = new GZipStream(ms, CompressionMode.Decompress);
+        try
+        {
+            return ReadFrom(z, sourceName, bytes.LongLength * MaxDeflateRatio + 1024, exactLength: false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CorruptFileException(sourceName, $"the gzip stream is damaged: {e.Message}", e);
+        }
+    }
+
     private static IdxArray ReadFrom(Stream s, string path, long maxBytes, bool exactLength)
     {
         Span<byte> magic = stackalloc byte[4];
