@@ -15,6 +15,7 @@ public sealed class MetricsLog : IDisposable
     private readonly string[] _columns;
     private readonly string?[] _row;
     private readonly Dictionary<string, int> _index;
+    private bool _disposed;
 
     /// <summary>The column names, in file order.</summary>
     public IReadOnlyList<string> Columns => _columns;
@@ -92,6 +93,8 @@ public sealed class MetricsLog : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _writer.Flush();
         _stream.Flush(flushToDisk: true);
         _writer.Dispose();

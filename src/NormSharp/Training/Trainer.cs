@@ -107,7 +107,20 @@ public sealed class Trainer
                 ? MetricsLog.Continue(metricsPath, MetricColumns(), _metricsLength)
                 : MetricsLog.Create(metricsPath, MetricColumns());
         }
-        using var _ = metrics;
+        try
+        {
+            return RunSteps(ref metrics, cancel);
+        }
+        finally
+        {
+            metrics?.Dispose();
+        }
+    }
+
+    private RunSummary RunSteps(ref MetricsLog? metrics, CancellationToken cancel)
+    {
+        // Rolling back needs somewhere to roll back to, even before the first scheduled checkpoint.
+        if (_nanPolicy == NanPolicy.Rollback && _step == 0) SaveCheckpoint(metrics);
         var trainTime = new Stopwatch();
         long samples = 0;
         string? stopReason = null;
