@@ -105,9 +105,11 @@ public static class ParallelFor
     }
 
     /// <summary>
-    /// Background threads that spin briefly between jobs, then sleep until woken. Every worker takes part in
-    /// every job and checks out when it finds no chunk left; the dispatcher returns only after all have
-    /// checked out, so no worker can carry a stale chunk claim into the next job.
+    /// Background threads that spin briefly between jobs, then sleep until woken. A worker that wakes for a
+    /// job checks in, takes chunks while any are left, and checks out. The dispatcher works through the
+    /// chunks itself too, then closes the job and waits only for workers that checked in; a worker that was
+    /// not scheduled in time (another process holds the core) finds the job closed and leaves it alone, so
+    /// an oversubscribed machine slows a job down to one thread's speed rather than to the scheduler's.
     /// </summary>
     private sealed class WorkerPool
     {
@@ -117,6 +119,7 @@ public static class ParallelFor
         private int _nextChunk;
         private int _active;
         private int _generation;
+        private int _closedGeneration;
         private Exception? _failure;
         private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
 
@@ -139,13 +142,13 @@ public static class ParallelFor
             _job = job;
             _chunks = chunks;
             _failure = null;
-            _nextChunk = 0;
-            Volatile.Write(ref _active, _workers.Length);
-            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _nextChunk, 0);
+            int generation = Interlocked.Increment(ref _generation);
             foreach (var w in _workers)
                 if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
 
             DrainChunks(job);
+            Volatile.Write(ref _closedGeneration, generation);
             var spin = new SpinWait();
             while (Volatile.Read(ref _active) != 0) spin.SpinOnce(-1);
             _job = null;
@@ -188,7 +191,10 @@ public static class ParallelFor
                     spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
                 }
                 seen = Volatile.Read(ref _generation);
-                DrainChunks(_job!);
+                Interlocked.Increment(ref _active);
+                // Checked in first, then the close is read: the dispatcher cannot return (and reuse the job's
+                // state) while a worker that saw the job open is still inside it.
+                if (Volatile.Read(ref _closedGeneration) < seen) DrainChunks(_job!);
                 Interlocked.Decrement(ref _active);
             }
         }

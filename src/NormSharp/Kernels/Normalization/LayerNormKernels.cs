@@ -115,6 +115,17 @@ public static unsafe class LayerNormKernels
         var rv = Vector256.Create(rs);
         if (w != null && b != null)
         {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var k5 = Vector512.Create(k);
+                var d5 = Vector512.Create(d);
+                var r5 = Vector512.Create(rs);
+                for (; i <= n - 16; i += 16)
+                {
+                    var t = (Vector512.Load(x + i) - k5 - d5) * r5;
+                    Vector512.FusedMultiplyAdd(t, Vector512.Load(w + i), Vector512.Load(b + i)).Store(y + i);
+                }
+            }
             for (; i <= n - 8; i += 8)
             {
                 var t = (Vector256.Load(x + i) - kv - dv) * rv;
@@ -124,6 +135,9 @@ public static unsafe class LayerNormKernels
         }
         else if (w != null)
         {
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= n - 16; i += 16)
+                    ((Vector512.Load(x + i) - Vector512.Create(k) - Vector512.Create(d)) * Vector512.Create(rs) * Vector512.Load(w + i)).Store(y + i);
             for (; i <= n - 8; i += 8)
                 ((Vector256.Load(x + i) - kv - dv) * rv * Vector256.Load(w + i)).Store(y + i);
             for (; i < n; i++) y[i] = ((x[i] - k) - d) * rs * w[i];
@@ -169,6 +183,23 @@ public static unsafe class LayerNormKernels
                 var rv = Vector256.Create(rs);
                 var mg = Vector256.Create(meanG);
                 var mgx = Vector256.Create(meanGXhat);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var k5 = Vector512.Create(k);
+                    var d5 = Vector512.Create(df);
+                    var r5 = Vector512.Create(rs);
+                    var mg5 = Vector512.Create(meanG);
+                    var mgx5 = Vector512.Create(meanGXhat);
+                    for (; i <= n - 16; i += 16)
+                    {
+                        var xhat = (Vector512.Load(x + i) - k5 - d5) * r5;
+                        var dyv = Vector512.Load(dy + i);
+                        var g = W == null ? dyv : dyv * Vector512.Load(W + i);
+                        (r5 * (g - mg5 - xhat * mgx5)).Store(dx + i);
+                        if (pw != null) Vector512.FusedMultiplyAdd(dyv, xhat, Vector512.Load(pw + i)).Store(pw + i);
+                        if (pb != null) (Vector512.Load(pb + i) + dyv).Store(pb + i);
+                    }
+                }
                 for (; i <= n - 8; i += 8)
                 {
                     var xhat = (Vector256.Load(x + i) - kv - dv) * rv;
@@ -200,6 +231,29 @@ public static unsafe class LayerNormKernels
             {
                 int e = Math.Min(n, s + Block);
                 int i = s;
+                double zg = 0, zgx = 0, zx = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var k5 = Vector512.Create(k);
+                    var g5 = Vector512<float>.Zero; var gx5 = Vector512<float>.Zero; var x5 = Vector512<float>.Zero;
+                    var h5 = Vector512<float>.Zero; var hx5 = Vector512<float>.Zero; var y5 = Vector512<float>.Zero;
+                    for (; i <= e - 32; i += 32)
+                    {
+                        var xc0 = Vector512.Load(x + i) - k5;
+                        var xc1 = Vector512.Load(x + i + 16) - k5;
+                        var g0 = w == null ? Vector512.Load(dy + i) : Vector512.Load(dy + i) * Vector512.Load(w + i);
+                        var g1 = w == null ? Vector512.Load(dy + i + 16) : Vector512.Load(dy + i + 16) * Vector512.Load(w + i + 16);
+                        g5 += g0;
+                        gx5 = Vector512.FusedMultiplyAdd(g0, xc0, gx5);
+                        x5 += xc0;
+                        h5 += g1;
+                        hx5 = Vector512.FusedMultiplyAdd(g1, xc1, hx5);
+                        y5 += xc1;
+                    }
+                    zg = Vector512.Sum(g5 + h5);
+                    zgx = Vector512.Sum(gx5 + hx5);
+                    zx = Vector512.Sum(x5 + y5);
+                }
                 var ag = Vector256<float>.Zero; var agx = Vector256<float>.Zero; var ax = Vector256<float>.Zero;
                 var bgv = Vector256<float>.Zero; var bgxv = Vector256<float>.Zero; var bxv = Vector256<float>.Zero;
                 for (; i <= e - 16; i += 16)
@@ -226,7 +280,7 @@ public static unsafe class LayerNormKernels
                     agx = Vector256.FusedMultiplyAdd(g, xc, agx);
                     ax += xc;
                 }
-                double bg = Vector256.Sum(ag), bgx = Vector256.Sum(agx), bx = Vector256.Sum(ax);
+                double bg = zg + Vector256.Sum(ag), bgx = zgx + Vector256.Sum(agx), bx = zx + Vector256.Sum(ax);
                 for (; i < e; i++)
                 {
                     double xc = (double)x[i] - k;

@@ -82,6 +82,8 @@ public static unsafe class RmsNormKernels
                 int i = 0;
                 if (W != null)
                 {
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; i <= n - 16; i += 16) (Vector512.Load(x + i) * Vector512.Create(rs) * Vector512.Load(W + i)).Store(y + i);
                     for (; i <= n - 8; i += 8) (Vector256.Load(x + i) * rv * Vector256.Load(W + i)).Store(y + i);
                     for (; i < n; i++) y[i] = x[i] * rs * W[i];
                 }
@@ -128,6 +130,19 @@ public static unsafe class RmsNormKernels
                 var rv = Vector256.Create(rs);
                 var cv = Vector256.Create(c);
                 i = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var r5 = Vector512.Create(rs);
+                    var c5 = Vector512.Create(c);
+                    for (; i <= n - 16; i += 16)
+                    {
+                        var xv = Vector512.Load(x + i);
+                        var dyv = Vector512.Load(dy + i);
+                        var g = W == null ? dyv : dyv * Vector512.Load(W + i);
+                        (r5 * (g - xv * c5)).Store(dx + i);
+                        if (pw != null) Vector512.FusedMultiplyAdd(dyv, xv * r5, Vector512.Load(pw + i)).Store(pw + i);
+                    }
+                }
                 for (; i <= n - 8; i += 8)
                 {
                     var xv = Vector256.Load(x + i);
