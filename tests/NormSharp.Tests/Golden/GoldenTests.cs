@@ -12,8 +12,6 @@ namespace NormSharp.Tests.Golden;
 /// </summary>
 public class GoldenTests
 {
-    private static readonly HashSet<string> RecurrentOps = ["lstm", "ln_lstm", "gru", "ln_gru"];
-
     public static string Directory =>
         Environment.GetEnvironmentVariable("NORMSHARP_GOLDEN_DIR") is { Length: > 0 } d ? d : Path.Combine(AppContext.BaseDirectory, "golden");
 
@@ -21,17 +19,10 @@ public class GoldenTests
         System.IO.Directory.EnumerateFiles(Directory, "*.safetensors").Order(StringComparer.Ordinal)
             .Select(f => (Path.GetFileName(f), SafetensorsFile.Read(f).Metadata.GetValueOrDefault("op", "")));
 
-    public static TheoryData<string> NormalizationFiles()
+    public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
-        foreach (var (file, op) in Cases()) if (!RecurrentOps.Contains(op)) data.Add(file);
-        return data;
-    }
-
-    public static TheoryData<string> RecurrentFiles()
-    {
-        var data = new TheoryData<string>();
-        foreach (var (file, op) in Cases()) if (RecurrentOps.Contains(op)) data.Add(file);
+        foreach (var (file, _) in Cases()) data.Add(file);
         return data;
     }
 
@@ -39,7 +30,7 @@ public class GoldenTests
     public void TheGoldenFolderHoldsCases() => Assert.NotEmpty(Cases());
 
     [Theory]
-    [MemberData(nameof(NormalizationFiles))]
+    [MemberData(nameof(Files))]
     public void Case(string file)
     {
         var g = SafetensorsFile.Read(Path.Combine(Directory, file));
@@ -50,13 +41,43 @@ public class GoldenTests
             case "rms_norm": RmsNorm(g); break;
             case "batch_norm": BatchNorm(g); break;
             case "group_norm": GroupNorm(g); break;
+            case "lstm": Recurrent(g, Layers.Recurrent.CellKind.Lstm); break;
+            case "ln_lstm": Recurrent(g, Layers.Recurrent.CellKind.LnLstm); break;
+            case "gru": Recurrent(g, Layers.Recurrent.CellKind.Gru); break;
+            case "ln_gru": Recurrent(g, Layers.Recurrent.CellKind.LnGru); break;
             default: throw new Xunit.Sdk.XunitException($"{file}: unknown op '{op}'; GoldenTests has no handler for it");
         }
     }
 
-    [Theory(Skip = "the recurrent cells (LSTM, LN-LSTM, GRU, LN-GRU) arrive with the recurrent-networks issue")]
-    [MemberData(nameof(RecurrentFiles))]
-    public void RecurrentCase(string file) => Assert.Fail($"{file} has no handler yet");
+    /// <summary>
+    /// A recurrent case: the golden parameters are loaded into a one-layer <see cref="Layers.Recurrent.RecurrentLayer"/>,
+    /// which runs x [T, B, I] from h0 (and c0); gradients are those of Σ y·dy + Σ hn·dhn (+ Σ cn·dcn).
+    /// </summary>
+    private static void Recurrent(SafetensorsFile g, Layers.Recurrent.CellKind kind)
+    {
+        var x = Param(g, "x");
+        int inputSize = x.Value.Dim(2);
+        var h0 = Param(g, "h0");
+        int hidden = h0.Value.Dim(1);
+        var layer = new Layers.Recurrent.RecurrentLayer(kind, inputSize, hidden, new Rng(1), forgetBias: 0f);
+        var parameters = layer.NamedParameters().ToList();
+        foreach (var (name, p) in parameters)
+            p.Value.CopyFrom(g.GetTensor(name["cells.0.".Length..]));
+        bool lstm = kind is Layers.Recurrent.CellKind.Lstm or Layers.Recurrent.CellKind.LnLstm;
+        var c0 = lstm ? Param(g, "c0") : null;
+        var result = layer.Run(x, [h0], c0 is null ? null : [c0]);
+        var loss = F.Add(F.Sum(F.Mul(result.Outputs!, Variable.Constant(g.GetTensor("dy")))), F.Sum(F.Mul(result.FinalH[0], Variable.Constant(g.GetTensor("dhn")))));
+        if (lstm) loss = F.Add(loss, F.Sum(F.Mul(result.FinalC[0], Variable.Constant(g.GetTensor("dcn")))));
+        loss.Backward();
+        const double R = 1e-3;
+        Expect(g, "y", result.Outputs!.Value, R);
+        Expect(g, "hn", result.FinalH[0].Value, R);
+        if (lstm) Expect(g, "cn", result.FinalC[0].Value, R);
+        Expect(g, "dx", x.Grad!, R);
+        Expect(g, "dh0", h0.Grad!, R);
+        if (c0 is not null) Expect(g, "dc0", c0.Grad!, R);
+        foreach (var (name, p) in parameters) Expect(g, "d" + name["cells.0.".Length..], p.Grad!, R);
+    }
 
     private static Variable Param(SafetensorsFile g, string name) => Variable.Parameter(g.GetTensor(name), name);
 

@@ -1,0 +1,87 @@
+using NormSharp.Autograd;
+using NormSharp.Tensors;
+
+namespace NormSharp.Layers.Recurrent;
+
+/// <summary>
+/// The layer-normalized LSTM of Ba et al. (2016): the input and recurrent summed inputs are normalized
+/// separately over all 4H units, with statistics per sample and per time step, and the cell state is
+/// normalized before its tanh: gates = LN(W_ih x; ln_ih) + LN(W_hh h; ln_hh) + b,
+/// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(LN(c'; ln_c)).
+/// </summary>
+public sealed class LnLstmCell : Module, IRecurrentCell
+{
+    private readonly int[] _gatesShape;
+    private readonly int[] _hiddenShape;
+
+    /// <summary>[4H, I].</summary>
+    public Variable WeightIh { get; }
+    /// <summary>[4H, H].</summary>
+    public Variable WeightHh { get; }
+    /// <summary>[4H].</summary>
+    public Variable Bias { get; }
+    /// <summary>Gain and shift of the input projection's normalization, [4H] each.</summary>
+    public Variable LnIhWeight { get; }
+    /// <summary>Shift of the input projection's normalization.</summary>
+    public Variable LnIhBias { get; }
+    /// <summary>Gain of the recurrent projection's normalization, [4H].</summary>
+    public Variable LnHhWeight { get; }
+    /// <summary>Shift of the recurrent projection's normalization.</summary>
+    public Variable LnHhBias { get; }
+    /// <summary>Gain of the cell-state normalization, [H].</summary>
+    public Variable LnCWeight { get; }
+    /// <summary>Shift of the cell-state normalization.</summary>
+    public Variable LnCBias { get; }
+
+    /// <summary>Added to the variance in every normalization.</summary>
+    public float Eps { get; }
+
+    /// <inheritdoc />
+    public int HiddenSize { get; }
+    /// <inheritdoc />
+    public int InputSize { get; }
+    /// <inheritdoc />
+    public bool HasCellState => true;
+
+    /// <summary>Creates the cell; <paramref name="forgetBias"/> initializes the forget block of the bias.</summary>
+    public LnLstmCell(int inputSize, int hiddenSize, Rng rng, float forgetBias = 0f, float eps = 1e-5f)
+    {
+        CellParameters.CheckSizes("LnLstm", inputSize, hiddenSize);
+        (InputSize, HiddenSize, Eps) = (inputSize, hiddenSize, eps);
+        _gatesShape = [4 * hiddenSize];
+        _hiddenShape = [hiddenSize];
+        WeightIh = CellParameters.Uniform(rng, hiddenSize, "weight_ih", 4 * hiddenSize, inputSize);
+        WeightHh = CellParameters.Uniform(rng, hiddenSize, "weight_hh", 4 * hiddenSize, hiddenSize);
+        Bias = CellParameters.Fill(0f, "bias", 4 * hiddenSize);
+        if (forgetBias != 0f) CellParameters.SetForgetBias(Bias, hiddenSize, forgetBias);
+        LnIhWeight = CellParameters.Fill(1f, "ln_ih_weight", 4 * hiddenSize);
+        LnIhBias = CellParameters.Fill(0f, "ln_ih_bias", 4 * hiddenSize);
+        LnHhWeight = CellParameters.Fill(1f, "ln_hh_weight", 4 * hiddenSize);
+        LnHhBias = CellParameters.Fill(0f, "ln_hh_bias", 4 * hiddenSize);
+        LnCWeight = CellParameters.Fill(1f, "ln_c_weight", hiddenSize);
+        LnCBias = CellParameters.Fill(0f, "ln_c_bias", hiddenSize);
+    }
+
+    /// <inheritdoc />
+    public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh);
+
+    /// <inheritdoc />
+    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
+    {
+        var fromInput = F.LayerNorm(projected, _gatesShape, LnIhWeight, LnIhBias, Eps);
+        var fromState = F.LayerNorm(F.Linear(h, WeightHh), _gatesShape, LnHhWeight, LnHhBias, Eps);
+        var gates = F.Add(F.Add(fromInput, fromState), Bias);
+        return LstmGates.Apply(gates, c!, HiddenSize, cNext => F.LayerNorm(cNext, _hiddenShape, LnCWeight, LnCBias, Eps));
+    }
+
+    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => throw new NotSupportedException("LnLstmCell runs inside a RecurrentLayer.");
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
+    [
+        ("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias", Bias),
+        ("ln_ih_weight", LnIhWeight), ("ln_ih_bias", LnIhBias), ("ln_hh_weight", LnHhWeight), ("ln_hh_bias", LnHhBias),
+        ("ln_c_weight", LnCWeight), ("ln_c_bias", LnCBias),
+    ];
+}

@@ -1,0 +1,72 @@
+using NormSharp.Autograd;
+using NormSharp.Tensors;
+
+namespace NormSharp.Layers.Recurrent;
+
+/// <summary>
+/// The LSTM cell in PyTorch's convention (gate order i, f, g, o): gates = W_ih x + b_ih + W_hh h + b_hh,
+/// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').
+/// </summary>
+public sealed class LstmCell : Module, IRecurrentCell
+{
+    /// <summary>[4H, I].</summary>
+    public Variable WeightIh { get; }
+    /// <summary>[4H, H].</summary>
+    public Variable WeightHh { get; }
+    /// <summary>[4H].</summary>
+    public Variable BiasIh { get; }
+    /// <summary>[4H].</summary>
+    public Variable BiasHh { get; }
+
+    /// <inheritdoc />
+    public int HiddenSize { get; }
+    /// <inheritdoc />
+    public int InputSize { get; }
+    /// <inheritdoc />
+    public bool HasCellState => true;
+
+    /// <summary>Creates the cell; <paramref name="forgetBias"/> is added to the forget gate's part of b_ih (0 = PyTorch's default).</summary>
+    public LstmCell(int inputSize, int hiddenSize, Rng rng, float forgetBias = 0f)
+    {
+        CellParameters.CheckSizes("Lstm", inputSize, hiddenSize);
+        (InputSize, HiddenSize) = (inputSize, hiddenSize);
+        WeightIh = CellParameters.Uniform(rng, hiddenSize, "weight_ih", 4 * hiddenSize, inputSize);
+        WeightHh = CellParameters.Uniform(rng, hiddenSize, "weight_hh", 4 * hiddenSize, hiddenSize);
+        BiasIh = CellParameters.Uniform(rng, hiddenSize, "bias_ih", 4 * hiddenSize);
+        BiasHh = CellParameters.Uniform(rng, hiddenSize, "bias_hh", 4 * hiddenSize);
+        if (forgetBias != 0f) CellParameters.SetForgetBias(BiasIh, hiddenSize, forgetBias);
+    }
+
+    /// <inheritdoc />
+    public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
+
+    /// <inheritdoc />
+    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
+    {
+        var gates = F.Add(projected, F.Linear(h, WeightHh, BiasHh));
+        return LstmGates.Apply(gates, c!, HiddenSize, cellNorm: null);
+    }
+
+    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => throw new NotSupportedException("LstmCell runs inside a RecurrentLayer.");
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
+        [("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias_ih", BiasIh), ("bias_hh", BiasHh)];
+}
+
+/// <summary>The gate arithmetic shared by the LSTM variants.</summary>
+internal static class LstmGates
+{
+    /// <summary>From pre-activations [B, 4H] (i, f, g, o) and c: c' and h' = σ(o)·tanh(norm(c')).</summary>
+    public static (Variable H, Variable C) Apply(Variable gates, Variable c, int hidden, Func<Variable, Variable>? cellNorm)
+    {
+        var i = F.Sigmoid(F.SliceColumns(gates, 0, hidden));
+        var f = F.Sigmoid(F.SliceColumns(gates, hidden, hidden));
+        var g = F.Tanh(F.SliceColumns(gates, 2 * hidden, hidden));
+        var o = F.Sigmoid(F.SliceColumns(gates, 3 * hidden, hidden));
+        var cNext = F.Add(F.Mul(f, c), F.Mul(i, g));
+        var hNext = F.Mul(o, F.Tanh(cellNorm is null ? cNext : cellNorm(cNext)));
+        return (hNext, cNext);
+    }
+}

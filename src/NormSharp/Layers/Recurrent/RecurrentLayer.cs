@@ -1,0 +1,180 @@
+using NormSharp.Autograd;
+using NormSharp.Errors;
+using NormSharp.Tensors;
+
+namespace NormSharp.Layers.Recurrent;
+
+/// <summary>Which recurrent cell a <see cref="RecurrentLayer"/> stacks.</summary>
+public enum CellKind
+{
+    /// <summary>Vanilla tanh RNN.</summary>
+    Rnn,
+    /// <summary>LSTM.</summary>
+    Lstm,
+    /// <summary>Layer-normalized LSTM (Ba et al. 2016).</summary>
+    LnLstm,
+    /// <summary>Batch-normalized LSTM (Cooijmans et al. 2016), per-time-step statistics.</summary>
+    BnLstm,
+    /// <summary>GRU.</summary>
+    Gru,
+    /// <summary>Layer-normalized GRU.</summary>
+    LnGru,
+}
+
+/// <summary>Parsing and printing of <see cref="CellKind"/> with the CLI's spelling.</summary>
+public static class CellKinds
+{
+    /// <summary>rnn, lstm, ln-lstm, bn-lstm, gru, ln-gru.</summary>
+    public static readonly string[] Names = ["rnn", "lstm", "ln-lstm", "bn-lstm", "gru", "ln-gru"];
+
+    /// <summary>The CLI spelling.</summary>
+    public static string Name(CellKind kind) => Names[(int)kind];
+
+    /// <summary>Parses a CLI spelling.</summary>
+    public static CellKind Parse(string name)
+    {
+        int i = Array.IndexOf(Names, name);
+        return i < 0 ? throw new InvalidValueException("cell", $"unknown cell '{name}' (expected one of {string.Join("|", Names)})") : (CellKind)i;
+    }
+}
+
+/// <summary>The result of running a recurrent layer over a sequence.</summary>
+/// <param name="Outputs">The top layer's h at every step, [T, B, H] (or [B, T, H] batch-first), or null when only the last was asked for.</param>
+/// <param name="Last">The top layer's h at the last step, [B, H].</param>
+/// <param name="FinalH">Every layer's last h.</param>
+/// <param name="FinalC">Every layer's last c (LSTMs), else empty.</param>
+public sealed record RecurrentOutput(Variable? Outputs, Variable Last, IReadOnlyList<Variable> FinalH, IReadOnlyList<Variable> FinalC);
+
+/// <summary>
+/// Runs stacked recurrent cells over a sequence: each layer projects the inputs of all time steps with one
+/// GEMM, then steps through time; gradients flow back through time by autograd. Input is time-first
+/// [T, B, I] unless <see cref="BatchFirst"/>.
+/// </summary>
+public sealed class RecurrentLayer : Module
+{
+    private readonly Module[] _cells;
+
+    /// <summary>The cells, bottom first.</summary>
+    public IReadOnlyList<IRecurrentCell> Cells => _cells.Cast<IRecurrentCell>().ToArray();
+
+    /// <summary>Whether inputs and outputs are [B, T, ...].</summary>
+    public bool BatchFirst { get; }
+
+    /// <summary>The cell kind.</summary>
+    public CellKind Kind { get; }
+
+    /// <summary>Hidden width.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Mean L2 norm of the top layer's h at each step of the last forward pass (the hidden-state dynamics).</summary>
+    public double[] LastHiddenNorms { get; private set; } = [];
+
+    /// <summary>Builds <paramref name="layers"/> stacked cells of <paramref name="kind"/>.</summary>
+    public RecurrentLayer(CellKind kind, int inputSize, int hiddenSize, Rng rng, int layers = 1, bool batchFirst = false, float forgetBias = 1f, int maxSteps = 1024)
+    {
+        if (layers <= 0) throw new InvalidValueException(nameof(layers), $"RecurrentLayer: layer count must be positive, got {layers}.");
+        Kind = kind;
+        HiddenSize = hiddenSize;
+        BatchFirst = batchFirst;
+        _cells = new Module[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            int inp = l == 0 ? inputSize : hiddenSize;
+            _cells[l] = kind switch
+            {
+                CellKind.Rnn => new RnnCell(inp, hiddenSize, rng),
+                CellKind.Lstm => new LstmCell(inp, hiddenSize, rng, forgetBias),
+                CellKind.LnLstm => new LnLstmCell(inp, hiddenSize, rng, forgetBias),
+                CellKind.BnLstm => new BnLstmCell(inp, hiddenSize, rng, maxSteps, forgetBias),
+                CellKind.Gru => new GruCell(inp, hiddenSize, rng),
+                CellKind.LnGru => new LnGruCell(inp, hiddenSize, rng),
+                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown cell"),
+            };
+        }
+    }
+
+    /// <summary>Runs the sequence and returns the top layer's outputs at every step.</summary>
+    public override Variable Forward(Variable input) => Run(input).Outputs!;
+
+    /// <summary>
+    /// Runs the sequence. <paramref name="h0"/> and <paramref name="c0"/> give each layer's initial state
+    /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept.
+    /// </summary>
+    public RecurrentOutput Run(Variable input, IReadOnlyList<Variable>? h0 = null, IReadOnlyList<Variable>? c0 = null, bool allOutputs = true)
+    {
+        if (input.Value.Rank != 3)
+            throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input must be {(BatchFirst ? "[B, T, I]" : "[T, B, I]")}, got {ShapeMismatchException.Format(input.Shape)}.");
+        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
+        int steps = x.Value.Dim(0), batch = x.Value.Dim(1), width = x.Value.Dim(2);
+        var first = (IRecurrentCell)_cells[0];
+        if (steps == 0) throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): the sequence has length 0.");
+        if (width != first.InputSize)
+            throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input width is {width} but the layer expects {first.InputSize} (input shape {ShapeMismatchException.Format(input.Shape)}).");
+        CheckStates(h0, batch, "h0");
+        if (first.HasCellState) CheckStates(c0, batch, "c0");
+
+        var finalH = new List<Variable>();
+        var finalC = new List<Variable>();
+        var norms = new double[steps];
+        Variable layerInput = F.Reshape(x, steps * batch, width);
+        Variable last = null!;
+        Variable? outputs = null;
+        for (int l = 0; l < _cells.Length; l++)
+        {
+            var cell = (IRecurrentCell)_cells[l];
+            var projected = cell.ProjectInputs(layerInput);
+            int gates = projected.Value.Dim(1);
+            var h = h0?[l] ?? Variable.Constant(Tensor.Zeros(batch, HiddenSize));
+            Variable? c = cell.HasCellState ? c0?[l] ?? Variable.Constant(Tensor.Zeros(batch, HiddenSize)) : null;
+            bool keep = allOutputs || l + 1 < _cells.Length;
+            var perStep = keep ? new List<Variable>(steps) : null;
+            for (int t = 0; t < steps; t++)
+            {
+                (h, c) = cell.Step(F.NarrowRows(projected, t * batch, batch), h, c, t);
+                perStep?.Add(h);
+                if (l + 1 == _cells.Length) norms[t] = MeanRowNorm(h.Value, batch);
+            }
+            finalH.Add(h);
+            if (c is not null) finalC.Add(c);
+            last = h;
+            if (perStep is not null) layerInput = F.ConcatRows(perStep);
+            if (l + 1 == _cells.Length && allOutputs) outputs = F.Reshape(layerInput, steps, batch, HiddenSize);
+        }
+        LastHiddenNorms = norms;
+        if (outputs is not null && BatchFirst) outputs = F.SwapFirstTwoDims(outputs);
+        return new RecurrentOutput(outputs, last, finalH, finalC);
+    }
+
+    private void CheckStates(IReadOnlyList<Variable>? states, int batch, string name)
+    {
+        if (states is null) return;
+        if (states.Count != _cells.Length)
+            throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): {name} holds {states.Count} states for {_cells.Length} layers.");
+        foreach (var s in states)
+            if (!s.Shape.SequenceEqual([batch, HiddenSize]))
+                throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): {name} must be [{batch}, {HiddenSize}] per layer, got {ShapeMismatchException.Format(s.Shape)}.");
+    }
+
+    private static double MeanRowNorm(Tensor h, int batch)
+    {
+        var s = h.Span;
+        int width = h.Length / Math.Max(1, batch);
+        double total = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            double q = 0;
+            foreach (float v in s.Slice(b * width, width)) q += (double)v * v;
+            total += Math.Sqrt(q);
+        }
+        return total / Math.Max(1, batch);
+    }
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Module Child)> Children()
+    {
+        for (int l = 0; l < _cells.Length; l++) yield return ($"cells.{l}", _cells[l]);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"RecurrentLayer({CellKinds.Name(Kind)}, hidden={HiddenSize}, layers={_cells.Length})";
+}

@@ -1,0 +1,49 @@
+using NormSharp.Autograd;
+using NormSharp.Tensors;
+
+namespace NormSharp.Layers.Recurrent;
+
+/// <summary>The vanilla (Elman) tanh RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh).</summary>
+public sealed class RnnCell : Module, IRecurrentCell
+{
+    /// <summary>[H, I].</summary>
+    public Variable WeightIh { get; }
+    /// <summary>[H, H].</summary>
+    public Variable WeightHh { get; }
+    /// <summary>[H].</summary>
+    public Variable BiasIh { get; }
+    /// <summary>[H].</summary>
+    public Variable BiasHh { get; }
+
+    /// <inheritdoc />
+    public int HiddenSize { get; }
+    /// <inheritdoc />
+    public int InputSize { get; }
+    /// <inheritdoc />
+    public bool HasCellState => false;
+
+    /// <summary>Creates the cell.</summary>
+    public RnnCell(int inputSize, int hiddenSize, Rng rng)
+    {
+        CellParameters.CheckSizes("Rnn", inputSize, hiddenSize);
+        (InputSize, HiddenSize) = (inputSize, hiddenSize);
+        WeightIh = CellParameters.Uniform(rng, hiddenSize, "weight_ih", hiddenSize, inputSize);
+        WeightHh = CellParameters.Uniform(rng, hiddenSize, "weight_hh", hiddenSize, hiddenSize);
+        BiasIh = CellParameters.Uniform(rng, hiddenSize, "bias_ih", hiddenSize);
+        BiasHh = CellParameters.Uniform(rng, hiddenSize, "bias_hh", hiddenSize);
+    }
+
+    /// <inheritdoc />
+    public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
+
+    /// <inheritdoc />
+    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t) =>
+        (F.Tanh(F.Add(projected, F.Linear(h, WeightHh, BiasHh))), null);
+
+    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => throw new NotSupportedException("RnnCell runs inside a RecurrentLayer.");
+
+    /// <inheritdoc />
+    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
+        [("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias_ih", BiasIh), ("bias_hh", BiasHh)];
+}
