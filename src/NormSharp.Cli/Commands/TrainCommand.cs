@@ -22,8 +22,11 @@ internal static class TrainCommand
         [
             new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
             new("data-dir", "DIR", "a folder with the four IDX files (train/t10k images/labels, plain or .gz)"),
-            new("model", "KIND", "mlp", "mlp"),
-            new("hidden", "W1,W2,..", "hidden layer widths", "1000,1000"),
+            new("model", "KIND", "mlp|rnn", "mlp"),
+            new("cell", "KIND", "recurrent cell for --model rnn: rnn|lstm|ln-lstm|bn-lstm|gru|ln-gru", "ln-lstm"),
+            new("task", "NAME", "how --model rnn reads images: seq-mnist-rows|seq-mnist-pixels|seq-mnist-permuted", "seq-mnist-rows"),
+            new("layers", "N", "stacked recurrent layers", "1"),
+            new("hidden", "W1,W2,..", "hidden layer widths (mlp), or the hidden size (rnn; default 128)", "1000,1000"),
             new("norm", "KIND", "normalization of the hidden layers: none|layer|batch|rms", "layer"),
             new("activation", "F", "relu|tanh|sigmoid|gelu", "relu"),
             new("batch-size", "N", "samples per step", "128"),
@@ -50,6 +53,7 @@ internal static class TrainCommand
         [
             "normsharp train --dataset mnist-digits --norm layer --epochs 5 --out runs/ln",
             "normsharp train --dataset fashion-mnist --norm batch --batch-size 4 --epochs 1 --out runs/bn4",
+            "normsharp train --model rnn --cell ln-lstm --task seq-mnist-rows --epochs 10 --out runs/lnlstm",
             "normsharp train --resume runs/ln",
         ],
     };
@@ -58,8 +62,11 @@ internal static class TrainCommand
     {
         Dataset = a.Choice("dataset", DatasetCatalog.Names),
         DataDir = a.String("data-dir"),
-        Model = a.Choice("model", "mlp"),
-        Hidden = a.IntList("hidden"),
+        Model = a.Choice("model", ModelFactory.Models),
+        Cell = a.Choice("cell", Layers.Recurrent.CellKinds.Names),
+        Task = a.Choice("task", ModelFactory.Tasks),
+        Layers = a.Int("layers", 1, 64),
+        Hidden = a.Has("hidden") || a.String("model") != "rnn" ? a.IntList("hidden") : [128],
         Norm = a.Choice("norm", NormKinds.Names),
         Activation = a.Choice("activation", ModelFactory.Activations),
         BatchSize = a.Int("batch-size", 1, 1 << 20),
@@ -101,7 +108,7 @@ internal static class TrainCommand
             trainer = new Trainer(config, data, dir);
         }
         var c = trainer.Config;
-        ctx.Error.WriteLine($"{trainer.Model.Describe()} norm={c.Norm} batch={c.BatchSize} epochs={c.Epochs} {c.Optimizer} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
+        ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == "rnn" ? $" task={c.Task}" : $" norm={c.Norm}")} batch={c.BatchSize} epochs={c.Epochs} {c.Optimizer} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
         // Ctrl-C finishes the current step, writes a checkpoint and ends the run cleanly.
         using var cts = new CancellationTokenSource();

@@ -1,6 +1,7 @@
 using NormSharp.Autograd;
 using NormSharp.Errors;
 using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
 using NormSharp.Optimizers;
 using NormSharp.Tensors;
 
@@ -9,6 +10,12 @@ namespace NormSharp.Training;
 /// <summary>Builds the model, optimizer and schedule a <see cref="TrainingConfig"/> describes, checking every option.</summary>
 public static class ModelFactory
 {
+    /// <summary>The accepted model kinds.</summary>
+    public static readonly string[] Models = ["mlp", "rnn"];
+
+    /// <summary>The accepted sequence tasks for recurrent models.</summary>
+    public static readonly string[] Tasks = ["seq-mnist-rows", "seq-mnist-pixels", "seq-mnist-permuted"];
+
     /// <summary>The accepted optimizer names.</summary>
     public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
 
@@ -21,7 +28,14 @@ public static class ModelFactory
     /// <summary>Checks a configuration before anything is built or written; throws <see cref="InvalidValueException"/> naming the option.</summary>
     public static void Validate(TrainingConfig c)
     {
-        if (c.Model != "mlp") throw new InvalidValueException("model", $"unknown model '{c.Model}' (expected mlp)");
+        if (Array.IndexOf(Models, c.Model) < 0) throw new InvalidValueException("model", $"unknown model '{c.Model}' (expected one of {string.Join("|", Models)})");
+        if (c.Model == "rnn")
+        {
+            CellKinds.Parse(c.Cell);
+            if (Array.IndexOf(Tasks, c.Task) < 0) throw new InvalidValueException("task", $"unknown task '{c.Task}' (expected one of {string.Join("|", Tasks)})");
+            if (c.Layers < 1) throw new InvalidValueException("layers", $"--layers must be at least 1, got {c.Layers}");
+            if (c.Cell == "bn-lstm" && c.BatchSize < 2) throw new InvalidValueException("batch-size", "bn-lstm needs at least 2 samples per batch");
+        }
         NormKinds.Parse(c.Norm);
         if (Array.IndexOf(Activations, c.Activation) < 0) throw new InvalidValueException("activation", $"unknown activation '{c.Activation}' (expected one of {string.Join("|", Activations)})");
         if (Array.IndexOf(Optimizers, c.Optimizer) < 0) throw new InvalidValueException("optimizer", $"unknown optimizer '{c.Optimizer}' (expected one of {string.Join("|", Optimizers)})");
@@ -46,9 +60,19 @@ public static class ModelFactory
         _ => throw new InvalidValueException("nan-policy", $"unknown NaN policy '{s}' (expected stop|skip|rollback)"),
     };
 
-    /// <summary>The MLP for <paramref name="features"/> inputs and <paramref name="classes"/> outputs; weights drawn from <paramref name="rng"/>.</summary>
-    public static Mlp BuildModel(TrainingConfig c, int features, int classes, Rng rng)
+    /// <summary>The model for images of <paramref name="height"/>×<paramref name="width"/> and <paramref name="classes"/> outputs; weights drawn from <paramref name="rng"/>.</summary>
+    public static Module BuildModel(TrainingConfig c, int height, int width, int classes, Rng rng)
     {
+        if (c.Model == "rnn")
+        {
+            var reading = c.Task switch
+            {
+                "seq-mnist-pixels" => SequenceReading.Pixels,
+                "seq-mnist-permuted" => SequenceReading.PermutedPixels,
+                _ => SequenceReading.Rows,
+            };
+            return new SequenceClassifier(CellKinds.Parse(c.Cell), reading, height, width, c.Hidden[0], classes, rng, c.Layers);
+        }
         var act = c.Activation switch
         {
             "tanh" => F.Activation.Tanh,
@@ -56,8 +80,16 @@ public static class ModelFactory
             "gelu" => F.Activation.Gelu,
             _ => F.Activation.Relu,
         };
-        return new Mlp([features, .. c.Hidden, classes], NormKinds.Parse(c.Norm), rng, act);
+        return new Mlp([height * width, .. c.Hidden, classes], NormKinds.Parse(c.Norm), rng, act);
     }
+
+    /// <summary>A short description of a model built here, e.g. <c>mlp-784-1000-1000-10</c>.</summary>
+    public static string Describe(Module model) => model switch
+    {
+        Mlp m => m.Describe(),
+        SequenceClassifier s => s.Describe(),
+        _ => model.GetType().Name,
+    };
 
     /// <summary>The optimizer over <paramref name="parameters"/>.</summary>
     public static Optimizer BuildOptimizer(TrainingConfig c, IReadOnlyList<Variable> parameters) => c.Optimizer switch

@@ -7,6 +7,7 @@ using NormSharp.Errors;
 using NormSharp.IO.Safetensors;
 using NormSharp.Kernels;
 using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
 using NormSharp.Optimizers;
 using NormSharp.Tensors;
 using NormSharp.Threading;
@@ -40,7 +41,7 @@ public sealed class Trainer
     private long _metricsLength;
 
     /// <summary>The model being trained.</summary>
-    public Mlp Model { get; }
+    public Module Model { get; }
 
     /// <summary>The run's configuration.</summary>
     public TrainingConfig Config => _config;
@@ -62,7 +63,7 @@ public sealed class Trainer
         _dir = outputDirectory;
         ParallelFor.MaxThreads = config.Threads;
         _modelRng = new Rng(config.Seed);
-        Model = ModelFactory.BuildModel(config, train.Features, train.Classes, _modelRng);
+        Model = ModelFactory.BuildModel(config, train.Height, train.Width, train.Classes, _modelRng);
         _optimizer = ModelFactory.BuildOptimizer(config, Model.Parameters());
         var stats = config.Standardize ? BatchLoader.Statistics(train) : ((float, float)?)null;
         _loader = new BatchLoader(train, config.BatchSize, config.Seed, shuffle: true, dropLast: false, standardization: stats);
@@ -210,6 +211,11 @@ public sealed class Trainer
                 metrics.Set("grad_norm", globalNorm);
                 metrics.Set("step_ms", sw.Elapsed.TotalMilliseconds);
                 for (int g = 0; g < _groups.Length; g++) metrics.Set("grad_norm:" + _groups[g].Group, groupNorms[g]);
+                if (Model is SequenceClassifier seq)
+                {
+                    var norms = seq.LastHiddenNorms;
+                    for (int t = 0; t < norms.Length; t++) metrics.Set(HiddenNormColumn(t), norms[t]);
+                }
                 metrics.Commit();
             }
             if (_divergence.Observe(lossValue) is { } why)
@@ -231,7 +237,7 @@ public sealed class Trainer
         {
             Dataset = _config.Dataset,
             Norm = _config.Norm,
-            Model = Model.Describe(),
+            Model = ModelFactory.Describe(Model),
             BatchSize = _config.BatchSize,
             Epochs = Math.Min(_loader.Epoch, _config.Epochs),
             Steps = _step,
@@ -247,7 +253,7 @@ public sealed class Trainer
         if (_dir is not null)
         {
             if (!diverged) SafetensorsWriter.Write(Path.Combine(_dir, "model.safetensors"), Model.StateDict(),
-                new Dictionary<string, string> { ["format"] = "pt", ["model"] = Model.Describe(), ["norm"] = _config.Norm });
+                new Dictionary<string, string> { ["format"] = "pt", ["model"] = ModelFactory.Describe(Model), ["norm"] = _config.Norm });
             WriteJsonAtomically(Path.Combine(_dir, "summary.json"), summary);
         }
         return summary;
@@ -304,17 +310,27 @@ public sealed class Trainer
         Progress?.Invoke(new TrainingProgress(Math.Min(_loader.Epoch, _config.Epochs - 1), _config.Epochs, _step, TotalSteps, loss, smoothed, _lastTestAccuracy, message));
 
     private IReadOnlyList<string> MetricColumns() =>
-        ["kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy", .. _groups.Select(g => "grad_norm:" + g.Group)];
+    [
+        "kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy",
+        .. _groups.Select(g => "grad_norm:" + g.Group),
+        .. Enumerable.Range(0, Model is SequenceClassifier s ? s.Steps : 0).Select(HiddenNormColumn),
+    ];
+
+    private static readonly string[] HiddenNormColumns = Enumerable.Range(0, 1024).Select(t => $"h_norm:{t}").ToArray();
+
+    /// <summary>The column of the mean hidden-state norm at time step <paramref name="t"/> (cached names: no allocation per step).</summary>
+    private static string HiddenNormColumn(int t) => t < HiddenNormColumns.Length ? HiddenNormColumns[t] : $"h_norm:{t}";
 
     /// <summary>Re-runs the forward pass layer by layer to name where a non-finite activation first appears.</summary>
     private string FirstNonFiniteLayer()
     {
+        if (Model is not Mlp mlp) return "";
         using var _ = GradMode.NoGrad();
         var x = Variable.Constant(_loader.Batch);
-        for (int i = 0; i < Model.Layers.Layers.Count; i++)
+        for (int i = 0; i < mlp.Layers.Layers.Count; i++)
         {
-            x = Model.Layers.Layers[i].Forward(x);
-            if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {Model.Layers.Layers[i]})";
+            x = mlp.Layers.Layers[i].Forward(x);
+            if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {mlp.Layers.Layers[i]})";
         }
         return "";
     }

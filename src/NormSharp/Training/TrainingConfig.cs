@@ -18,7 +18,16 @@ public sealed record TrainingConfig
     /// <summary>Model kind; <c>mlp</c>.</summary>
     [JsonPropertyName("model")] public string Model { get; init; } = "mlp";
 
-    /// <summary>Hidden layer widths.</summary>
+    /// <summary>Recurrent cell for <c>--model rnn</c>: rnn, lstm, ln-lstm, bn-lstm, gru, ln-gru.</summary>
+    [JsonPropertyName("cell")] public string Cell { get; init; } = "ln-lstm";
+
+    /// <summary>How a recurrent model reads an image: seq-mnist-rows, seq-mnist-pixels, seq-mnist-permuted.</summary>
+    [JsonPropertyName("task")] public string Task { get; init; } = "seq-mnist-rows";
+
+    /// <summary>Stacked recurrent layers.</summary>
+    [JsonPropertyName("layers")] public int Layers { get; init; } = 1;
+
+    /// <summary>Hidden layer widths (for an RNN, the first is the hidden size).</summary>
     [JsonPropertyName("hidden")] public int[] Hidden { get; init; } = [1000, 1000];
 
     /// <summary>Normalization of the hidden layers: none, layer, batch, rms.</summary>
