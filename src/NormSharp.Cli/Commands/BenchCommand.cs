@@ -36,6 +36,7 @@ internal static class BenchCommand
                 Examples = ["normsharp bench gemm --json gemm.json"],
             },
             BenchTrain.Spec(JsonOption, ThreadsOption, SecondsOption),
+            BenchRnn.Spec(JsonOption, ThreadsOption, SecondsOption),
         ],
     };
 

@@ -104,6 +104,9 @@ internal static class TrainCommand
             var config = ReadConfig(a);
             ModelFactory.Validate(config);
             dir = a.RequiredString("out");
+            // Never clobber a run: its checkpoint and metrics are someone's work.
+            if (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv")))
+                throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
             var data = DatasetCatalog.Load(config.Dataset, config.DataDir, log);
             trainer = new Trainer(config, data, dir);
         }

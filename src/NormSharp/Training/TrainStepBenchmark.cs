@@ -25,11 +25,18 @@ public static class TrainStepBenchmark
     {
         var rng = new Rng(seed);
         var model = new Mlp(widths, norm, rng);
+        var r = Run(model, widths[0], widths[^1], batchSize, minTime, rng);
+        return r with { Model = model.Describe(), Norm = NormKinds.Name(norm) };
+    }
+
+    /// <summary>Measures training steps of any classifier of <paramref name="inputs"/> features on random data.</summary>
+    public static Result Run(Module model, int inputs, int classes, int batchSize, TimeSpan minTime, Rng rng)
+    {
         var optimizer = new Adam(model.Parameters(), 1e-3);
-        var x = Variable.Constant(Tensor.Zeros(batchSize, widths[0]));
+        var x = Variable.Constant(Tensor.Zeros(batchSize, inputs));
         rng.FillUniform(x.Value.Span, 0f, 1f);
         var labels = new int[batchSize];
-        for (int i = 0; i < batchSize; i++) labels[i] = rng.NextInt(widths[^1]);
+        for (int i = 0; i < batchSize; i++) labels[i] = rng.NextInt(classes);
 
         void Step()
         {
@@ -62,6 +69,6 @@ public static class TrainStepBenchmark
             rates.Add(roundSteps * batchSize / sw.Elapsed.TotalSeconds);
         }
         rates.Sort();
-        return new Result(model.Describe(), NormKinds.Name(norm), batchSize, rates[rates.Count / 2], (double)allocated / steps);
+        return new Result(ModelFactory.Describe(model), "", batchSize, rates[rates.Count / 2], (double)allocated / steps);
     }
 }

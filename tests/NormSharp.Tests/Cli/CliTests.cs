@@ -89,6 +89,11 @@ public class CliTests
         var (code2, output2, err2) = Run("train", "--resume", run);
         Assert.True(code2 == 0, err2);
         Assert.Contains("test accuracy", output2);
+        long before = new FileInfo(Path.Combine(run, "metrics.csv")).Length;
+        var (code4, _, err4) = Run("train", "--data-dir", dir.Path, "--out", run);
+        Assert.Equal(2, code4);
+        Assert.Contains("already holds a training run", err4);
+        Assert.Equal(before, new FileInfo(Path.Combine(run, "metrics.csv")).Length);
         var (code3, _, err3) = Run("train", "--resume", Path.Combine(dir.Path, "nothing-here"));
         Assert.Equal(2, code3);
         Assert.Contains("no checkpoint", err3);
