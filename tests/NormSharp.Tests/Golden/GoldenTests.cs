@@ -41,29 +41,29 @@ public class GoldenTests
             case "rms_norm": RmsNorm(g); break;
             case "batch_norm": BatchNorm(g); break;
             case "group_norm": GroupNorm(g); break;
-            case "lstm": Recurrent(g, Layers.Recurrent.CellKind.Lstm); break;
-            case "ln_lstm": Recurrent(g, Layers.Recurrent.CellKind.LnLstm); break;
-            case "gru": Recurrent(g, Layers.Recurrent.CellKind.Gru); break;
-            case "ln_gru": Recurrent(g, Layers.Recurrent.CellKind.LnGru); break;
+            case "lstm": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.Lstm); break;
+            case "ln_lstm": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.LnLstm); break;
+            case "gru": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.Gru); break;
+            case "ln_gru": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.LnGru); break;
             default: throw new Xunit.Sdk.XunitException($"{file}: unknown op '{op}'; GoldenTests has no handler for it");
         }
     }
 
     /// <summary>
-    /// A recurrent case: the golden parameters are loaded into a one-layer <see cref="Layers.Recurrent.RecurrentLayer"/>,
+    /// A recurrent case: the golden parameters are loaded into a one-layer <see cref="NormSharp.Layers.Recurrent.RecurrentLayer"/>,
     /// which runs x [T, B, I] from h0 (and c0); gradients are those of Σ y·dy + Σ hn·dhn (+ Σ cn·dcn).
     /// </summary>
-    private static void Recurrent(SafetensorsFile g, Layers.Recurrent.CellKind kind)
+    private static void Recurrent(SafetensorsFile g, NormSharp.Layers.Recurrent.CellKind kind)
     {
         var x = Param(g, "x");
         int inputSize = x.Value.Dim(2);
         var h0 = Param(g, "h0");
         int hidden = h0.Value.Dim(1);
-        var layer = new Layers.Recurrent.RecurrentLayer(kind, inputSize, hidden, new Rng(1), forgetBias: 0f);
+        var layer = new NormSharp.Layers.Recurrent.RecurrentLayer(kind, inputSize, hidden, new Rng(1), forgetBias: 0f);
         var parameters = layer.NamedParameters().ToList();
         foreach (var (name, p) in parameters)
             p.Value.CopyFrom(g.GetTensor(name["cells.0.".Length..]));
-        bool lstm = kind is Layers.Recurrent.CellKind.Lstm or Layers.Recurrent.CellKind.LnLstm;
+        bool lstm = kind is NormSharp.Layers.Recurrent.CellKind.Lstm or NormSharp.Layers.Recurrent.CellKind.LnLstm;
         var c0 = lstm ? Param(g, "c0") : null;
         var result = layer.Run(x, [h0], c0 is null ? null : [c0]);
         var loss = F.Add(F.Sum(F.Mul(result.Outputs!, Variable.Constant(g.GetTensor("dy")))), F.Sum(F.Mul(result.FinalH[0], Variable.Constant(g.GetTensor("dhn")))));

@@ -71,8 +71,10 @@ public sealed class BnLstmCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
+    public Variable Step(Variable projected, Variable state, int t)
     {
+        var h = RecurrentState.Hidden(this, state);
+        var c = RecurrentState.Cell(state);
         int s;
         if (IsTraining)
         {
@@ -86,7 +88,8 @@ public sealed class BnLstmCell : Module, IRecurrentCell
         var fromInput = F.BatchNorm(projected, BnIhWeight, null, _ihMean[s], _ihVar[s], train, Momentum);
         var fromState = F.BatchNorm(F.Linear(h, WeightHh), BnHhWeight, null, _hhMean[s], _hhVar[s], train, Momentum);
         var gates = F.Add(F.Add(fromInput, fromState), Bias);
-        return LstmGates.Apply(gates, c!, HiddenSize, cNext => F.BatchNorm(cNext, BnCWeight, BnCBias, _cMean[s], _cVar[s], train, Momentum));
+        var (hNext, cNext) = LstmGates.Apply(gates, c, HiddenSize, cn => F.BatchNorm(cn, BnCWeight, BnCBias, _cMean[s], _cVar[s], train, Momentum));
+        return RecurrentState.Stack(hNext, cNext);
     }
 
     /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>

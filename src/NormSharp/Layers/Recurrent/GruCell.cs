@@ -40,8 +40,8 @@ public sealed class GruCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t) =>
-        (GruGates.Apply(projected, F.Linear(h, WeightHh, BiasHh), h, HiddenSize), null);
+    public Variable Step(Variable projected, Variable h, int t) =>
+        GruGates.Apply(projected, F.Linear(h, WeightHh, BiasHh), h, HiddenSize);
 
     /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => throw new NotSupportedException("GruCell runs inside a RecurrentLayer.");

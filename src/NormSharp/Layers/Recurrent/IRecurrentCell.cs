@@ -4,7 +4,8 @@ namespace NormSharp.Layers.Recurrent;
 
 /// <summary>
 /// One recurrent cell: the input projection of all time steps is computed up front (one GEMM), then
-/// <see cref="Step"/> advances the state one time step at a time.
+/// <see cref="Step"/> advances the state one time step at a time. The state is one variable: h [B, H]
+/// for RNNs and GRUs, h and c stacked as [2, B, H] for LSTMs (so a fused step has one output).
 /// </summary>
 public interface IRecurrentCell
 {
@@ -21,5 +22,30 @@ public interface IRecurrentCell
     Variable ProjectInputs(Variable inputs);
 
     /// <summary>One time step from the projected input of step <paramref name="t"/> ([B, gates]) and the previous state.</summary>
-    (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t);
+    Variable Step(Variable projected, Variable state, int t);
+}
+
+/// <summary>Building and reading recurrent states.</summary>
+public static class RecurrentState
+{
+    /// <summary>The initial state of <paramref name="cell"/>: from h0 (and c0), or zeros.</summary>
+    public static Variable Initial(IRecurrentCell cell, Variable? h0, Variable? c0, int batch)
+    {
+        int hd = cell.HiddenSize;
+        if (!cell.HasCellState) return h0 ?? Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
+        if (h0 is null && c0 is null) return Variable.Constant(Tensors.Tensor.Zeros(2, batch, hd));
+        h0 ??= Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
+        c0 ??= Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
+        return F.Reshape(F.ConcatRows([h0, c0]), 2, batch, hd);
+    }
+
+    /// <summary>The hidden state h [B, H] of a state.</summary>
+    public static Variable Hidden(IRecurrentCell cell, Variable state) =>
+        cell.HasCellState ? F.Reshape(F.NarrowRows(state, 0, 1), state.Value.Dim(1), state.Value.Dim(2)) : state;
+
+    /// <summary>The cell state c [B, H] of an LSTM state.</summary>
+    public static Variable Cell(Variable state) => F.Reshape(F.NarrowRows(state, 1, 1), state.Value.Dim(1), state.Value.Dim(2));
+
+    /// <summary>Stacks h and c into an LSTM state.</summary>
+    public static Variable Stack(Variable h, Variable c) => F.Reshape(F.ConcatRows([h, c]), 2, h.Value.Dim(0), h.Value.Dim(1));
 }

@@ -61,11 +61,11 @@ public sealed class LnGruCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
+    public Variable Step(Variable projected, Variable h, int t)
     {
         var x = F.Add(NormalizeBlocks(projected, LnIhWeight, LnIhBias), BiasIh);
         var hp = F.Add(NormalizeBlocks(F.Linear(h, WeightHh), LnHhWeight, LnHhBias), BiasHh);
-        return (GruGates.Apply(x, hp, h, HiddenSize), null);
+        return GruGates.Apply(x, hp, h, HiddenSize);
     }
 
     /// <summary>LN over the first 2H columns and, separately, the last H columns of a [B, 3H] projection.</summary>

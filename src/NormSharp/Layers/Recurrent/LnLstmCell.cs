@@ -11,8 +11,6 @@ namespace NormSharp.Layers.Recurrent;
 /// </summary>
 public sealed class LnLstmCell : Module, IRecurrentCell
 {
-    private readonly int[] _gatesShape;
-    private readonly int[] _hiddenShape;
 
     /// <summary>[4H, I].</summary>
     public Variable WeightIh { get; }
@@ -48,8 +46,6 @@ public sealed class LnLstmCell : Module, IRecurrentCell
     {
         CellParameters.CheckSizes("LnLstm", inputSize, hiddenSize);
         (InputSize, HiddenSize, Eps) = (inputSize, hiddenSize, eps);
-        _gatesShape = [4 * hiddenSize];
-        _hiddenShape = [hiddenSize];
         WeightIh = CellParameters.Uniform(rng, hiddenSize, "weight_ih", 4 * hiddenSize, inputSize);
         WeightHh = CellParameters.Uniform(rng, hiddenSize, "weight_hh", 4 * hiddenSize, hiddenSize);
         Bias = CellParameters.Fill(0f, "bias", 4 * hiddenSize);
@@ -60,19 +56,16 @@ public sealed class LnLstmCell : Module, IRecurrentCell
         LnHhBias = CellParameters.Fill(0f, "ln_hh_bias", 4 * hiddenSize);
         LnCWeight = CellParameters.Fill(1f, "ln_c_weight", hiddenSize);
         LnCBias = CellParameters.Fill(0f, "ln_c_bias", hiddenSize);
+        _norms = new F.LstmLayerNorm(LnIhWeight, LnIhBias, LnHhWeight, LnHhBias, LnCWeight, LnCBias, eps);
     }
+
+    private readonly F.LstmLayerNorm _norms;
 
     /// <inheritdoc />
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
-    {
-        var fromInput = F.LayerNorm(projected, _gatesShape, LnIhWeight, LnIhBias, Eps);
-        var fromState = F.LayerNorm(F.Linear(h, WeightHh), _gatesShape, LnHhWeight, LnHhBias, Eps);
-        var gates = F.Add(F.Add(fromInput, fromState), Bias);
-        return LstmGates.Apply(gates, c!, HiddenSize, cNext => F.LayerNorm(cNext, _hiddenShape, LnCWeight, LnCBias, Eps));
-    }
+    public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, Bias, _norms);
 
     /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => throw new NotSupportedException("LnLstmCell runs inside a RecurrentLayer.");

@@ -41,11 +41,7 @@ public sealed class LstmCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t)
-    {
-        var gates = F.Add(projected, F.Linear(h, WeightHh, BiasHh));
-        return LstmGates.Apply(gates, c!, HiddenSize, cellNorm: null);
-    }
+    public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, BiasHh);
 
     /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => throw new NotSupportedException("LstmCell runs inside a RecurrentLayer.");
@@ -58,7 +54,7 @@ public sealed class LstmCell : Module, IRecurrentCell
 /// <summary>The gate arithmetic shared by the LSTM variants.</summary>
 internal static class LstmGates
 {
-    /// <summary>From pre-activations [B, 4H] (i, f, g, o) and c: c' and h' = σ(o)·tanh(norm(c')).</summary>
+    /// <summary>From pre-activations [B, 4H] (i, f, g, o) and c: c' and h' = σ(o)·tanh(norm(c')), composed from single operations.</summary>
     public static (Variable H, Variable C) Apply(Variable gates, Variable c, int hidden, Func<Variable, Variable>? cellNorm)
     {
         var i = F.Sigmoid(F.SliceColumns(gates, 0, hidden));

@@ -123,19 +123,19 @@ public sealed class RecurrentLayer : Module
         {
             var cell = (IRecurrentCell)_cells[l];
             var projected = cell.ProjectInputs(layerInput);
-            int gates = projected.Value.Dim(1);
-            var h = h0?[l] ?? Variable.Constant(Tensor.Zeros(batch, HiddenSize));
-            Variable? c = cell.HasCellState ? c0?[l] ?? Variable.Constant(Tensor.Zeros(batch, HiddenSize)) : null;
+            var state = RecurrentState.Initial(cell, h0?[l], cell.HasCellState ? c0?[l] : null, batch);
             bool keep = allOutputs || l + 1 < _cells.Length;
             var perStep = keep ? new List<Variable>(steps) : null;
+            Variable h = null!;
             for (int t = 0; t < steps; t++)
             {
-                (h, c) = cell.Step(F.NarrowRows(projected, t * batch, batch), h, c, t);
+                state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, t);
+                h = RecurrentState.Hidden(cell, state);
                 perStep?.Add(h);
                 if (l + 1 == _cells.Length) norms[t] = MeanRowNorm(h.Value, batch);
             }
             finalH.Add(h);
-            if (c is not null) finalC.Add(c);
+            if (cell.HasCellState) finalC.Add(RecurrentState.Cell(state));
             last = h;
             if (perStep is not null) layerInput = F.ConcatRows(perStep);
             if (l + 1 == _cells.Length && allOutputs) outputs = F.Reshape(layerInput, steps, batch, HiddenSize);

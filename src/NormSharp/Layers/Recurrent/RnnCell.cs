@@ -37,8 +37,8 @@ public sealed class RnnCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
 
     /// <inheritdoc />
-    public (Variable H, Variable? C) Step(Variable projected, Variable h, Variable? c, int t) =>
-        (F.Tanh(F.Add(projected, F.Linear(h, WeightHh, BiasHh))), null);
+    public Variable Step(Variable projected, Variable h, int t) =>
+        F.Tanh(F.Add(projected, F.Linear(h, WeightHh, BiasHh)));
 
     /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => throw new NotSupportedException("RnnCell runs inside a RecurrentLayer.");
