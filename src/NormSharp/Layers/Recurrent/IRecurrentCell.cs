@@ -28,12 +28,18 @@ public interface IRecurrentCell
 /// <summary>Building and reading recurrent states.</summary>
 public static class RecurrentState
 {
-    /// <summary>The initial state of <paramref name="cell"/>: from h0 (and c0), or zeros.</summary>
-    public static Variable Initial(IRecurrentCell cell, Variable? h0, Variable? c0, int batch)
+    /// <summary>The initial state of <paramref name="cell"/>: from h0 (and c0), or zeros (<paramref name="zeros"/>, reused between calls when its size fits).</summary>
+    public static Variable Initial(IRecurrentCell cell, Variable? h0, Variable? c0, int batch, ref Tensors.Tensor? zeros)
     {
         int hd = cell.HiddenSize;
+        if (h0 is null && c0 is null)
+        {
+            // The zero state is only ever read, so one tensor serves every step and every call.
+            int rows = cell.HasCellState ? 2 * batch : batch;
+            if (zeros is null || zeros.Length != rows * hd) zeros = Tensors.Tensor.Zeros(rows * hd);
+            return cell.HasCellState ? Variable.Constant(zeros.Reshape(2, batch, hd)) : Variable.Constant(zeros.Reshape(batch, hd));
+        }
         if (!cell.HasCellState) return h0 ?? Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
-        if (h0 is null && c0 is null) return Variable.Constant(Tensors.Tensor.Zeros(2, batch, hd));
         h0 ??= Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
         c0 ??= Variable.Constant(Tensors.Tensor.Zeros(batch, hd));
         return F.Reshape(F.ConcatRows([h0, c0]), 2, batch, hd);

@@ -53,6 +53,7 @@ public sealed record RecurrentOutput(Variable? Outputs, Variable Last, IReadOnly
 public sealed class RecurrentLayer : Module
 {
     private readonly Module[] _cells;
+    private Tensor? _zeros;
 
     /// <summary>The cells, bottom first.</summary>
     public IReadOnlyList<IRecurrentCell> Cells => _cells.Cast<IRecurrentCell>().ToArray();
@@ -115,7 +116,7 @@ public sealed class RecurrentLayer : Module
 
         var finalH = new List<Variable>();
         var finalC = new List<Variable>();
-        var norms = new double[steps];
+        var norms = LastHiddenNorms.Length == steps ? LastHiddenNorms : new double[steps];
         Variable layerInput = F.Reshape(x, steps * batch, width);
         Variable last = null!;
         Variable? outputs = null;
@@ -123,7 +124,7 @@ public sealed class RecurrentLayer : Module
         {
             var cell = (IRecurrentCell)_cells[l];
             var projected = cell.ProjectInputs(layerInput);
-            var state = RecurrentState.Initial(cell, h0?[l], cell.HasCellState ? c0?[l] : null, batch);
+            var state = RecurrentState.Initial(cell, h0?[l], cell.HasCellState ? c0?[l] : null, batch, ref _zeros);
             bool keep = allOutputs || l + 1 < _cells.Length;
             var perStep = keep ? new List<Variable>(steps) : null;
             Variable h = null!;
