@@ -33,6 +33,7 @@ public static class ModelFactory
         {
             CellKinds.Parse(c.Cell);
             if (Array.IndexOf(Tasks, c.Task) < 0) throw new InvalidValueException("task", $"unknown task '{c.Task}' (expected one of {string.Join("|", Tasks)})");
+            if (c.Bptt < 0) throw new InvalidValueException("bptt", $"--bptt must be >= 0, got {c.Bptt}");
             if (c.Layers < 1) throw new InvalidValueException("layers", $"--layers must be at least 1, got {c.Layers}");
             if (c.Cell == "bn-lstm" && c.BatchSize < 2) throw new InvalidValueException("batch-size", "bn-lstm needs at least 2 samples per batch");
         }
@@ -71,7 +72,9 @@ public static class ModelFactory
                 "seq-mnist-permuted" => SequenceReading.PermutedPixels,
                 _ => SequenceReading.Rows,
             };
-            return new SequenceClassifier(CellKinds.Parse(c.Cell), reading, height, width, c.Hidden[0], classes, rng, c.Layers);
+            var model = new SequenceClassifier(CellKinds.Parse(c.Cell), reading, height, width, c.Hidden[0], classes, rng, c.Layers);
+            if (c.Bptt > 0) model.Rnn.TruncateBackpropagation = c.Bptt;
+            return model;
         }
         var act = c.Activation switch
         {

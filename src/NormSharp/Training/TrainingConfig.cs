@@ -24,6 +24,9 @@ public sealed record TrainingConfig
     /// <summary>How a recurrent model reads an image: seq-mnist-rows, seq-mnist-pixels, seq-mnist-permuted.</summary>
     [JsonPropertyName("task")] public string Task { get; init; } = "seq-mnist-rows";
 
+    /// <summary>Truncated BPTT: backpropagate through the last this-many time steps only (0: all).</summary>
+    [JsonPropertyName("bptt")] public int Bptt { get; init; }
+
     /// <summary>Stacked recurrent layers.</summary>
     [JsonPropertyName("layers")] public int Layers { get; init; } = 1;
 

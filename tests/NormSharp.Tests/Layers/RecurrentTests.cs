@@ -100,3 +100,37 @@ public class RecurrentTests
         Assert.Throws<InvalidValueException>(() => new RecurrentLayer(CellKind.Gru, 3, 0, new Rng(1)));
     }
 }
+
+public class TruncatedBackpropagationTests
+{
+    [Fact]
+    public void GradientsStopAtTheWindowAndTheForwardPassIsUnchanged()
+    {
+        var rng = new Rng(6);
+        var x = Tensor.Zeros(4, 10, 3);
+        rng.FillUniform(x.Span, -1, 1);
+        var full = new RecurrentLayer(CellKind.LnLstm, 3, 5, new Rng(1), batchFirst: true);
+        var cut = new RecurrentLayer(CellKind.LnLstm, 3, 5, new Rng(1), batchFirst: true) { TruncateBackpropagation = 3 };
+        var input = Variable.Parameter(x);
+        var yFull = full.Run(input, allOutputs: false).Last;
+        var fullValues = yFull.Value.ToArray();
+        F.Sum(yFull).Backward();
+        var fullGrad = input.Grad!.ToArray();
+        input.ZeroGrad();
+        var yCut = cut.Run(input, allOutputs: false).Last;
+        Assert.Equal(fullValues, yCut.Value.ToArray());
+        F.Sum(yCut).Backward();
+        var cutGrad = input.Grad!;
+        // Steps 0..6 of every sample get no gradient; the last three do.
+        for (int b = 0; b < 4; b++)
+            for (int t = 0; t < 10; t++)
+            {
+                double s = 0;
+                for (int i = 0; i < 3; i++) s += Math.Abs(cutGrad[(b * 10 + t) * 3 + i]);
+                if (t < 7) Assert.Equal(0, s);
+                else Assert.True(s > 0);
+            }
+        Assert.NotEqual(fullGrad, cutGrad.ToArray());
+        Assert.Equal(10, cut.LastHiddenNorms.Length);
+    }
+}

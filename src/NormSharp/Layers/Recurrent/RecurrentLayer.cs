@@ -98,10 +98,49 @@ public sealed class RecurrentLayer : Module
     public override Variable Forward(Variable input) => Run(input).Outputs!;
 
     /// <summary>
+    /// Truncated backpropagation through time: when positive, only the last this-many steps are recorded;
+    /// the earlier steps run without recording and hand their state on as a constant. Null or 0: full BPTT.
+    /// </summary>
+    public int? TruncateBackpropagation { get; set; }
+
+    /// <summary>
     /// Runs the sequence. <paramref name="h0"/> and <paramref name="c0"/> give each layer's initial state
     /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept.
     /// </summary>
     public RecurrentOutput Run(Variable input, IReadOnlyList<Variable>? h0 = null, IReadOnlyList<Variable>? c0 = null, bool allOutputs = true)
+    {
+        if (TruncateBackpropagation is > 0 && GradMode.IsEnabled)
+            return RunTruncated(input, h0, c0, allOutputs, TruncateBackpropagation.Value);
+        return RunFull(input, h0, c0, allOutputs);
+    }
+
+    private RecurrentOutput RunTruncated(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int window)
+    {
+        if (allOutputs)
+            throw new InvalidValueException(nameof(TruncateBackpropagation), "RecurrentLayer: truncated backpropagation keeps the last outputs only; run with allOutputs: false.");
+        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
+        int steps = x.Value.Dim(0);
+        if (window >= steps) return RunFull(input, h0, c0, allOutputs);
+        int prefix = steps - window;
+        // The first steps run unrecorded; their final state enters the recorded tail as a constant, so gradients stop there.
+        RecurrentOutput head;
+        double[] headNorms;
+        using (GradMode.NoGrad())
+        {
+            head = RunFull(TimeFirst(F.NarrowRows(x, 0, prefix)), h0, c0, false);
+            headNorms = LastHiddenNorms;
+        }
+        var hs = head.FinalH.Select(v => Variable.Constant(v.Value)).ToList();
+        var cs = head.FinalC.Count > 0 ? head.FinalC.Select(v => Variable.Constant(v.Value)).ToList() : null;
+        var tail = RunFull(TimeFirst(F.NarrowRows(x, prefix, window)), hs, cs, false, firstStep: prefix);
+        LastHiddenNorms = [.. headNorms, .. LastHiddenNorms];
+        return tail;
+    }
+
+    /// <summary>A time-first slice as this layer's input layout.</summary>
+    private Variable TimeFirst(Variable timeFirst) => BatchFirst ? F.SwapFirstTwoDims(timeFirst) : timeFirst;
+
+    private RecurrentOutput RunFull(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int firstStep = 0)
     {
         if (input.Value.Rank != 3)
             throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input must be {(BatchFirst ? "[B, T, I]" : "[T, B, I]")}, got {ShapeMismatchException.Format(input.Shape)}.");
@@ -130,7 +169,7 @@ public sealed class RecurrentLayer : Module
             Variable h = null!;
             for (int t = 0; t < steps; t++)
             {
-                state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, t);
+                state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, firstStep + t);
                 h = RecurrentState.Hidden(cell, state);
                 perStep?.Add(h);
                 if (l + 1 == _cells.Length) norms[t] = MeanRowNorm(h.Value, batch);
