@@ -24,8 +24,9 @@ internal static class TrainCommand
             new("data-dir", "DIR", "a folder with the four IDX files (train/t10k images/labels, plain or .gz)"),
             new("model", "KIND", "mlp|rnn", "mlp"),
             new("cell", "KIND", "recurrent cell for --model rnn: rnn|lstm|ln-lstm|bn-lstm|gru|ln-gru", "ln-lstm"),
-            new("task", "NAME", "how --model rnn reads images: seq-mnist-rows|seq-mnist-pixels|seq-mnist-permuted", "seq-mnist-rows"),
+            new("task", "NAME", "--model rnn task: seq-mnist-rows|seq-mnist-pixels|seq-mnist-permuted|adding|copy", "seq-mnist-rows"),
             new("layers", "N", "stacked recurrent layers", "1"),
+            new("sequence-length", "T", "adding: sequence length; copy: the delay before recall", "100"),
             new("bptt", "K", "truncated backpropagation through the last K time steps (0: all; combine with --clip-norm)", "0"),
             new("hidden", "W1,W2,..", "hidden layer widths (mlp), or the hidden size (rnn; default 128)", "1000,1000"),
             new("norm", "KIND", "normalization of the hidden layers: none|layer|batch|rms", "layer"),
@@ -55,6 +56,7 @@ internal static class TrainCommand
             "normsharp train --dataset mnist-digits --norm layer --epochs 5 --out runs/ln",
             "normsharp train --dataset fashion-mnist --norm batch --batch-size 4 --epochs 1 --out runs/bn4",
             "normsharp train --model rnn --cell ln-lstm --task seq-mnist-rows --epochs 10 --out runs/lnlstm",
+            "normsharp train --model rnn --cell lstm --task adding --sequence-length 100 --epochs 5 --out runs/adding",
             "normsharp train --resume runs/ln",
         ],
     };
@@ -68,6 +70,7 @@ internal static class TrainCommand
         Task = a.Choice("task", ModelFactory.Tasks),
         Layers = a.Int("layers", 1, 64),
         Bptt = a.Int("bptt", 0),
+        SequenceLength = a.Int("sequence-length", 2, 100_000),
         Hidden = a.Has("hidden") || a.String("model") != "rnn" ? a.IntList("hidden") : [128],
         Norm = a.Choice("norm", NormKinds.Names),
         Activation = a.Choice("activation", ModelFactory.Activations),
@@ -97,7 +100,7 @@ internal static class TrainCommand
         {
             dir = resume;
             var config = Trainer.ReadConfig(dir);
-            var data = DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
             trainer = Trainer.Resume(dir, data);
             ctx.Error.WriteLine($"resuming {dir}");
         }
@@ -109,7 +112,7 @@ internal static class TrainCommand
             // Never clobber a run: its checkpoint and metrics are someone's work.
             if (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv")))
                 throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
-            var data = DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
             trainer = new Trainer(config, data, dir);
         }
         var c = trainer.Config;

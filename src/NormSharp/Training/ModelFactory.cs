@@ -14,7 +14,20 @@ public static class ModelFactory
     public static readonly string[] Models = ["mlp", "rnn"];
 
     /// <summary>The accepted sequence tasks for recurrent models.</summary>
-    public static readonly string[] Tasks = ["seq-mnist-rows", "seq-mnist-pixels", "seq-mnist-permuted"];
+    public static readonly string[] Tasks = ["seq-mnist-rows", "seq-mnist-pixels", "seq-mnist-permuted", "adding", "copy"];
+
+    /// <summary>True when the configuration's task generates its own data (no dataset to load).</summary>
+    public static bool IsSynthetic(TrainingConfig c) => c.Model == "rnn" && c.Task is "adding" or "copy";
+
+    /// <summary>The task a configuration describes; <paramref name="data"/> is needed unless the task is synthetic.</summary>
+    public static Tasks.ITrainingTask CreateTask(TrainingConfig c, Data.DatasetSplit? data)
+    {
+        if (c.Model == "rnn" && c.Task == "adding") return new Tasks.AddingTask(c);
+        if (c.Model == "rnn" && c.Task == "copy") return new Tasks.CopyMemoryTask(c);
+        if (data is null) throw new InvalidValueException("dataset", $"task {c.Task} needs a dataset");
+        var train = c.TrainLimit > 0 ? data.Train.Take(c.TrainLimit) : data.Train;
+        return new Tasks.ImageClassificationTask(c, new Data.DatasetSplit(train, data.Test));
+    }
 
     /// <summary>The accepted optimizer names.</summary>
     public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
@@ -33,6 +46,7 @@ public static class ModelFactory
         {
             CellKinds.Parse(c.Cell);
             if (Array.IndexOf(Tasks, c.Task) < 0) throw new InvalidValueException("task", $"unknown task '{c.Task}' (expected one of {string.Join("|", Tasks)})");
+            if (c.SequenceLength < 2) throw new InvalidValueException("sequence-length", $"--sequence-length must be at least 2, got {c.SequenceLength}");
             if (c.Bptt < 0) throw new InvalidValueException("bptt", $"--bptt must be >= 0, got {c.Bptt}");
             if (c.Layers < 1) throw new InvalidValueException("layers", $"--layers must be at least 1, got {c.Layers}");
             if (c.Cell == "bn-lstm" && c.BatchSize < 2) throw new InvalidValueException("batch-size", "bn-lstm needs at least 2 samples per batch");
@@ -91,6 +105,7 @@ public static class ModelFactory
     {
         Mlp m => m.Describe(),
         SequenceClassifier s => s.Describe(),
+        ISequenceModel q => $"rnn-{CellKinds.Name(q.Rnn.Kind)}-{q.Rnn.HiddenSize}x{q.Rnn.Cells.Count}",
         _ => model.GetType().Name,
     };
 

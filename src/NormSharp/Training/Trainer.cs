@@ -23,11 +23,10 @@ namespace NormSharp.Training;
 public sealed class Trainer
 {
     private readonly TrainingConfig _config;
-    private readonly DatasetSplit _data;
     private readonly string? _dir;
     private readonly Rng _modelRng;
     private readonly Optimizer _optimizer;
-    private readonly BatchLoader _loader;
+    private readonly Tasks.ITrainingTask _task;
     private readonly LearningRateSchedule _schedule;
     private readonly (string Group, Variable[] Parameters)[] _groups;
     private readonly NanPolicy _nanPolicy;
@@ -50,32 +49,29 @@ public sealed class Trainer
     public event Action<TrainingProgress>? Progress;
 
     /// <summary>Steps the whole run takes.</summary>
-    public long TotalSteps => (long)_loader.BatchesPerEpoch * _config.Epochs;
+    public long TotalSteps => (long)_task.BatchesPerEpoch * _config.Epochs;
 
-    /// <summary>Sets up a new run. <paramref name="outputDirectory"/> may be null for a run that writes nothing.</summary>
-    public Trainer(TrainingConfig config, DatasetSplit data, string? outputDirectory)
+    /// <summary>
+    /// Sets up a new run. <paramref name="data"/> may be null for tasks that generate their own data
+    /// (adding, copy); <paramref name="outputDirectory"/> may be null for a run that writes nothing.
+    /// </summary>
+    public Trainer(TrainingConfig config, DatasetSplit? data, string? outputDirectory)
     {
         ModelFactory.Validate(config);
         _config = config;
         _nanPolicy = ModelFactory.ParseNanPolicy(config.NanPolicy);
-        var train = config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train;
-        _data = new DatasetSplit(train, data.Test);
+        _task = ModelFactory.CreateTask(config, data);
         _dir = outputDirectory;
         ParallelFor.MaxThreads = config.Threads;
         _modelRng = new Rng(config.Seed);
-        Model = ModelFactory.BuildModel(config, train.Height, train.Width, train.Classes, _modelRng);
+        Model = _task.BuildModel(config, _modelRng);
         _optimizer = ModelFactory.BuildOptimizer(config, Model.Parameters());
-        var stats = config.Standardize ? BatchLoader.Statistics(train) : ((float, float)?)null;
-        _loader = new BatchLoader(train, config.BatchSize, config.Seed, shuffle: true, dropLast: false, standardization: stats);
         _schedule = ModelFactory.BuildSchedule(config, TotalSteps);
         _groups = Model.NamedParameters()
             .GroupBy(p => p.Name.Contains('.') ? p.Name[..p.Name.LastIndexOf('.')] : p.Name)
             .Select(g => (g.Key, g.Select(p => p.Parameter).ToArray()))
             .ToArray();
-        _standardization = stats;
     }
-
-    private readonly (float Mean, float Std)? _standardization;
 
     /// <summary>Reads the configuration stored in a run folder's checkpoint (to load its data before <see cref="Resume"/>).</summary>
     public static TrainingConfig ReadConfig(string directory)
@@ -86,7 +82,7 @@ public sealed class Trainer
     }
 
     /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
-    public static Trainer Resume(string directory, DatasetSplit data)
+    public static Trainer Resume(string directory, DatasetSplit? data)
     {
         string path = Path.Combine(directory, Checkpoint.FileName);
         var cp = Checkpoint.Load(path);
@@ -130,25 +126,23 @@ public sealed class Trainer
         int consecutiveSkips = 0;
         var groupNorms = new double[_groups.Length];
 
-        while (_loader.Epoch < _config.Epochs && stopReason is null)
+        while (_task.Epoch < _config.Epochs && stopReason is null)
         {
-            if (!_loader.Next())
+            if (!_task.Next())
             {
-                EndEpoch(metrics, _loader.Epoch - 1);
+                EndEpoch(metrics, _task.Epoch - 1);
                 continue;
             }
             var sw = Stopwatch.StartNew();
             trainTime.Start();
-            int count = _loader.Count;
+            int count = _task.Count;
             double lr = _config.LearningRate * _lrScale * _schedule.Factor(_step);
             _optimizer.LearningRate = lr;
             _optimizer.ZeroGrad();
             // A step whose backward was skipped (a fault) leaves its graph behind; each step starts clean.
             Tape.Current.Reset();
-            var logits = Model.Forward(Variable.Constant(_loader.Batch));
-            var loss = F.CrossEntropy(logits, _loader.Labels.AsSpan(0, count));
+            var loss = _task.Loss(Model, out int correct, out int scored);
             double lossValue = loss.Item();
-            int correct = LossKernels.CountCorrect(logits.Value.Span, _loader.Labels.AsSpan(0, count), count, logits.Value.Dim(1));
             string? fault = null;
             if (!double.IsFinite(lossValue)) fault = $"non-finite loss {lossValue} at step {_step + 1}{FirstNonFiniteLayer()}";
             double globalNorm = 0;
@@ -203,17 +197,17 @@ public sealed class Trainer
             if (metrics is not null)
             {
                 metrics.Set("kind", "step");
-                metrics.Set("epoch", _loader.Epoch);
+                metrics.Set("epoch", _task.Epoch);
                 metrics.Set("step", _step);
                 metrics.Set("loss", lossValue);
-                metrics.Set("accuracy", (double)correct / count);
+                metrics.Set("accuracy", (double)correct / Math.Max(1, scored));
                 metrics.Set("lr", lr);
                 metrics.Set("grad_norm", globalNorm);
                 metrics.Set("step_ms", sw.Elapsed.TotalMilliseconds);
                 for (int g = 0; g < _groups.Length; g++) metrics.Set("grad_norm:" + _groups[g].Group, groupNorms[g]);
-                if (Model is SequenceClassifier seq)
+                if (Model is ISequenceModel seq)
                 {
-                    var norms = seq.LastHiddenNorms;
+                    var norms = seq.Rnn.LastHiddenNorms;
                     for (int t = 0; t < norms.Length; t++) metrics.Set(HiddenNormColumn(t), norms[t]);
                 }
                 metrics.Commit();
@@ -232,14 +226,14 @@ public sealed class Trainer
             }
         }
 
-        var (testLoss, testAccuracy) = Evaluate(_data.Test);
+        var (testLoss, testAccuracy) = _task.Evaluate(Model);
         var summary = new RunSummary
         {
             Dataset = _config.Dataset,
             Norm = _config.Norm,
             Model = ModelFactory.Describe(Model),
             BatchSize = _config.BatchSize,
-            Epochs = Math.Min(_loader.Epoch, _config.Epochs),
+            Epochs = Math.Min(_task.Epoch, _config.Epochs),
             Steps = _step,
             FinalTrainLoss = double.IsNaN(_lastEpochLoss) ? (_epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN) : _lastEpochLoss,
             TestLoss = testLoss,
@@ -262,7 +256,7 @@ public sealed class Trainer
     private void EndEpoch(MetricsLog? metrics, int epoch)
     {
         _lastEpochLoss = _epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN;
-        var (testLoss, testAccuracy) = Evaluate(_data.Test);
+        var (testLoss, testAccuracy) = _task.Evaluate(Model);
         _lastTestAccuracy = testAccuracy;
         if (metrics is not null)
         {
@@ -281,39 +275,17 @@ public sealed class Trainer
         Report(_lastEpochLoss, _lastEpochLoss, $"epoch {epoch + 1}: train loss {_lastEpochLoss:F4}, test accuracy {testAccuracy:P2}");
     }
 
-    /// <summary>Mean cross-entropy and accuracy over <paramref name="data"/>, in evaluation mode without recording.</summary>
-    public (double Loss, double Accuracy) Evaluate(Dataset data)
-    {
-        Model.Eval();
-        try
-        {
-            using var _ = GradMode.NoGrad();
-            var loader = new BatchLoader(data, 1000, 0, shuffle: false, standardization: _standardization);
-            double lossSum = 0;
-            long correct = 0;
-            while (loader.Next())
-            {
-                var logits = Model.Forward(Variable.Constant(loader.Batch));
-                var labels = loader.Labels.AsSpan(0, loader.Count);
-                lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
-                correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
-            }
-            return (lossSum / data.Count, (double)correct / data.Count);
-        }
-        finally
-        {
-            Model.Train();
-        }
-    }
+    /// <summary>Mean loss and accuracy of the current model on the task's held-out data.</summary>
+    public (double Loss, double Accuracy) Evaluate() => _task.Evaluate(Model);
 
     private void Report(double loss, double smoothed, string? message) =>
-        Progress?.Invoke(new TrainingProgress(Math.Min(_loader.Epoch, _config.Epochs - 1), _config.Epochs, _step, TotalSteps, loss, smoothed, _lastTestAccuracy, message));
+        Progress?.Invoke(new TrainingProgress(Math.Min(_task.Epoch, _config.Epochs - 1), _config.Epochs, _step, TotalSteps, loss, smoothed, _lastTestAccuracy, message));
 
     private IReadOnlyList<string> MetricColumns() =>
     [
         "kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy",
         .. _groups.Select(g => "grad_norm:" + g.Group),
-        .. Enumerable.Range(0, Model is SequenceClassifier s ? s.Steps : 0).Select(HiddenNormColumn),
+        .. Enumerable.Range(0, Model is ISequenceModel s ? s.Steps : 0).Select(HiddenNormColumn),
     ];
 
     private static readonly string[] HiddenNormColumns = Enumerable.Range(0, 1024).Select(t => $"h_norm:{t}").ToArray();
@@ -326,7 +298,7 @@ public sealed class Trainer
     {
         if (Model is not Mlp mlp) return "";
         using var _ = GradMode.NoGrad();
-        var x = Variable.Constant(_loader.Batch);
+        var x = Variable.Constant(_task.Inputs);
         for (int i = 0; i < mlp.Layers.Layers.Count; i++)
         {
             x = mlp.Layers.Layers[i].Forward(x);
@@ -354,7 +326,7 @@ public sealed class Trainer
             ["format"] = "normsharp-checkpoint-1",
             ["config"] = JsonSerializer.Serialize(_config),
             ["step"] = _step.ToString(CultureInfo.InvariantCulture),
-            ["loader"] = JsonSerializer.Serialize(_loader.GetState()),
+            ["loader"] = JsonSerializer.Serialize(_task.GetState()),
             ["model_rng"] = JsonSerializer.Serialize(_modelRng.GetState()),
             ["optimizer"] = JsonSerializer.Serialize(_optimizer.StateScalars()),
             ["epoch_loss_sum"] = _epochLossSum.ToString("R", CultureInfo.InvariantCulture),
@@ -384,7 +356,7 @@ public sealed class Trainer
             t.CopyFrom(stored);
         }
         _optimizer.LoadStateScalars(cp.RequireJson<Dictionary<string, long>>("optimizer", source));
-        _loader.SetState(cp.RequireJson<LoaderState>("loader", source));
+        _task.SetState(cp.RequireJson<LoaderState>("loader", source));
         _modelRng.SetState(cp.RequireJson<ulong[]>("model_rng", source));
         _step = long.Parse(cp.Require("step", source), CultureInfo.InvariantCulture);
         _epochLossSum = double.Parse(cp.Require("epoch_loss_sum", source), CultureInfo.InvariantCulture);

@@ -21,8 +21,11 @@ public sealed record TrainingConfig
     /// <summary>Recurrent cell for <c>--model rnn</c>: rnn, lstm, ln-lstm, bn-lstm, gru, ln-gru.</summary>
     [JsonPropertyName("cell")] public string Cell { get; init; } = "ln-lstm";
 
-    /// <summary>How a recurrent model reads an image: seq-mnist-rows, seq-mnist-pixels, seq-mnist-permuted.</summary>
+    /// <summary>The recurrent task: seq-mnist-rows, seq-mnist-pixels, seq-mnist-permuted (images read as sequences), adding, copy.</summary>
     [JsonPropertyName("task")] public string Task { get; init; } = "seq-mnist-rows";
+
+    /// <summary>Sequence length of the adding problem, or the delay of the copy task.</summary>
+    [JsonPropertyName("sequence_length")] public int SequenceLength { get; init; } = 100;
 
     /// <summary>Truncated BPTT: backpropagate through the last this-many time steps only (0: all).</summary>
     [JsonPropertyName("bptt")] public int Bptt { get; init; }

@@ -19,7 +19,7 @@ public enum SequenceReading
 /// Classifies flattened images by reading them as sequences: the recurrent layer's last hidden state
 /// feeds a linear output layer. Children: <c>rnn</c> and <c>head</c>.
 /// </summary>
-public sealed class SequenceClassifier : Module
+public sealed class SequenceClassifier : Module, ISequenceModel
 {
     private readonly int[]? _permutation;
 

@@ -1,0 +1,82 @@
+using NormSharp.Autograd;
+using NormSharp.Data;
+using NormSharp.Kernels;
+using NormSharp.Layers;
+using NormSharp.Tensors;
+
+namespace NormSharp.Training.Tasks;
+
+/// <summary>Image classification (MNIST digits, Fashion-MNIST) with an MLP or a recurrent model reading images as sequences.</summary>
+public sealed class ImageClassificationTask : ITrainingTask
+{
+    private readonly DatasetSplit _data;
+    private readonly BatchLoader _loader;
+    private readonly (float Mean, float Std)? _standardization;
+
+    /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
+    public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
+    {
+        _data = data;
+        _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
+        _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: false, standardization: _standardization);
+        Name = config.Model == "rnn" ? config.Task : "classify";
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+    /// <inheritdoc />
+    public int BatchesPerEpoch => _loader.BatchesPerEpoch;
+    /// <inheritdoc />
+    public int Epoch => _loader.Epoch;
+    /// <inheritdoc />
+    public int Count => _loader.Count;
+    /// <inheritdoc />
+    public Tensor Inputs => _loader.Batch;
+    /// <inheritdoc />
+    public bool Next() => _loader.Next();
+    /// <inheritdoc />
+    public LoaderState GetState() => _loader.GetState();
+    /// <inheritdoc />
+    public void SetState(LoaderState state) => _loader.SetState(state);
+
+    /// <inheritdoc />
+    public Module BuildModel(TrainingConfig config, Rng rng) =>
+        ModelFactory.BuildModel(config, _data.Train.Height, _data.Train.Width, _data.Train.Classes, rng);
+
+    /// <inheritdoc />
+    public Variable Loss(Module model, out int correct, out int scored)
+    {
+        int count = _loader.Count;
+        var labels = _loader.Labels.AsSpan(0, count);
+        var logits = model.Forward(Variable.Constant(_loader.Batch));
+        var loss = F.CrossEntropy(logits, labels);
+        correct = LossKernels.CountCorrect(logits.Value.Span, labels, count, logits.Value.Dim(1));
+        scored = count;
+        return loss;
+    }
+
+    /// <inheritdoc />
+    public (double Loss, double Accuracy) Evaluate(Module model)
+    {
+        model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            var loader = new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            double lossSum = 0;
+            long correct = 0;
+            while (loader.Next())
+            {
+                var logits = model.Forward(Variable.Constant(loader.Batch));
+                var labels = loader.Labels.AsSpan(0, loader.Count);
+                lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
+                correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
+            }
+            return (lossSum / _data.Test.Count, (double)correct / _data.Test.Count);
+        }
+        finally
+        {
+            model.Train();
+        }
+    }
+}
