@@ -1,0 +1,84 @@
+namespace NormSharp.Experiments;
+
+/// <summary>
+/// The sizes an experiment suite runs at. <see cref="Quick"/> fits the whole suite into about ten minutes
+/// on two cores by shrinking the networks, the data and the training; <see cref="Full"/> uses the paper's
+/// 784-1000-1000-10 network and the whole training set. The report states which one produced it.
+/// </summary>
+public sealed record ExperimentProfile
+{
+    /// <summary>quick or full.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Training images used (0: all).</summary>
+    public required int TrainImages { get; init; }
+
+    /// <summary>Hidden widths of the permutation-invariant MLP.</summary>
+    public required int[] Hidden { get; init; }
+
+    /// <summary>Epochs of the MLP runs.</summary>
+    public required int Epochs { get; init; }
+
+    /// <summary>Training images for the batch-size-4 runs (they take 32× the steps).</summary>
+    public required int SmallBatchImages { get; init; }
+
+    /// <summary>Learning rates of the sweep (claim C).</summary>
+    public required double[] SweepRates { get; init; }
+
+    /// <summary>Steps per sweep run.</summary>
+    public required int SweepImages { get; init; }
+
+    /// <summary>Depth of the deep MLP (claim D).</summary>
+    public required int DeepLayers { get; init; }
+
+    /// <summary>Width of the deep MLP.</summary>
+    public required int DeepWidth { get; init; }
+
+    /// <summary>Training images and epochs of the recurrent runs (claim F).</summary>
+    public required int RecurrentImages { get; init; }
+
+    /// <summary>Epochs of the recurrent runs.</summary>
+    public required int RecurrentEpochs { get; init; }
+
+    /// <summary>Hidden size of the recurrent runs.</summary>
+    public required int RecurrentHidden { get; init; }
+
+    /// <summary>Length of the adding problem in training (evaluated also at twice that).</summary>
+    public required int AddingLength { get; init; }
+
+    /// <summary>The ten-minute profile.</summary>
+    public static ExperimentProfile Quick { get; } = new()
+    {
+        Name = "quick",
+        TrainImages = 4000,
+        Hidden = [256, 256],
+        Epochs = 3,
+        SmallBatchImages = 1200,
+        SweepRates = [1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1, 5e-1, 1.0],
+        SweepImages = 1536,
+        DeepLayers = 24,
+        DeepWidth = 64,
+        RecurrentImages = 1500,
+        RecurrentEpochs = 2,
+        RecurrentHidden = 64,
+        AddingLength = 30,
+    };
+
+    /// <summary>The paper-size profile.</summary>
+    public static ExperimentProfile Full { get; } = new()
+    {
+        Name = "full",
+        TrainImages = 0,
+        Hidden = [1000, 1000],
+        Epochs = 10,
+        SmallBatchImages = 0,
+        SweepRates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
+        SweepImages = 8192,
+        DeepLayers = 24,
+        DeepWidth = 256,
+        RecurrentImages = 0,
+        RecurrentEpochs = 10,
+        RecurrentHidden = 128,
+        AddingLength = 100,
+    };
+}
