@@ -1,0 +1,85 @@
+namespace NormSharp.Experiments.Claims;
+
+/// <summary>B: layer normalization reaches a target loss in fewer steps; E: its loss curve fluctuates less.</summary>
+public static class ConvergenceClaim
+{
+    /// <summary>Learning rates tried per method on the first seed; the best (lowest final training loss) is used for all seeds.</summary>
+    public static readonly double[] Grid = [3e-4, 1e-3, 3e-3];
+
+    /// <summary>Runs the tuned runs and returns both claims (they share the runs).</summary>
+    public static (ClaimResult B, ClaimResult E) Run(SuiteContext ctx)
+    {
+        string[] norms = ["none", "batch", "layer"];
+        var chosen = new Dictionary<string, double>();
+        var runs = new Dictionary<string, List<RunResult>>();
+        foreach (var norm in norms)
+        {
+            var tuning = Grid.Select(lr => (lr, ctx.Runner.Run($"B-{norm}-lr{lr:0.####}-s1", ctx.Mlp(norm, 128, 1) with { LearningRate = lr }))).ToList();
+            var best = tuning.Where(t => !t.Item2.Summary.Diverged).OrderBy(t => t.Item2.Summary.FinalTrainLoss).Select(t => t.lr).DefaultIfEmpty(Grid[0]).First();
+            chosen[norm] = best;
+            runs[norm] = ctx.SeedList.Select(s => ctx.Runner.Run($"B-{norm}-lr{best:0.####}-s{s}", ctx.Mlp(norm, 128, s) with { LearningRate = best })).ToList();
+        }
+
+        // Target: a loss every method can reach, set from the worst final loss among the tuned runs.
+        double target = 1.2 * runs.Values.SelectMany(r => r).Max(r => Stats.Smooth(r.StepLoss, 0.1)[^1]);
+        double Steps(RunResult r) => VerdictRules.StepsToTarget(r.StepLoss, target);
+        double Millis(RunResult r)
+        {
+            double s = Steps(r);
+            return double.IsPositiveInfinity(s) ? s : r.StepMilliseconds.Take((int)s).Sum();
+        }
+        var evidenceB = new Dictionary<string, double> { ["target_train_loss"] = target };
+        var evidenceE = new Dictionary<string, double>();
+        var rowsB = new List<string[]>();
+        var rowsE = new List<string[]>();
+        foreach (var norm in norms)
+        {
+            var rs = runs[norm];
+            double medianSteps = Stats.Median(rs.Select(Steps));
+            double medianMs = Stats.Median(rs.Select(Millis));
+            evidenceB[$"lr.{norm}"] = chosen[norm];
+            evidenceB[$"median_steps_to_target.{norm}"] = medianSteps;
+            evidenceB[$"median_ms_to_target.{norm}"] = medianMs;
+            evidenceB[$"test_error.{norm}"] = Stats.Mean(rs.Select(r => 1 - r.Summary.TestAccuracy));
+            rowsB.Add([norm, SuiteContext.Num(chosen[norm]), SuiteContext.Num(medianSteps), SuiteContext.Num(medianMs, "F0"), SuiteContext.MeanStd(rs.Select(r => 1 - r.Summary.TestAccuracy))]);
+            double fluct = Stats.Mean(rs.Select(r => VerdictRules.Fluctuation(r.StepLoss)));
+            double plateau = Stats.Median(rs.Select(r => VerdictRules.PlateauStep(r.StepLoss)));
+            evidenceE[$"fluctuation.{norm}"] = fluct;
+            evidenceE[$"plateau_step.{norm}"] = plateau;
+            rowsE.Add([norm, SuiteContext.MeanStd(rs.Select(r => VerdictRules.Fluctuation(r.StepLoss))), SuiteContext.Num(plateau), SuiteContext.Num(rs[0].StepLoss.Length)]);
+        }
+        var verdictB = VerdictRules.FasterConvergence(evidenceB["median_steps_to_target.layer"], evidenceB["median_steps_to_target.none"]);
+        var verdictE = VerdictRules.SmootherLoss(evidenceE["fluctuation.layer"], evidenceE["fluctuation.none"]);
+
+        var curves = norms.Select(norm =>
+        {
+            var (m, s) = Stats.Band(runs[norm].Select(r => Stats.Smooth(r.StepLoss, 0.1)).ToList());
+            return new Series($"{norm} (lr {chosen[norm]:G2})", Enumerable.Range(1, m.Length).Select(i => (double)i).ToArray(), m, s);
+        }).ToList();
+        var raw = norms.Select(norm => new Series(norm, Enumerable.Range(1, runs[norm][0].StepLoss.Length).Select(i => (double)i).ToArray(), runs[norm][0].StepLoss)).ToList();
+        string setup = $"MLP 784-{string.Join("-", ctx.Profile.Hidden)}-10 on {ctx.Dataset}, batch 128, Adam, learning rate tuned per method over {{{string.Join(", ", Grid)}}} on seed 1 (lowest final training loss), then {ctx.Seeds} seeds at the chosen rate, {ctx.Profile.Epochs} epochs.";
+        var b = new ClaimResult
+        {
+            Id = "B",
+            Title = "Layer normalization shortens training (reaches a target loss in fewer steps)",
+            Setup = setup + $" Target: the smoothed (EMA 0.1) training loss falls to {target:F4} (1.2× the worst method's final smoothed loss).",
+            Rule = "with the median over seeds of the first step at which the smoothed training loss reaches the target: supported if LN needs ≤ 0.9× the steps of the unnormalized net; not supported if it needs at least as many; otherwise inconclusive.",
+            Verdict = verdictB,
+            Evidence = evidenceB,
+            Tables = [new ReportTable("steps and milliseconds to the target loss (median over seeds), and final test error", ["norm", "lr", "steps", "ms", "test error"], rowsB)],
+            Figures = [new Figure("B-train-loss", "B: smoothed training loss per step (mean ± sd over seeds)", "step", "training loss", curves, LogY: true)],
+        };
+        var e = new ClaimResult
+        {
+            Id = "E",
+            Title = "Layer normalization smooths the loss curve, so convergence is easier to judge",
+            Setup = setup + " Fluctuation: std of step-to-step loss changes divided by the mean loss over the second half of training. Convergence detector: the first step at which the EMA(0.05)-smoothed loss improved by less than 1% over the last 50 steps.",
+            Rule = "supported if LN's mean fluctuation is ≤ 0.9× the unnormalized net's; not supported if it is at least as large; otherwise inconclusive. The detector's step is reported, not judged.",
+            Verdict = verdictE,
+            Evidence = evidenceE,
+            Tables = [new ReportTable("loss fluctuation (mean ± sd over seeds) and the step at which the plateau detector fires (median)", ["norm", "fluctuation", "plateau step", "steps run"], rowsE)],
+            Figures = [new Figure("E-raw-loss", "E: raw training loss per step (seed 1)", "step", "training loss", raw, LogY: true)],
+        };
+        return (b, e);
+    }
+}
