@@ -22,6 +22,7 @@ internal static class CommandLine
         Summary = "layer normalization for .NET: kernels, training, and the paper's experiments",
         Subcommands =
         [
+            ReproduceCommand.Spec,
             TrainCommand.Spec,
             BenchCommand.Spec,
             InspectCommand.Spec,

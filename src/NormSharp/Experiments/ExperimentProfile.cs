@@ -19,9 +19,6 @@ public sealed record ExperimentProfile
     /// <summary>Epochs of the MLP runs.</summary>
     public required int Epochs { get; init; }
 
-    /// <summary>Training images for the batch-size-4 runs (they take 32× the steps).</summary>
-    public required int SmallBatchImages { get; init; }
-
     /// <summary>Learning rates of the sweep (claim C).</summary>
     public required double[] SweepRates { get; init; }
 
@@ -50,15 +47,14 @@ public sealed record ExperimentProfile
     public static ExperimentProfile Quick { get; } = new()
     {
         Name = "quick",
-        TrainImages = 4000,
-        Hidden = [256, 256],
+        TrainImages = 0,
+        Hidden = [1000, 1000],
         Epochs = 3,
-        SmallBatchImages = 1200,
         SweepRates = [1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1, 5e-1, 1.0],
-        SweepImages = 1536,
+        SweepImages = 2048,
         DeepLayers = 24,
         DeepWidth = 64,
-        RecurrentImages = 1500,
+        RecurrentImages = 3000,
         RecurrentEpochs = 2,
         RecurrentHidden = 64,
         AddingLength = 30,
@@ -71,7 +67,6 @@ public sealed record ExperimentProfile
         TrainImages = 0,
         Hidden = [1000, 1000],
         Epochs = 10,
-        SmallBatchImages = 0,
         SweepRates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
         SweepImages = 8192,
         DeepLayers = 24,

@@ -30,7 +30,7 @@ public sealed class Trainer
     private readonly LearningRateSchedule _schedule;
     private readonly (string Group, Variable[] Parameters)[] _groups;
     private readonly NanPolicy _nanPolicy;
-    private DivergenceDetector _divergence = new();
+    private DivergenceDetector _divergence;
     private long _step;
     private double _epochLossSum;
     private long _epochLossCount;
@@ -61,6 +61,8 @@ public sealed class Trainer
         _config = config;
         _nanPolicy = ModelFactory.ParseNanPolicy(config.NanPolicy);
         _task = ModelFactory.CreateTask(config, data);
+        // The loss of a small batch is noisy: judge explosions over a window of at least ~2048 samples.
+        _divergence = new DivergenceDetector(Math.Clamp((2048 + config.BatchSize - 1) / config.BatchSize, 20, 1000));
         _dir = outputDirectory;
         ParallelFor.MaxThreads = config.Threads;
         _modelRng = new Rng(config.Seed);

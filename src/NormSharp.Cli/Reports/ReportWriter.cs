@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using NormSharp.Experiments;
+
+namespace NormSharp.Cli.Reports;
+
+/// <summary>Writes a reproduction's report: report.md, a self-contained report.html, results.json and the figures.</summary>
+internal static class ReportWriter
+{
+    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment)
+    {
+        string figures = Path.Combine(directory, "figures");
+        var svgs = new Dictionary<string, string>();
+        foreach (var c in claims)
+            foreach (var f in c.Figures) svgs[f.Name] = FigureRenderer.Render(f, figures);
+
+        var json = new { claims = claims.Select(c => new { id = c.Id, title = c.Title, verdict = VerdictText(c.Verdict), rule = c.Rule, setup = c.Setup, evidence = c.Evidence.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? (double?)kv.Value : null) }), environment };
+        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment));
+        File.WriteAllText(Path.Combine(directory, "report.html"), Html(claims, environment, svgs));
+    }
+
+    public static string VerdictText(Verdict v) => v switch
+    {
+        Verdict.Supported => "supported",
+        Verdict.NotSupported => "not supported",
+        _ => "inconclusive",
+    };
+
+    private static string Markdown(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("# Layer normalization: the paper's claims, measured by NormSharp");
+        sb.AppendLine();
+        sb.AppendLine(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")));
+        sb.AppendLine();
+        sb.AppendLine("| claim | verdict |");
+        sb.AppendLine("|---|---|");
+        foreach (var c in claims) sb.AppendLine($"| {c.Id}. {c.Title} | **{VerdictText(c.Verdict)}** |");
+        foreach (var c in claims)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"## {c.Id}. {c.Title}");
+            sb.AppendLine();
+            sb.AppendLine($"**Verdict: {VerdictText(c.Verdict)}.**");
+            sb.AppendLine();
+            sb.AppendLine($"*What was run.* {c.Setup}");
+            sb.AppendLine();
+            sb.AppendLine($"*Rule.* {c.Rule}");
+            foreach (var t in c.Tables)
+            {
+                sb.AppendLine();
+                sb.AppendLine($"*{t.Title}*");
+                sb.AppendLine();
+                sb.AppendLine("| " + string.Join(" | ", t.Columns) + " |");
+                sb.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", t.Columns.Length)));
+                foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
+            }
+            foreach (var f in c.Figures)
+            {
+                sb.AppendLine();
+                sb.AppendLine($"![{f.Title}](figures/{f.Name}.png)");
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string Html(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env, IReadOnlyDictionary<string, string> svgs)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        var sb = new StringBuilder();
+        sb.AppendLine("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>NormSharp reproduction report</title><style>");
+        sb.AppendLine("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}th{background:#f3f3f3}.v{font-weight:bold;padding:2px 8px;border-radius:4px}.supported{background:#d6f5d6}.not{background:#f8d7d7}.inconclusive{background:#f5ecc8}.env{color:#666;font-size:13px}svg{max-width:100%;height:auto}");
+        sb.AppendLine("</style></head><body>");
+        sb.AppendLine("<h1>Layer normalization: the paper's claims, measured by NormSharp</h1>");
+        sb.AppendLine($"<p class=\"env\">{E(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")))}</p>");
+        sb.AppendLine("<table><tr><th>claim</th><th>verdict</th></tr>");
+        foreach (var c in claims) sb.AppendLine($"<tr><td>{E(c.Id)}. {E(c.Title)}</td><td>{Badge(c.Verdict)}</td></tr>");
+        sb.AppendLine("</table>");
+        foreach (var c in claims)
+        {
+            sb.AppendLine($"<h2>{E(c.Id)}. {E(c.Title)}</h2><p>Verdict: {Badge(c.Verdict)}</p>");
+            sb.AppendLine($"<p><em>What was run.</em> {E(c.Setup)}</p><p><em>Rule.</em> {E(c.Rule)}</p>");
+            foreach (var t in c.Tables)
+            {
+                sb.AppendLine($"<p><em>{E(t.Title)}</em></p><table><tr>{string.Concat(t.Columns.Select(h => $"<th>{E(h)}</th>"))}</tr>");
+                foreach (var r in t.Rows) sb.AppendLine($"<tr>{string.Concat(r.Select(x => $"<td>{E(x)}</td>"))}</tr>");
+                sb.AppendLine("</table>");
+            }
+            foreach (var f in c.Figures)
+                if (svgs.TryGetValue(f.Name, out var svg))
+                {
+                    // Inline SVG keeps the page self-contained.
+                    int start = svg.IndexOf("<svg", StringComparison.Ordinal);
+                    sb.AppendLine($"<figure>{(start >= 0 ? svg[start..] : "")}</figure>");
+                }
+        }
+        sb.AppendLine("</body></html>");
+        return sb.ToString();
+    }
+
+    private static string Badge(Verdict v) => v switch
+    {
+        Verdict.Supported => "<span class=\"v supported\">supported</span>",
+        Verdict.NotSupported => "<span class=\"v not\">not supported</span>",
+        _ => "<span class=\"v inconclusive\">inconclusive</span>",
+    };
+}

@@ -1,0 +1,106 @@
+using NormSharp.Cli.Reports;
+using NormSharp.Data;
+using NormSharp.Experiments;
+
+namespace NormSharp.Tests.Training;
+
+/// <summary>The verdict rules on synthetic numbers, and a tiny end-to-end reproduction.</summary>
+public class VerdictRuleTests
+{
+    [Fact]
+    public void BatchSizeIndependence()
+    {
+        Assert.Equal(Verdict.Supported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.055, bn128: 0.04, bn4: 0.10));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.12, bn128: 0.04, bn4: 0.10));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.05, bn128: 0.04, bn4: 0.041));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.05, bn128: 0.04, bn4: 0.05));
+    }
+
+    [Fact]
+    public void ConvergenceLearningRateGradientsSmoothnessRecurrentAndTable()
+    {
+        Assert.Equal(Verdict.Supported, VerdictRules.FasterConvergence(80, 100));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.FasterConvergence(95, 100));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.FasterConvergence(100, 100));
+        Assert.Equal(Verdict.Supported, VerdictRules.FasterConvergence(100, double.PositiveInfinity));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.FasterConvergence(double.PositiveInfinity, double.PositiveInfinity));
+
+        Assert.Equal(Verdict.Supported, VerdictRules.LargerLearningRates(1.0, 0.2, noneEverDiverged: true));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.LargerLearningRates(1.0, 0.2, noneEverDiverged: false));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.LargerLearningRates(0.2, 0.2, noneEverDiverged: true));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.LargerLearningRates(0.3, 0.2, noneEverDiverged: true));
+
+        Assert.Equal(Verdict.Supported, VerdictRules.GradientFlow([(4.0, 1.0), (8.0, 0.5)]));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.GradientFlow([(4.0, 1.0), (0.5, 0.6)]));
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.GradientFlow([(4.0, 3.8)]));
+
+        Assert.Equal(Verdict.Supported, VerdictRules.SmootherLoss(0.4, 0.6));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.SmootherLoss(0.7, 0.6));
+        Assert.Equal(Verdict.Supported, VerdictRules.RecurrentStability(0.5, 1.0));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.RecurrentStability(1.1, 1.0));
+        Assert.Equal(Verdict.Supported, VerdictRules.InvarianceTable([(true, true), (false, false)]));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.InvarianceTable([(true, false)]));
+    }
+
+    [Fact]
+    public void CurveMeasuresOnSyntheticSeries()
+    {
+        var decaying = Enumerable.Range(0, 400).Select(i => 2.0 * Math.Exp(-i / 50.0)).ToArray();
+        Assert.InRange(VerdictRules.StepsToTarget(decaying, 0.5), 60, 90);
+        Assert.Equal(double.PositiveInfinity, VerdictRules.StepsToTarget(decaying, -1));
+        var rng = new NormSharp.Tensors.Rng(1);
+        var noisy = decaying.Select(v => v + 0.3 * rng.NextDouble()).ToArray();
+        Assert.True(VerdictRules.Fluctuation(noisy) > VerdictRules.Fluctuation(decaying));
+        var flat = Enumerable.Repeat(1.0, 200).ToArray();
+        Assert.Equal(51, VerdictRules.PlateauStep(flat));
+        Assert.True(double.IsPositiveInfinity(VerdictRules.PlateauStep(decaying.Take(60).ToArray())));
+    }
+}
+
+public class ReproductionEndToEndTests
+{
+    private static readonly ExperimentProfile Tiny = ExperimentProfile.Quick with
+    {
+        Name = "tiny",
+        TrainImages = 0,
+        Hidden = [16],
+        Epochs = 1,
+        SweepRates = [1e-2, 1.0, 100.0],
+        SweepImages = 128,
+        DeepLayers = 4,
+        DeepWidth = 8,
+        RecurrentImages = 64,
+        RecurrentEpochs = 1,
+        RecurrentHidden = 8,
+        AddingLength = 6,
+    };
+
+    [Fact]
+    public void ATinyReproductionWritesEveryVerdictAndResumesWithoutRetraining()
+    {
+        using var dir = new TestData.TempDir();
+        string data = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(data);
+        TestData.WriteFolder(data, train: 160, test: 40);
+        var split = IdxDatasetFolder.Load(data, "synthetic");
+        string outDir = Path.Combine(dir.Path, "out");
+        var runner = new ExperimentRunner(outDir, _ => split);
+        var claims = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 3, runner));
+        Assert.Equal(ReproductionSuite.ClaimIds, claims.Select(c => c.Id));
+        Assert.All(claims, c => Assert.NotEmpty(c.Evidence));
+        Assert.Equal(Verdict.Supported, claims.Single(c => c.Id == "G").Verdict);
+        ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" });
+        foreach (var f in new[] { "report.md", "report.html", "results.json", "figures/A-test-error.png", "figures/A-test-error.svg" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
+        Assert.Contains("\"verdict\"", json);
+        Assert.Contains("\"rule\"", json);
+        int trained = runner.Trained;
+        Assert.True(trained > 0);
+
+        var again = new ExperimentRunner(outDir, _ => split);
+        ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 3, again), ["A"]);
+        Assert.Equal(0, again.Trained);
+        Assert.Equal(18, again.Reused);
+    }
+}
