@@ -34,8 +34,8 @@ public static class VerdictRules
     }
 
     /// <summary>
-    /// C (larger learning rates): with the largest swept rate at which at most a third of a method's seeds
-    /// diverge (0 when none is stable), supported when LN's is at least twice the unnormalized network's;
+    /// C (larger learning rates): with the largest swept rate at which a method works (at most a third of its
+    /// seeds diverge and the rest learn; 0 when none works), supported when LN's is at least twice the unnormalized network's;
     /// not supported when it is not larger; inconclusive when the unnormalized network never diverged in
     /// the sweep (the sweep cannot tell) or the ratio lies between 1 and 2.
     /// </summary>
