@@ -17,13 +17,7 @@ public static class LossKernels
         for (int r = 0; r < rows; r++)
         {
             var lr = logits.Slice(r * classes, classes);
-            var pr = probabilities.Slice(r * classes, classes);
-            float max = TensorPrimitives.Max(lr);
-            TensorPrimitives.Subtract(lr, max, pr);
-            TensorPrimitives.Exp(pr, pr);
-            float sum = TensorPrimitives.Sum(pr);
-            TensorPrimitives.Multiply(pr, 1f / sum, pr);
-            total += max + Math.Log(sum) - lr[labels[r]];
+            total += SoftmaxKernels.SoftmaxRow(lr, probabilities.Slice(r * classes, classes)) - lr[labels[r]];
         }
         return rows == 0 ? 0f : (float)(total / rows);
     }

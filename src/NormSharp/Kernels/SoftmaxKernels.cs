@@ -10,16 +10,18 @@ public static class SoftmaxKernels
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
         Check("Softmax", x.Length, y.Length, rows, cols);
-        for (int r = 0; r < rows; r++)
-        {
-            var xr = x.Slice(r * cols, cols);
-            var yr = y.Slice(r * cols, cols);
-            float max = TensorPrimitives.Max(xr);
-            TensorPrimitives.Subtract(xr, max, yr);
-            TensorPrimitives.Exp(yr, yr);
-            float sum = TensorPrimitives.Sum(yr);
-            TensorPrimitives.Multiply(yr, 1f / sum, yr);
-        }
+        for (int r = 0; r < rows; r++) SoftmaxRow(x.Slice(r * cols, cols), y.Slice(r * cols, cols));
+    }
+
+    /// <summary>Softmax of one row into <paramref name="y"/>; returns the row's log-sum-exp (computed with the maximum subtracted).</summary>
+    internal static double SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, y);
+        TensorPrimitives.Exp(y, y);
+        float sum = TensorPrimitives.Sum(y);
+        TensorPrimitives.Multiply(y, 1f / sum, y);
+        return max + Math.Log(sum);
     }
 
     /// <summary>dx = y ⊙ (dy − Σ dy·y) per row.</summary>
