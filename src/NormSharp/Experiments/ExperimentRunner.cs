@@ -26,6 +26,27 @@ public sealed class ExperimentRunner
         Directory.CreateDirectory(_root);
     }
 
+    private readonly List<RunResult> _results = new();
+
+    /// <summary>Every run this runner produced or read back, in order.</summary>
+    public IReadOnlyList<RunResult> Results => _results;
+
+    /// <summary>Writes one line per run (configuration and outcome) as CSV, an index to the runs' own metrics.csv files.</summary>
+    public void WriteIndex(string path)
+    {
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,diverged,metrics" };
+        foreach (var r in _results.DistinctBy(r => r.Id))
+        {
+            var c = r.Config;
+            var s = r.Summary;
+            lines.Add(string.Join(",", r.Id, c.Model, c.Model == "rnn" ? c.Task : "classify", c.Model == "rnn" ? c.Cell : "", c.Model == "mlp" ? c.Norm : "",
+                string.Join("-", c.Hidden), c.BatchSize, c.Optimizer, F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
+                s.Diverged ? "true" : "false", $"runs/{r.Id}/metrics.csv"));
+        }
+        File.WriteAllLines(path, lines);
+    }
+
     /// <summary>Runs started here and runs read back from an earlier reproduction.</summary>
     public int Trained { get; private set; }
 
@@ -48,7 +69,9 @@ public sealed class ExperimentRunner
             if (done.StopReason != "interrupted")
             {
                 Reused++;
-                return RunResult.Load(id, config, done, Path.Combine(dir, "metrics.csv"));
+                var reused = RunResult.Load(id, config, done, Path.Combine(dir, "metrics.csv"));
+                _results.Add(reused);
+                return reused;
             }
         }
         var data = ModelFactory.IsSynthetic(config) ? null : Data(config.Dataset, config.DataDir);
@@ -69,7 +92,9 @@ public sealed class ExperimentRunner
         var summary = trainer.Run();
         Trained++;
         Log?.Invoke($"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? ", diverged" : "")}");
-        return RunResult.Load(id, config, summary, Path.Combine(dir, "metrics.csv"));
+        var result = RunResult.Load(id, config, summary, Path.Combine(dir, "metrics.csv"));
+        _results.Add(result);
+        return result;
     }
 
     /// <summary>The dataset <paramref name="name"/>, loaded once.</summary>

@@ -53,6 +53,17 @@ public class CliTests
     }
 
     [Fact]
+    public void ReproduceRejectsUnknownClaimsAndConflictingProfiles()
+    {
+        var (code, _, err) = Run("reproduce", "--only", "A,Z");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown claim 'Z'", err);
+        var (code2, _, err2) = Run("reproduce", "--quick", "--full");
+        Assert.Equal(2, code2);
+        Assert.Contains("exclude each other", err2);
+    }
+
+    [Fact]
     public void UnknownCommand()
     {
         var (code, _, err) = Run("fly");

@@ -95,6 +95,10 @@ public class ReproductionEndToEndTests
         var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
         Assert.Contains("\"verdict\"", json);
         Assert.Contains("\"rule\"", json);
+        runner.WriteIndex(Path.Combine(outDir, "runs.csv"));
+        var index = File.ReadAllLines(Path.Combine(outDir, "runs.csv"));
+        Assert.Equal(runner.Results.Select(r => r.Id).Distinct().Count() + 1, index.Length);
+        Assert.All(index.Skip(1), line => Assert.True(File.Exists(Path.Combine(outDir, line.Split(',')[^1]))));
         int trained = runner.Trained;
         Assert.True(trained > 0);
 
