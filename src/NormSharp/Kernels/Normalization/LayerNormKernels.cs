@@ -164,6 +164,8 @@ public static unsafe class LayerNormKernels
             int n = Cols;
             float* pw = PartialW == null ? null : PartialW + (long)chunk * n;
             float* pb = PartialB == null ? null : PartialB + (long)chunk * n;
+            // Fields copied to locals: inside the loops the JIT would reload them after every store through a pointer.
+            float* W = this.W, X = this.X, Dy = this.Dy, Dx = this.Dx, Rstd = this.Rstd;
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * n;

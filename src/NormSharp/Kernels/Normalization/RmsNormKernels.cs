@@ -71,6 +71,7 @@ public static unsafe class RmsNormKernels
         public void Execute(int chunk, int start, int end)
         {
             int n = Cols;
+            float* W = this.W, X = this.X, Y = this.Y, Rrms = this.Rrms;
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * n;
@@ -105,6 +106,8 @@ public static unsafe class RmsNormKernels
         {
             int n = Cols;
             float* pw = PartialW == null ? null : PartialW + (long)chunk * n;
+            // Fields copied to locals: inside the loops the JIT would reload them after every store through a pointer.
+            float* W = this.W, X = this.X, Dy = this.Dy, Dx = this.Dx, Rrms = this.Rrms;
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * n;
