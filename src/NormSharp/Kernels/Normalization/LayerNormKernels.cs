@@ -67,12 +67,18 @@ public static unsafe class LayerNormKernels
         float[] partial = RowScratch.Zeroed((wantW || wantB) ? 2 * chunks * cols : 0);
         fixed (float* pdy = dy, px = x, pw = weight, pm = mean, pr = rstd, pdx = dx, pp = partial)
         {
-            var body = new BackwardBody
+            var args = new BackwardArgs
             {
                 Dy = pdy, X = px, W = weight.IsEmpty ? null : pw, Mean = pm, Rstd = pr, Dx = pdx,
-                PartialW = wantW ? pp : null, PartialB = wantB ? pp + chunks * cols : null, Cols = cols,
+                // When either parameter gradient is wanted both partial regions are written (one may go unread).
+                PartialW = wantW || wantB ? pp : null, PartialB = wantW || wantB ? pp + chunks * cols : null, Cols = cols,
             };
-            ParallelFor.Run(rows, grain, ref body);
+            // The four variants are specialized at JIT time, so the inner loops carry no null checks.
+            bool hasWeight = !weight.IsEmpty, grads = wantW || wantB;
+            if (hasWeight && grads) RunBackward<Yes, Yes>(args, rows, grain);
+            else if (hasWeight) RunBackward<Yes, No>(args, rows, grain);
+            else if (grads) RunBackward<No, Yes>(args, rows, grain);
+            else RunBackward<No, No>(args, rows, grain);
         }
         for (int c = 0; c < chunks; c++)
         {
@@ -154,18 +160,29 @@ public static unsafe class LayerNormKernels
         }
     }
 
-    private struct BackwardBody : IParallelBody
+    private static void RunBackward<TWeight, TGrads>(BackwardArgs args, int rows, int grain) where TWeight : struct, IFlag where TGrads : struct, IFlag
+    {
+        var body = new BackwardBody<TWeight, TGrads> { Args = args };
+        ParallelFor.Run(rows, grain, ref body);
+    }
+
+    private struct BackwardArgs
     {
         public float* Dy, X, W, Mean, Rstd, Dx, PartialW, PartialB;
         public int Cols;
+    }
+
+    private struct BackwardBody<TWeight, TGrads> : IParallelBody where TWeight : struct, IFlag where TGrads : struct, IFlag
+    {
+        public BackwardArgs Args;
 
         public void Execute(int chunk, int start, int end)
         {
-            int n = Cols;
-            float* pw = PartialW == null ? null : PartialW + (long)chunk * n;
-            float* pb = PartialB == null ? null : PartialB + (long)chunk * n;
+            int n = Args.Cols;
+            float* pw = TGrads.Value ? Args.PartialW + (long)chunk * n : null;
+            float* pb = TGrads.Value ? Args.PartialB + (long)chunk * n : null;
             // Fields copied to locals: inside the loops the JIT would reload them after every store through a pointer.
-            float* W = this.W, X = this.X, Dy = this.Dy, Dx = this.Dx, Rstd = this.Rstd;
+            float* W = Args.W, X = Args.X, Dy = Args.Dy, Dx = Args.Dx, Rstd = Args.Rstd;
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * n;
@@ -174,17 +191,12 @@ public static unsafe class LayerNormKernels
                 float k = x[0];
                 float rs = Rstd[r];
                 // Pass 1 needs no mean: Σ g·x̂ = rstd·(Σ g·(x−k) − d·Σ g), and d = Σ(x−k)/n is recomputed exactly here.
-                RowSums(x, dy, W, n, k, out double sg, out double sgx, out double sx);
+                RowSums(x, dy, TWeight.Value ? W : null, n, k, out double sg, out double sgx, out double sx);
                 double d = sx / n;
                 float meanG = (float)(sg / n);
                 float meanGXhat = (float)(rs * (sgx - d * sg) / n);
                 float df = (float)d;
                 int i = 0;
-                var kv = Vector256.Create(k);
-                var dv = Vector256.Create(df);
-                var rv = Vector256.Create(rs);
-                var mg = Vector256.Create(meanG);
-                var mgx = Vector256.Create(meanGXhat);
                 if (Vector512.IsHardwareAccelerated)
                 {
                     var k5 = Vector512.Create(k);
@@ -196,28 +208,42 @@ public static unsafe class LayerNormKernels
                     {
                         var xhat = (Vector512.Load(x + i) - k5 - d5) * r5;
                         var dyv = Vector512.Load(dy + i);
-                        var g = W == null ? dyv : dyv * Vector512.Load(W + i);
+                        var g = TWeight.Value ? dyv * Vector512.Load(W + i) : dyv;
                         (r5 * (g - mg5 - xhat * mgx5)).Store(dx + i);
-                        if (pw != null) Vector512.FusedMultiplyAdd(dyv, xhat, Vector512.Load(pw + i)).Store(pw + i);
-                        if (pb != null) (Vector512.Load(pb + i) + dyv).Store(pb + i);
+                        if (TGrads.Value)
+                        {
+                            Vector512.FusedMultiplyAdd(dyv, xhat, Vector512.Load(pw + i)).Store(pw + i);
+                            (Vector512.Load(pb + i) + dyv).Store(pb + i);
+                        }
                     }
                 }
+                var kv = Vector256.Create(k);
+                var dv = Vector256.Create(df);
+                var rv = Vector256.Create(rs);
+                var mg = Vector256.Create(meanG);
+                var mgx = Vector256.Create(meanGXhat);
                 for (; i <= n - 8; i += 8)
                 {
                     var xhat = (Vector256.Load(x + i) - kv - dv) * rv;
                     var dyv = Vector256.Load(dy + i);
-                    var g = W == null ? dyv : dyv * Vector256.Load(W + i);
+                    var g = TWeight.Value ? dyv * Vector256.Load(W + i) : dyv;
                     (rv * (g - mg - xhat * mgx)).Store(dx + i);
-                    if (pw != null) Vector256.FusedMultiplyAdd(dyv, xhat, Vector256.Load(pw + i)).Store(pw + i);
-                    if (pb != null) (Vector256.Load(pb + i) + dyv).Store(pb + i);
+                    if (TGrads.Value)
+                    {
+                        Vector256.FusedMultiplyAdd(dyv, xhat, Vector256.Load(pw + i)).Store(pw + i);
+                        (Vector256.Load(pb + i) + dyv).Store(pb + i);
+                    }
                 }
                 for (; i < n; i++)
                 {
                     float xhat = ((x[i] - k) - df) * rs;
-                    float g = W == null ? dy[i] : dy[i] * W[i];
+                    float g = TWeight.Value ? dy[i] * W[i] : dy[i];
                     dx[i] = rs * (g - meanG - xhat * meanGXhat);
-                    if (pw != null) pw[i] += dy[i] * xhat;
-                    if (pb != null) pb[i] += dy[i];
+                    if (TGrads.Value)
+                    {
+                        pw[i] += dy[i] * xhat;
+                        pb[i] += dy[i];
+                    }
                 }
             }
         }
@@ -296,5 +322,21 @@ public static unsafe class LayerNormKernels
                 sx += bx;
             }
         }
+    }
+
+    /// <summary>A compile-time boolean: the JIT folds <c>T.Value</c> away in each specialization.</summary>
+    private interface IFlag
+    {
+        static abstract bool Value { get; }
+    }
+
+    private struct Yes : IFlag
+    {
+        public static bool Value => true;
+    }
+
+    private struct No : IFlag
+    {
+        public static bool Value => false;
     }
 }
