@@ -134,3 +134,25 @@ public class TruncatedBackpropagationTests
         Assert.Equal(10, cut.LastHiddenNorms.Length);
     }
 }
+
+public class CellForwardTests
+{
+    [Theory]
+    [InlineData(CellKind.Rnn)]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.LnLstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.LnGru)]
+    public void ACellsForwardIsTheFirstStepOfItsLayer(CellKind kind)
+    {
+        var layer = new RecurrentLayer(kind, 3, 4, new Rng(5));
+        var x = Tensor.Zeros(1, 2, 3);
+        new Rng(6).FillUniform(x.Span, -1, 1);
+        using var _ = GradMode.NoGrad();
+        var viaLayer = layer.Run(Variable.Constant(x)).Last.Value.ToArray();
+        var cell = (NormSharp.Layers.Module)layer.Cells[0];
+        var viaCell = cell.Forward(Variable.Constant(x.Reshape(2, 3))).Value.ToArray();
+        Assert.Equal(viaLayer, viaCell);
+        Assert.Throws<ShapeMismatchException>(() => cell.Forward(Variable.Constant(Tensor.Zeros(2, 5))));
+    }
+}

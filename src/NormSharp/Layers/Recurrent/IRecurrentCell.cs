@@ -52,6 +52,16 @@ public static class RecurrentState
     /// <summary>The cell state c [B, H] of an LSTM state.</summary>
     public static Variable Cell(Variable state) => F.Reshape(F.NarrowRows(state, 1, 1), state.Value.Dim(1), state.Value.Dim(2));
 
+    /// <summary>One step of <paramref name="cell"/> from a zero state on inputs [B, I]; returns h.</summary>
+    public static Variable SingleStep(IRecurrentCell cell, Variable input)
+    {
+        if (input.Value.Rank != 2 || input.Value.Dim(1) != cell.InputSize)
+            throw new Errors.ShapeMismatchException($"{cell.GetType().Name}: a single step takes [B, {cell.InputSize}], got {Errors.ShapeMismatchException.Format(input.Shape)}.");
+        Tensors.Tensor? zeros = null;
+        var state = Initial(cell, null, null, input.Value.Dim(0), ref zeros);
+        return Hidden(cell, cell.Step(cell.ProjectInputs(input), state, 0));
+    }
+
     /// <summary>Stacks h and c into an LSTM state.</summary>
     public static Variable Stack(Variable h, Variable c) => F.Reshape(F.ConcatRows([h, c]), 2, h.Value.Dim(0), h.Value.Dim(1));
 }

@@ -86,8 +86,8 @@ public sealed class LnGruCell : Module, IRecurrentCell
         return F.SwapFirstTwoDims(F.ConcatRows([lt, rt]));
     }
 
-    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
-    public override Variable Forward(Variable input) => throw new NotSupportedException("LnGruCell runs inside a RecurrentLayer.");
+    /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
 
     /// <inheritdoc />
     protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>

@@ -67,8 +67,8 @@ public sealed class LnLstmCell : Module, IRecurrentCell
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, Bias, _norms);
 
-    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
-    public override Variable Forward(Variable input) => throw new NotSupportedException("LnLstmCell runs inside a RecurrentLayer.");
+    /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
 
     /// <inheritdoc />
     protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>

@@ -40,8 +40,8 @@ public sealed class RnnCell : Module, IRecurrentCell
     public Variable Step(Variable projected, Variable h, int t) =>
         F.Tanh(F.Add(projected, F.Linear(h, WeightHh, BiasHh)));
 
-    /// <summary>Not used for a cell alone: a cell runs inside <see cref="RecurrentLayer"/>.</summary>
-    public override Variable Forward(Variable input) => throw new NotSupportedException("RnnCell runs inside a RecurrentLayer.");
+    /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
+    public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
 
     /// <inheritdoc />
     protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
