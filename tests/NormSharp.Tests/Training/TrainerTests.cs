@@ -127,3 +127,18 @@ public class TrainerTests
         Assert.Equal(a.TestLoss, b.TestLoss);
     }
 }
+
+public class BatchNormLoneSampleTests
+{
+    [Fact]
+    public void ALastBatchOfOneIsSkippedForBatchNormalization()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteFolder(dir.Path, train: 33, test: 10);
+        var data = IdxDatasetFolder.Load(dir.Path, "synthetic");
+        var config = new TrainingConfig { Hidden = [8], Norm = "batch", BatchSize = 16, Epochs = 2, Threads = 2 };
+        var summary = new Trainer(config, data, null).Run();
+        Assert.False(summary.Diverged);
+        Assert.Equal(4, summary.Steps);
+    }
+}

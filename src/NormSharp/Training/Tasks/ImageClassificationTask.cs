@@ -18,9 +18,13 @@ public sealed class ImageClassificationTask : ITrainingTask
     {
         _data = data;
         _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
-        _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: false, standardization: _standardization);
+        _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: DropsLoneSample(config, data.Train.Count), standardization: _standardization);
         Name = config.Model == "rnn" ? config.Task : "classify";
     }
+
+    /// <summary>Batch statistics need two samples: a last batch of one is skipped when the model uses batch normalization.</summary>
+    internal static bool DropsLoneSample(TrainingConfig config, int count) =>
+        (config.Model == "mlp" ? config.Norm == "batch" : config.Cell == "bn-lstm") && count % config.BatchSize == 1;
 
     /// <inheritdoc />
     public string Name { get; }

@@ -35,7 +35,7 @@ public abstract class SyntheticSequenceTask : ITrainingTask
         TestInputs = Tensor.Zeros(testCount, steps * stepWidth);
         var indices = Enumerable.Range(0, trainCount).ToArray();
         var set = new Dataset(Name + "/train", TrainInputs, indices, trainCount, steps, stepWidth);
-        _loader = new BatchLoader(set, config.BatchSize, config.Seed, shuffle: true);
+        _loader = new BatchLoader(set, config.BatchSize, config.Seed, shuffle: true, dropLast: ImageClassificationTask.DropsLoneSample(config, trainCount));
     }
 
     /// <inheritdoc />
