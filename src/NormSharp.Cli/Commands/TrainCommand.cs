@@ -46,6 +46,7 @@ internal static class TrainCommand
             new("nan-policy", "P", "on a non-finite loss or gradient: stop|skip|rollback", "stop"),
             new("no-standardize", null, "feed raw [0,1] pixels instead of standardized ones"),
             new("out", "DIR", "output folder", "runs/latest"),
+            new("eval-every", "STEPS", "also evaluate on the test set every STEPS steps (0: only at epoch ends)", "0"),
             new("checkpoint-every", "STEPS", "also checkpoint every STEPS steps (0: only at epoch ends)", "0"),
             new("resume", "DIR", "continue the run stored in DIR"),
             new("json", null, "print the summary as JSON instead of a table"),
@@ -89,6 +90,7 @@ internal static class TrainCommand
         NanPolicy = a.Choice("nan-policy", "stop", "skip", "rollback"),
         Standardize = !a.Flag("no-standardize"),
         CheckpointEvery = a.Long("checkpoint-every", 0),
+        EvalEvery = a.Long("eval-every", 0),
     };
 
     private static int Run(ParsedArguments a, CliContext ctx)

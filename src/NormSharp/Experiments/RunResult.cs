@@ -30,6 +30,12 @@ public sealed record RunResult
     /// <summary>Test error (1 − accuracy) after every epoch.</summary>
     public required double[] EpochTestError { get; init; }
 
+    /// <summary>Steps at which the held-out loss was measured between epochs (<see cref="TrainingConfig.EvalEvery"/>).</summary>
+    public required double[] EvalSteps { get; init; }
+
+    /// <summary>Held-out loss at those steps.</summary>
+    public required double[] EvalLoss { get; init; }
+
     /// <summary>Per-layer gradient norms of the first and the last step, by parameter group.</summary>
     public required IReadOnlyDictionary<string, (double First, double Last)> GroupGradNorms { get; init; }
 
@@ -48,6 +54,9 @@ public sealed record RunResult
         var epochLoss = new List<double>();
         var epochTestLoss = new List<double>();
         var epochErr = new List<double>();
+        var evalSteps = new List<double>();
+        var evalLoss = new List<double>();
+        int stepCol = Col("step");
         var groups = header.Select((h, i) => (h, i)).Where(t => t.h.StartsWith("grad_norm:", StringComparison.Ordinal)).ToList();
         var hidden = header.Select((h, i) => (h, i)).Where(t => t.h.StartsWith("h_norm:", StringComparison.Ordinal)).Select(t => t.i).ToList();
         string[]? firstStep = null, lastStep = null;
@@ -61,6 +70,11 @@ public sealed record RunResult
                 stepMs.Add(P(f[ms]));
                 firstStep ??= f;
                 lastStep = f;
+            }
+            else if (f[kind] == "eval")
+            {
+                evalSteps.Add(P(f[stepCol]));
+                evalLoss.Add(P(f[testLoss]));
             }
             else if (f[kind] == "epoch")
             {
@@ -80,6 +94,8 @@ public sealed record RunResult
             EpochTrainLoss = [.. epochLoss],
             EpochTestLoss = [.. epochTestLoss],
             EpochTestError = [.. epochErr],
+            EvalSteps = [.. evalSteps],
+            EvalLoss = [.. evalLoss],
             GroupGradNorms = gradNorms,
             HiddenNorms = lastStep is null ? [] : hidden.Select(i => P(lastStep[i])).ToArray(),
         };

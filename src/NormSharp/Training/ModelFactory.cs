@@ -60,6 +60,7 @@ public static class ModelFactory
         if (c.Epochs <= 0) throw new InvalidValueException("epochs", $"--epochs must be positive, got {c.Epochs}");
         if (!(c.LearningRate > 0) || double.IsInfinity(c.LearningRate)) throw new InvalidValueException("lr", $"--lr must be a positive number, got {c.LearningRate}");
         if (c.Hidden.Length == 0 || c.Hidden.Any(h => h <= 0)) throw new InvalidValueException("hidden", $"--hidden must list positive widths, got '{string.Join(",", c.Hidden)}'");
+        if (c.EvalEvery < 0) throw new InvalidValueException("eval-every", $"--eval-every must be >= 0, got {c.EvalEvery}");
         if (c.CheckpointEvery < 0) throw new InvalidValueException("checkpoint-every", $"--checkpoint-every must be >= 0, got {c.CheckpointEvery}");
         if (c.ClipNorm < 0) throw new InvalidValueException("clip-norm", $"--clip-norm must be >= 0, got {c.ClipNorm}");
         if (c.Threads < 1) throw new InvalidValueException("threads", $"--threads must be at least 1, got {c.Threads}");

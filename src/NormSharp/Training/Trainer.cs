@@ -219,6 +219,16 @@ public sealed class Trainer
                 diverged = true;
                 stopReason = why;
             }
+            if (_config.EvalEvery > 0 && _step % _config.EvalEvery == 0 && metrics is not null)
+            {
+                var (evalLoss, evalAccuracy) = _task.Evaluate(Model);
+                metrics.Set("kind", "eval");
+                metrics.Set("epoch", _task.Epoch);
+                metrics.Set("step", _step);
+                metrics.Set("test_loss", evalLoss);
+                metrics.Set("test_accuracy", evalAccuracy);
+                metrics.Commit();
+            }
             if (_config.CheckpointEvery > 0 && _step % _config.CheckpointEvery == 0 && !diverged) SaveCheckpoint(metrics);
             Report(lossValue, smoothed, null);
             if (cancel.IsCancellationRequested && stopReason is null)

@@ -78,6 +78,9 @@ public sealed record TrainingConfig
     /// <summary>Write a checkpoint every this many steps (0: only at each epoch's end).</summary>
     [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; init; }
 
+    /// <summary>Also evaluate on the held-out data every this many steps (0: only at each epoch's end).</summary>
+    [JsonPropertyName("eval_every")] public long EvalEvery { get; init; }
+
     /// <summary>Use at most this many training samples (0: all); for quick experiments.</summary>
     [JsonPropertyName("train_limit")] public int TrainLimit { get; init; }
 

@@ -6,6 +6,9 @@ public static class ConvergenceClaim
     /// <summary>Learning rates tried per method on the first seed; the best (lowest final training loss) is used for all seeds.</summary>
     public static readonly double[] Grid = [3e-4, 1e-3, 3e-3];
 
+    /// <summary>Steps between evaluations of the held-out loss, which the convergence detector watches.</summary>
+    public const int EvalEvery = 10;
+
     /// <summary>Runs the tuned runs and returns both claims (they share the runs).</summary>
     public static (ClaimResult B, ClaimResult E) Run(SuiteContext ctx)
     {
@@ -14,10 +17,10 @@ public static class ConvergenceClaim
         var runs = new Dictionary<string, List<RunResult>>();
         foreach (var norm in norms)
         {
-            var tuning = Grid.Select(lr => (lr, ctx.Runner.Run($"B-{norm}-lr{lr:0.####}-s1", ctx.Mlp(norm, 128, 1) with { LearningRate = lr }))).ToList();
+            var tuning = Grid.Select(lr => (lr, ctx.Runner.Run($"B-{norm}-lr{lr:0.####}-s1", ctx.Mlp(norm, 128, 1) with { LearningRate = lr, EvalEvery = EvalEvery }))).ToList();
             var best = tuning.Where(t => !t.Item2.Summary.Diverged).OrderBy(t => t.Item2.Summary.FinalTrainLoss).Select(t => t.lr).DefaultIfEmpty(Grid[0]).First();
             chosen[norm] = best;
-            runs[norm] = ctx.SeedList.Select(s => ctx.Runner.Run($"B-{norm}-lr{best:0.####}-s{s}", ctx.Mlp(norm, 128, s) with { LearningRate = best })).ToList();
+            runs[norm] = ctx.SeedList.Select(s => ctx.Runner.Run($"B-{norm}-lr{best:0.####}-s{s}", ctx.Mlp(norm, 128, s) with { LearningRate = best, EvalEvery = EvalEvery })).ToList();
         }
 
         // Target: a loss every method can reach, set from the worst final loss among the tuned runs.
@@ -32,6 +35,7 @@ public static class ConvergenceClaim
         var evidenceE = new Dictionary<string, double>();
         var rowsB = new List<string[]>();
         var rowsE = new List<string[]>();
+        var validation = new List<Series>();
         foreach (var norm in norms)
         {
             var rs = runs[norm];
@@ -41,12 +45,19 @@ public static class ConvergenceClaim
             evidenceB[$"median_steps_to_target.{norm}"] = medianSteps;
             evidenceB[$"median_ms_to_target.{norm}"] = medianMs;
             evidenceB[$"test_error.{norm}"] = Stats.Mean(rs.Select(r => 1 - r.Summary.TestAccuracy));
-            rowsB.Add([norm, SuiteContext.Num(chosen[norm]), SuiteContext.Num(medianSteps), SuiteContext.Num(medianMs, "F0"), SuiteContext.MeanStd(rs.Select(r => 1 - r.Summary.TestAccuracy))]);
+            rowsB.Add([norm, SuiteContext.Num(chosen[norm]), SuiteContext.Num(medianSteps), SuiteContext.Num(medianMs, "F0"),
+                SuiteContext.Num(Stats.Median(rs.Select(r => EpochsToAccuracy(r, AccuracyTarget(runs))))), SuiteContext.MeanStd(rs.Select(r => 1 - r.Summary.TestAccuracy))]);
             double fluct = Stats.Mean(rs.Select(r => VerdictRules.Fluctuation(r.StepLoss)));
-            double plateau = Stats.Median(rs.Select(r => VerdictRules.PlateauStep(r.StepLoss)));
+            double plateau = Stats.Median(rs.Select(r => PlateauOfValidation(r)));
+            double testAccTarget = AccuracyTarget(runs);
+            double epochsToAcc = Stats.Median(rs.Select(r => EpochsToAccuracy(r, testAccTarget)));
+            evidenceB[$"median_epochs_to_test_accuracy.{norm}"] = epochsToAcc;
+            evidenceB["target_test_accuracy"] = testAccTarget;
             evidenceE[$"fluctuation.{norm}"] = fluct;
             evidenceE[$"plateau_step.{norm}"] = plateau;
             rowsE.Add([norm, SuiteContext.MeanStd(rs.Select(r => VerdictRules.Fluctuation(r.StepLoss))), SuiteContext.Num(plateau), SuiteContext.Num(rs[0].StepLoss.Length)]);
+            var (vm, vs) = Stats.Band(rs.Select(r => r.EvalLoss).ToList());
+            validation.Add(new Series(norm, rs[0].EvalSteps.Take(vm.Length).ToArray(), vm, vs));
         }
         var verdictB = VerdictRules.FasterConvergence(evidenceB["median_steps_to_target.layer"], evidenceB["median_steps_to_target.none"]);
         var verdictE = VerdictRules.SmootherLoss(evidenceE["fluctuation.layer"], evidenceE["fluctuation.none"]);
@@ -62,24 +73,47 @@ public static class ConvergenceClaim
         {
             Id = "B",
             Title = "Layer normalization shortens training (reaches a target loss in fewer steps)",
-            Setup = setup + $" Target: the smoothed (EMA 0.1) training loss falls to {target:F4} (1.2× the worst method's final smoothed loss).",
+            Setup = setup + $" Target: the smoothed (EMA 0.1) training loss falls to {target:F4} (1.2× the worst method's final smoothed loss). Also reported: the first epoch at which test accuracy reaches {evidenceB["target_test_accuracy"]:P2} (99% of the lowest mean final accuracy among the methods).",
             Rule = "with the median over seeds of the first step at which the smoothed training loss reaches the target: supported if LN needs ≤ 0.9× the steps of the unnormalized net; not supported if it needs at least as many; otherwise inconclusive.",
             Verdict = verdictB,
             Evidence = evidenceB,
-            Tables = [new ReportTable("steps and milliseconds to the target loss (median over seeds), and final test error", ["norm", "lr", "steps", "ms", "test error"], rowsB)],
+            Tables = [new ReportTable("steps and milliseconds to the target loss (median over seeds), and final test error", ["norm", "lr", "steps", "ms", "epochs to test accuracy", "test error"], rowsB)],
             Figures = [new Figure("B-train-loss", "B: smoothed training loss per step (mean ± sd over seeds)", "step", "training loss", curves, LogY: true)],
         };
         var e = new ClaimResult
         {
             Id = "E",
             Title = "Layer normalization smooths the loss curve, so convergence is easier to judge",
-            Setup = setup + " Fluctuation: std of step-to-step loss changes divided by the mean loss over the second half of training. Convergence detector: the first step at which the EMA(0.05)-smoothed loss improved by less than 1% over the last 50 steps.",
+            Setup = setup + $" Fluctuation: std of step-to-step loss changes divided by the mean loss over the second half of training. Convergence detector: the held-out loss is measured every {EvalEvery} steps; the detector fires at the first measurement at which its EMA(0.3)-smoothed value improved by less than 1% over the last 5 measurements.",
             Rule = "supported if LN's mean fluctuation is ≤ 0.9× the unnormalized net's; not supported if it is at least as large; otherwise inconclusive. The detector's step is reported, not judged.",
             Verdict = verdictE,
             Evidence = evidenceE,
             Tables = [new ReportTable("loss fluctuation (mean ± sd over seeds) and the step at which the plateau detector fires (median)", ["norm", "fluctuation", "plateau step", "steps run"], rowsE)],
-            Figures = [new Figure("E-raw-loss", "E: raw training loss per step (seed 1)", "step", "training loss", raw, LogY: true)],
+            Figures =
+            [
+                new Figure("E-raw-loss", "E: raw training loss per step (seed 1)", "step", "training loss", raw, LogY: true),
+                new Figure("E-validation-loss", $"E: held-out loss every {EvalEvery} steps (mean ± sd over seeds)", "step", "held-out loss", validation),
+            ],
         };
         return (b, e);
+    }
+
+    /// <summary>The step at which the plateau test on the smoothed held-out loss fires, or +∞.</summary>
+    private static double PlateauOfValidation(RunResult r)
+    {
+        double at = VerdictRules.PlateauStep(r.EvalLoss, window: 5, relative: 0.01, alpha: 0.3);
+        return double.IsPositiveInfinity(at) ? at : r.EvalSteps[(int)at - 1];
+    }
+
+    /// <summary>A test accuracy every method reaches on average: 99% of the lowest mean final accuracy.</summary>
+    private static double AccuracyTarget(Dictionary<string, List<RunResult>> runs) =>
+        0.99 * runs.Values.Min(rs => Stats.Mean(rs.Select(r => r.Summary.TestAccuracy)));
+
+    /// <summary>The first epoch (1-based) whose test accuracy reaches <paramref name="target"/>, or +∞.</summary>
+    private static double EpochsToAccuracy(RunResult r, double target)
+    {
+        for (int e = 0; e < r.EpochTestError.Length; e++)
+            if (1 - r.EpochTestError[e] >= target) return e + 1;
+        return double.PositiveInfinity;
     }
 }
