@@ -44,10 +44,18 @@ public static class ParallelFor
     /// Small loops, nested calls and calls made while another thread holds the pool run on the calling thread,
     /// chunk by chunk in order, so the result is the same either way.
     /// </summary>
-    public static void Run<TBody>(int count, int grain, ref TBody body) where TBody : struct, IParallelBody
+    public static void Run<TBody>(int count, int grain, ref TBody body) where TBody : struct, IParallelBody =>
+        RunChunks(count, ChunkCount(count, grain), ref body);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in exactly <paramref name="chunks"/> chunks.
+    /// Kernels that size per-chunk buffers call <see cref="ChunkCount"/> once and pass the result here, so a
+    /// change of <see cref="MaxThreads"/> on another thread cannot change the split under them.
+    /// </summary>
+    public static void RunChunks<TBody>(int count, int chunks, ref TBody body) where TBody : struct, IParallelBody
     {
-        int chunks = ChunkCount(count, grain);
-        if (chunks == 0) return;
+        if (count <= 0 || chunks <= 0) return;
+        chunks = Math.Min(chunks, count);
         if (chunks == 1)
         {
             body.Execute(0, 0, count);

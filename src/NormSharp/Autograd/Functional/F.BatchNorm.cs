@@ -74,7 +74,7 @@ public static partial class F
             if (Training)
                 BatchNormKernels.BackwardTraining(Output.Grad!.Span, X.Value.Span, SpanOf(W), SaveMean!.Span, SaveInvStd!.Span, dx.Span, dw, db, N, C, L);
             else
-                BatchNormKernels.BackwardInference(Output.Grad!.Span, X.Value.Span, SpanOf(W), RunningMean!.Span, RunningVar!.Span, Eps, dx.Span, dw, db, N, C, L);
+                BatchNormKernels.BackwardInference(Output.Grad!.Span, X.Value.Span, SpanOf(W), RunningMean!.Span, RunningVar!.Span, dx.Span, dw, db, N, C, L, Eps);
             gx?.Commit();
             gw?.Commit();
             gb?.Commit();

@@ -75,10 +75,10 @@ public static unsafe class LayerNormKernels
             };
             // The four variants are specialized at JIT time, so the inner loops carry no null checks.
             bool hasWeight = !weight.IsEmpty, grads = wantW || wantB;
-            if (hasWeight && grads) RunBackward<Yes, Yes>(args, rows, grain);
-            else if (hasWeight) RunBackward<Yes, No>(args, rows, grain);
-            else if (grads) RunBackward<No, Yes>(args, rows, grain);
-            else RunBackward<No, No>(args, rows, grain);
+            if (hasWeight && grads) RunBackward<Yes, Yes>(args, rows, chunks);
+            else if (hasWeight) RunBackward<Yes, No>(args, rows, chunks);
+            else if (grads) RunBackward<No, Yes>(args, rows, chunks);
+            else RunBackward<No, No>(args, rows, chunks);
         }
         for (int c = 0; c < chunks; c++)
         {
@@ -160,10 +160,10 @@ public static unsafe class LayerNormKernels
         }
     }
 
-    private static void RunBackward<TWeight, TGrads>(BackwardArgs args, int rows, int grain) where TWeight : struct, IFlag where TGrads : struct, IFlag
+    private static void RunBackward<TWeight, TGrads>(BackwardArgs args, int rows, int chunks) where TWeight : struct, IFlag where TGrads : struct, IFlag
     {
         var body = new BackwardBody<TWeight, TGrads> { Args = args };
-        ParallelFor.Run(rows, grain, ref body);
+        ParallelFor.RunChunks(rows, chunks, ref body);
     }
 
     private struct BackwardArgs

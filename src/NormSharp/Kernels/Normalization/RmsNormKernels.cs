@@ -56,7 +56,7 @@ public static unsafe class RmsNormKernels
         fixed (float* pdy = dy, px = x, pw = weight, pr = rrms, pdx = dx, pp = partial)
         {
             var body = new BackwardBody { Dy = pdy, X = px, W = weight.IsEmpty ? null : pw, Rrms = pr, Dx = pdx, PartialW = wantW ? pp : null, Cols = cols };
-            ParallelFor.Run(rows, grain, ref body);
+            ParallelFor.RunChunks(rows, chunks, ref body);
         }
         if (wantW)
             for (int c = 0; c < chunks; c++) ElementwiseKernels.AddInPlace(dweight, partial.AsSpan(c * cols, cols));
