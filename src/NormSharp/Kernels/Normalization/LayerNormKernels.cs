@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using NormSharp.Threading;
 
@@ -93,6 +94,8 @@ public static unsafe class LayerNormKernels
         public int Cols;
         public float Eps;
 
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int chunk, int start, int end)
         {
             int n = Cols;
@@ -176,6 +179,8 @@ public static unsafe class LayerNormKernels
     {
         public BackwardArgs Args;
 
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int chunk, int start, int end)
         {
             int n = Args.Cols;

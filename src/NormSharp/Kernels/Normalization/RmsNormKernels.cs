@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using NormSharp.Threading;
 
@@ -68,6 +69,8 @@ public static unsafe class RmsNormKernels
         public int Cols;
         public float Eps;
 
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int chunk, int start, int end)
         {
             int n = Cols;
@@ -102,6 +105,8 @@ public static unsafe class RmsNormKernels
         public float* Dy, X, W, Rrms, Dx, PartialW;
         public int Cols;
 
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int chunk, int start, int end)
         {
             int n = Cols;
