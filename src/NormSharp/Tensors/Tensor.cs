@@ -16,28 +16,43 @@ public sealed class Tensor
     /// <summary>Number of elements.</summary>
     public int Length { get; }
 
-    /// <summary>Wraps <paramref name="storage"/> (no copy) with the given shape starting at <paramref name="offset"/>.</summary>
-    public Tensor(float[] storage, int offset, params ReadOnlySpan<int> shape)
+    /// <summary>
+    /// A view of <paramref name="shape"/> over <paramref name="storage"/> starting at <paramref name="offset"/>.
+    /// A factory rather than a constructor: an (array, int, int) constructor would read a rows×cols call as an offset.
+    /// </summary>
+    internal static Tensor View(float[] storage, int offset, ReadOnlySpan<int> shape)
     {
         ArgumentNullException.ThrowIfNull(storage);
-        _shape = shape.ToArray();
-        long n = CheckedLength(_shape);
+        var dims = shape.ToArray();
+        long n = CheckedLength(dims);
         if (offset < 0 || offset + n > storage.Length)
-            throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(_shape)} needs {n} elements from offset {offset}, but the storage holds {storage.Length}.");
+            throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(dims)} needs {n} elements from offset {offset}, but the storage holds {storage.Length}.");
+        return new Tensor(storage, offset, dims, (int)n);
+    }
+
+    private Tensor(float[] storage, int offset, int[] shape, int length)
+    {
         _storage = storage;
         _offset = offset;
-        Length = (int)n;
+        _shape = shape;
+        Length = length;
     }
 
     /// <summary>Wraps <paramref name="data"/> (no copy); its length must equal the product of <paramref name="shape"/>.</summary>
-    public Tensor(float[] data, params ReadOnlySpan<int> shape) : this(data, 0, shape)
+    public Tensor(float[] data, params ReadOnlySpan<int> shape)
     {
-        if (Length != data.Length)
-            throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(shape)} holds {Length} elements, but the data has {data.Length}.");
+        ArgumentNullException.ThrowIfNull(data);
+        _shape = shape.ToArray();
+        long n = CheckedLength(_shape);
+        if (n != data.Length)
+            throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(shape)} holds {n} elements, but the data has {data.Length}.");
+        _storage = data;
+        _offset = 0;
+        Length = (int)n;
     }
 
     /// <summary>A new zero-filled tensor.</summary>
-    public static Tensor Zeros(params ReadOnlySpan<int> shape) => new(new float[CheckedLength(shape)], 0, shape);
+    public static Tensor Zeros(params ReadOnlySpan<int> shape) => new(new float[CheckedLength(shape)], shape);
 
     /// <summary>A new tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params ReadOnlySpan<int> shape)
@@ -125,7 +140,7 @@ public sealed class Tensor
         }
         if (known != Length)
             throw new ShapeMismatchException($"Reshape: cannot view {ShapeMismatchException.Format(_shape)} ({Length} elements) as {ShapeMismatchException.Format(shape)} ({known} elements).");
-        return new Tensor(_storage, _offset, resolved);
+        return View(_storage, _offset, resolved);
     }
 
     /// <summary>A view of <paramref name="count"/> entries of the first dimension starting at <paramref name="start"/>.</summary>
@@ -138,7 +153,7 @@ public sealed class Tensor
         Span<int> s = stackalloc int[_shape.Length];
         _shape.CopyTo(s);
         s[0] = count;
-        return new Tensor(_storage, _offset + start * inner, s);
+        return View(_storage, _offset + start * inner, s);
     }
 
     /// <summary>A deep copy with its own storage.</summary>

@@ -24,7 +24,7 @@ public sealed class TensorArena
             }
             // The step changed shape (last batch of an epoch, say): keep the storage if it is large enough.
             long need = Tensor.CheckedLength(shape);
-            var fresh = need <= slot.Storage.Length ? new Tensor(slot.Storage, 0, shape) : Tensor.Zeros(shape);
+            var fresh = need <= slot.Storage.Length ? Tensor.View(slot.Storage, 0, shape) : Tensor.Zeros(shape);
             _slots[_cursor++] = fresh;
             return fresh;
         }

@@ -56,3 +56,14 @@ public class TensorTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < Steps * 8, "the arena allocated in steady state");
     }
 }
+
+public class TensorConstructionTests
+{
+    [Fact]
+    public void ARowsByColsConstructorCallWrapsTheWholeArray()
+    {
+        var t = new Tensor(new float[12], 3, 4);
+        Assert.Equal(new[] { 3, 4 }, t.Shape.ToArray());
+        Assert.Throws<NormSharp.Errors.ShapeMismatchException>(() => new Tensor(new float[12], 5, 4));
+    }
+}
