@@ -16,13 +16,14 @@ internal static class ReproduceCommand
         Summary = "test the paper's claims (A-G) on real data and write a report with computed verdicts",
         Details = "Claims: A batch-size independence, B faster convergence, C larger learning rates, D gradient flow\n" +
                   "through depth, E loss fluctuation, F recurrent networks, G the invariance table.\n" +
-                  "--quick (default) shrinks networks and data to finish in about ten minutes on two cores; --full runs\n" +
-                  "the paper's 784-1000-1000-10 network on all the data. Finished runs are kept under DIR/runs, so an\n" +
+                  "--quick (default) trains the paper's 784-1000-1000-10 network for few epochs, with short sweeps and\n" +
+                  "small recurrent runs, in about seven minutes on two cores; --full trains longer, with larger recurrent\n" +
+                  "runs on all the data. Finished runs are kept under DIR/runs, so an\n" +
                   "interrupted reproduction resumes where it stopped. Writes DIR/report.md, DIR/report.html,\n" +
                   "DIR/results.json, DIR/figures/*.png|svg, DIR/runs.csv (one line per run) and every run's metrics.csv.",
         Options =
         [
-            new("quick", null, "the ten-minute profile (default)"),
+            new("quick", null, "the short profile (default)"),
             new("full", null, "the paper-size profile"),
             new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
             new("data-dir", "DIR", "a folder with the four IDX files instead of the dataset's default location"),
