@@ -44,16 +44,4 @@ public sealed class TensorArena
 
     /// <summary>Takes every tensor back; those handed out before must not be used afterwards.</summary>
     public void Reset() => _cursor = 0;
-
-    /// <summary>Bytes held by the arena's storage.</summary>
-    public long BytesHeld
-    {
-        get
-        {
-            long b = 0;
-            var seen = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
-            foreach (var s in _slots) if (seen.Add(s.Storage)) b += s.Storage.Length * 4L;
-            return b;
-        }
-    }
 }

@@ -68,9 +68,9 @@ public static partial class F
             var gx = tape.GradientFor(X);
             var gw = W is null ? null : tape.GradientFor(W);
             var gb = B is null ? null : tape.GradientFor(B);
-            var dx = gx?.Buffer ?? tape.Allocate(X.Shape);
-            var dw = gw is { } tw ? tw.Buffer.Span : Span<float>.Empty;
-            var db = gb is { } tb ? tb.Buffer.Span : Span<float>.Empty;
+            var dx = DxBuffer(tape, gx, X);
+            var dw = SpanOf(gw);
+            var db = SpanOf(gb);
             if (Training)
                 BatchNormKernels.BackwardTraining(Output.Grad!.Span, X.Value.Span, SpanOf(W), SaveMean!.Span, SaveInvStd!.Span, dx.Span, dw, db, N, C, L);
             else

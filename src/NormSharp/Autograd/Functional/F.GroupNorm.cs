@@ -44,9 +44,9 @@ public static partial class F
             var gx = tape.GradientFor(X);
             var gw = W is null ? null : tape.GradientFor(W);
             var gb = B is null ? null : tape.GradientFor(B);
-            var dx = gx?.Buffer ?? tape.Allocate(X.Shape);
+            var dx = DxBuffer(tape, gx, X);
             GroupNormKernels.Backward(Output.Grad!.Span, X.Value.Span, SpanOf(W), Mean.Span, Rstd.Span, dx.Span,
-                gw is { } tw ? tw.Buffer.Span : Span<float>.Empty, gb is { } tb ? tb.Buffer.Span : Span<float>.Empty, N, C, Spatial, Groups);
+                SpanOf(gw), SpanOf(gb), N, C, Spatial, Groups);
             gx?.Commit();
             gw?.Commit();
             gb?.Commit();

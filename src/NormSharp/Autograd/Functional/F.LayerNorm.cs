@@ -53,6 +53,15 @@ public static partial class F
 
     private static ReadOnlySpan<float> SpanOf(Variable? v) => v is null ? ReadOnlySpan<float>.Empty : v.Value.Span;
 
+    /// <summary>Where a kernel writes an optional gradient: the target's buffer, or an empty span meaning "not wanted".</summary>
+    private static Span<float> SpanOf(GradientTarget? g) => g is { } t ? t.Buffer.Span : Span<float>.Empty;
+
+    /// <summary>
+    /// Where a kernel that always writes dx puts it: the input's gradient buffer, or step scratch when the
+    /// input needs no gradient (a parameter-only backward still needs somewhere to write dx).
+    /// </summary>
+    private static Tensor DxBuffer(Tape tape, GradientTarget? gx, Variable x) => gx?.Buffer ?? tape.Allocate(x.Shape);
+
     private sealed class LayerNormNode : Node
     {
         public Variable X = null!;
@@ -66,9 +75,9 @@ public static partial class F
             var gw = W is null ? null : tape.GradientFor(W);
             var gb = B is null ? null : tape.GradientFor(B);
             // The kernel writes dx always; give it scratch when x needs no gradient.
-            var dx = gx?.Buffer ?? tape.Allocate(X.Shape);
+            var dx = DxBuffer(tape, gx, X);
             LayerNormKernels.Backward(Output.Grad!.Span, X.Value.Span, SpanOf(W), Mean.Span, Rstd.Span,
-                dx.Span, (gw is { } tw ? tw.Buffer.Span : Span<float>.Empty), (gb is { } tb ? tb.Buffer.Span : Span<float>.Empty), Rows, Cols);
+                dx.Span, SpanOf(gw), SpanOf(gb), Rows, Cols);
             gx?.Commit();
             gw?.Commit();
             gb?.Commit();

@@ -39,7 +39,8 @@ public static partial class F
             throw new ShapeMismatchException($"LstmStep: bias must have {g4} elements, got {bias.Value.Length}.");
 
         var tape = Tape.Current;
-        bool record = Tape.NeedsGrad(projected, state, weightHh) || (bias?.RequiresGrad ?? false) || (ln is not null && GradMode.IsEnabled);
+        bool record = Tape.NeedsGrad(projected, state, weightHh) || (bias is not null && Tape.NeedsGrad(bias))
+            || (ln is not null && (Tape.NeedsGrad(ln.IhWeight, ln.IhBias, ln.HhWeight) || Tape.NeedsGrad(ln.HhBias, ln.CWeight, ln.CBias)));
         Tensor Scratch(params ReadOnlySpan<int> shape) => record ? tape.Allocate(shape) : Tensor.Zeros(shape);
         var next = tape.Allocate(2, batch, hidden);
         var hp = Scratch(batch, g4);        // W_hh h (before its normalization)
@@ -129,7 +130,7 @@ public static partial class F
                 var gw = tape.GradientFor(Ln.CWeight);
                 var gb = tape.GradientFor(Ln.CBias);
                 LayerNormKernels.Backward(dNorm, cNext, Ln.CWeight.Value.Span, CMean!.Span, CRstd!.Span, dc,
-                    gw is { } tw ? tw.Buffer.Span : default, gb is { } tb ? tb.Buffer.Span : default, bsz, hd);
+                    SpanOf(gw), SpanOf(gb), bsz, hd);
                 gw?.Commit();
                 gb?.Commit();
             }
@@ -165,7 +166,7 @@ public static partial class F
                 var gw = tape.GradientFor(Ln.HhWeight);
                 var gb = tape.GradientFor(Ln.HhBias);
                 LayerNormKernels.Backward(dGates, Hp.Span, Ln.HhWeight.Value.Span, HhMean!.Span, HhRstd!.Span, dHp,
-                    gw is { } tw ? tw.Buffer.Span : default, gb is { } tb ? tb.Buffer.Span : default, bsz, g4);
+                    SpanOf(gw), SpanOf(gb), bsz, g4);
                 gw?.Commit();
                 gb?.Commit();
                 var gx = tape.GradientFor(Projected);
@@ -173,9 +174,9 @@ public static partial class F
                 var gib = tape.GradientFor(Ln.IhBias);
                 if (gx is not null || giw is not null || gib is not null)
                 {
-                    var dx = gx?.Buffer ?? tape.Allocate(bsz, g4);
+                    var dx = DxBuffer(tape, gx, Projected);
                     LayerNormKernels.Backward(dGates, Projected.Value.Span, Ln.IhWeight.Value.Span, IhMean!.Span, IhRstd!.Span, dx.Span,
-                        giw is { } tw2 ? tw2.Buffer.Span : default, gib is { } tb2 ? tb2.Buffer.Span : default, bsz, g4);
+                        SpanOf(giw), SpanOf(gib), bsz, g4);
                     gx?.Commit();
                     giw?.Commit();
                     gib?.Commit();

@@ -41,8 +41,8 @@ public static partial class F
         {
             var gx = tape.GradientFor(X);
             var gw = W is null ? null : tape.GradientFor(W);
-            var dx = gx?.Buffer ?? tape.Allocate(X.Shape);
-            RmsNormKernels.Backward(Output.Grad!.Span, X.Value.Span, SpanOf(W), Rrms.Span, dx.Span, (gw is { } tw ? tw.Buffer.Span : Span<float>.Empty), Rows, Cols);
+            var dx = DxBuffer(tape, gx, X);
+            RmsNormKernels.Backward(Output.Grad!.Span, X.Value.Span, SpanOf(W), Rrms.Span, dx.Span, SpanOf(gw), Rows, Cols);
             gx?.Commit();
             gw?.Commit();
         }

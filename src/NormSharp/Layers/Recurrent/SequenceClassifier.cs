@@ -52,9 +52,6 @@ public sealed class SequenceClassifier : Module, ISequenceModel
         Head = new Linear(hidden, classes, rng);
     }
 
-    /// <summary>Mean hidden-state norm at each time step of the last forward pass.</summary>
-    public double[] LastHiddenNorms => Rnn.LastHiddenNorms;
-
     /// <inheritdoc />
     public override Variable Forward(Variable input)
     {
