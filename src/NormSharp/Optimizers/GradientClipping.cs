@@ -21,12 +21,21 @@ public static class GradientClipping
     /// </summary>
     public static double ClipGlobalNorm(IReadOnlyList<Variable> parameters, double maxNorm)
     {
-        if (!(maxNorm > 0)) throw new Errors.InvalidValueException(nameof(maxNorm), $"ClipGlobalNorm: max norm must be positive, got {maxNorm}.");
         double norm = GlobalNorm(parameters);
-        double scale = maxNorm / (norm + 1e-6);
+        ScaleToNorm(parameters, norm, maxNorm);
+        return norm;
+    }
+
+    /// <summary>
+    /// Scales every gradient by min(1, <paramref name="maxNorm"/>/(<paramref name="measuredNorm"/> + 1e-6)), for
+    /// callers that already measured the global norm (the trainer does, for its metrics), so the gradients are read once.
+    /// </summary>
+    public static void ScaleToNorm(IReadOnlyList<Variable> parameters, double measuredNorm, double maxNorm)
+    {
+        if (!(maxNorm > 0)) throw new Errors.InvalidValueException(nameof(maxNorm), $"ClipGlobalNorm: max norm must be positive, got {maxNorm}.");
+        double scale = maxNorm / (measuredNorm + 1e-6);
         if (scale < 1.0)
             foreach (var p in parameters)
                 if (p.HasGrad) ElementwiseKernels.Scale(p.Grad!.Span, (float)scale, p.Grad!.Span);
-        return norm;
     }
 }

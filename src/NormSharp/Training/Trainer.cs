@@ -187,7 +187,8 @@ public sealed class Trainer
                 }
             }
             consecutiveSkips = 0;
-            if (_config.ClipNorm > 0) GradientClipping.ClipGlobalNorm(_optimizer.Parameters, _config.ClipNorm);
+            // The global norm was just measured over every parameter group; clipping reuses it instead of reading the gradients again.
+            if (_config.ClipNorm > 0) GradientClipping.ScaleToNorm(_optimizer.Parameters, globalNorm, _config.ClipNorm);
             _optimizer.Step();
             trainTime.Stop();
             _step++;
