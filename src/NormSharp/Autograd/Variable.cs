@@ -9,7 +9,7 @@ namespace NormSharp.Autograd;
 /// (accumulating, as in PyTorch, until <see cref="ZeroGrad"/>); intermediate results live in their
 /// <see cref="Tape"/>'s memory and are recycled when the next step starts recording.
 /// </summary>
-public sealed class Variable
+public sealed partial class Variable
 {
     private Tensor _value;
 

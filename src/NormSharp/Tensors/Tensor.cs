@@ -7,7 +7,7 @@ namespace NormSharp.Tensors;
 /// A dense, row-major float32 tensor: a shape over a contiguous window of a float array.
 /// Reshapes and leading-dimension slices are views that share the storage; nothing here copies unless it says so.
 /// </summary>
-public sealed class Tensor
+public sealed partial class Tensor
 {
     private readonly float[] _storage;
     private readonly int _offset;
