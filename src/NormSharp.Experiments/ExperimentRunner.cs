@@ -1,6 +1,6 @@
 using System.Text.Json;
 using NormSharp.Data;
-using NormSharp.Training;
+using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments;
 
@@ -40,8 +40,8 @@ public sealed class ExperimentRunner
         {
             var c = r.Config;
             var s = r.Summary;
-            lines.Add(string.Join(",", r.Id, c.Model, c.Model == "rnn" ? c.Task : "classify", c.Model == "rnn" ? c.Cell : "", c.Model == "mlp" ? c.Norm : "",
-                string.Join("-", c.Hidden), c.BatchSize, c.Optimizer, F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
+            lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Rnn ? Spelling.Of(c.Task) : "classify", c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model == ModelKind.Mlp ? Spelling.Of(c.Norm) : "",
+                string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
                 s.Diverged ? "true" : "false", $"runs/{r.Id}/metrics.csv"));
         }
         File.WriteAllLines(path, lines);
@@ -65,7 +65,7 @@ public sealed class ExperimentRunner
         string configJson = JsonSerializer.Serialize(config);
         if (File.Exists(summaryPath) && File.Exists(configPath) && File.ReadAllText(configPath) == configJson)
         {
-            var done = JsonSerializer.Deserialize<RunSummary>(File.ReadAllText(summaryPath))!;
+            var done = RunSummary.Read(summaryPath);
             if (done.StopReason != "interrupted")
             {
                 Reused++;
@@ -75,18 +75,18 @@ public sealed class ExperimentRunner
             }
         }
         var data = ModelFactory.IsSynthetic(config) ? null : Data(config.Dataset, config.DataDir);
-        Trainer trainer;
-        if (File.Exists(Path.Combine(dir, Checkpoint.FileName)) && File.Exists(configPath) && File.ReadAllText(configPath) == configJson)
+        RecipeRun trainer;
+        if (File.Exists(Path.Combine(dir, NormSharp.Training.Checkpoint.FileName)) && File.Exists(configPath) && File.ReadAllText(configPath) == configJson)
         {
             Log?.Invoke($"{id}: resuming");
-            trainer = Trainer.Resume(dir, data);
+            trainer = RecipeRun.Resume(dir, data);
         }
         else
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             Directory.CreateDirectory(dir);
             File.WriteAllText(configPath, configJson);
-            trainer = new Trainer(config, data, dir);
+            trainer = new RecipeRun(config, data, dir);
         }
         Log?.Invoke($"{id}: training");
         var summary = trainer.Run();

@@ -1,5 +1,5 @@
 using System.Globalization;
-using NormSharp.Training;
+using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments;
 

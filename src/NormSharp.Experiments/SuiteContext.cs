@@ -1,5 +1,5 @@
 using System.Globalization;
-using NormSharp.Training;
+using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments;
 
@@ -9,17 +9,17 @@ public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int
     /// <summary>The seeds 1..Seeds.</summary>
     public IEnumerable<ulong> SeedList => Enumerable.Range(1, Seeds).Select(s => (ulong)s);
 
-    /// <summary>The paper's permutation-invariant MLP at this profile's size.</summary>
+    /// <summary>The paper's permutation-invariant MLP at this profile's size, with the normalization spelled <paramref name="norm"/> (none, layer, batch, rms).</summary>
     public TrainingConfig Mlp(string norm, int batchSize, ulong seed) => new()
     {
         Dataset = Dataset,
         DataDir = DataDir,
-        Model = "mlp",
+        Model = ModelKind.Mlp,
         Hidden = Profile.Hidden,
-        Norm = norm,
+        Norm = Spelling.Parse<NormSharp.Layers.NormKind>(norm, "norm"),
         BatchSize = batchSize,
         Epochs = Profile.Epochs,
-        Optimizer = "adam",
+        Optimizer = OptimizerKind.Adam,
         LearningRate = 1e-3,
         Seed = seed,
         TrainLimit = Profile.TrainImages,

@@ -74,6 +74,13 @@ internal sealed class ParsedArguments
         return raw;
     }
 
+    public TEnum Enum<TEnum>(string name) where TEnum : struct, System.Enum
+    {
+        var names = NormSharp.Experiments.Recipes.Spelling.Names<TEnum>();
+        string raw = Choice(name, [.. names]);
+        return System.Enum.GetValues<TEnum>()[names.ToList().IndexOf(raw)];
+    }
+
     private static void CheckRange(string name, long v, long? min, long? max)
     {
         if (min is { } lo && v < lo) throw new UsageException($"--{name} must be at least {lo}, got {v}");

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using NormSharp.Cli.Arguments;
 using NormSharp.Cli.Reports;
-using NormSharp.Data;
+using NormSharp.Datasets;
 using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Commands;

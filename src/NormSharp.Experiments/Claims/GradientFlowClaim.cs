@@ -1,6 +1,6 @@
 using NormSharp.Layers;
 using NormSharp.Tensors;
-using NormSharp.Training;
+using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments.Claims;
 
@@ -26,7 +26,7 @@ public static class GradientFlowClaim
                 TrainingConfig Config(ulong s) => ctx.Mlp(norm, 128, s) with
                 {
                     Hidden = Enumerable.Repeat(width, depth - 1).ToArray(),
-                    Activation = act,
+                    Activation = Spelling.Parse<NormSharp.Autograd.F.Activation>(act, "activation"),
                     Epochs = 1,
                     TrainLimit = 2048,
                     Standardize = true,

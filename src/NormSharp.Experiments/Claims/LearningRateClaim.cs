@@ -12,7 +12,7 @@ public static class LearningRateClaim
         foreach (var norm in norms)
             foreach (double lr in rates)
                 runs[(norm, lr)] = ctx.SeedList.Select(s => ctx.Runner.Run($"C-{norm}-lr{lr:0.#####}-s{s}",
-                    ctx.Mlp(norm, 128, s) with { Optimizer = "sgd", Momentum = 0.9, LearningRate = lr, TrainLimit = ctx.Profile.SweepImages, Epochs = 4 })).ToList();
+                    ctx.Mlp(norm, 128, s) with { Optimizer = Recipes.OptimizerKind.Sgd, Momentum = 0.9, LearningRate = lr, TrainLimit = ctx.Profile.SweepImages, Epochs = 4 })).ToList();
 
         double DivergedFraction(string norm, double lr) => runs[(norm, lr)].Count(r => r.Summary.Diverged) / (double)runs[(norm, lr)].Count;
         // A rate works when at most a third of the seeds diverge and the rest learn: their best loss is below

@@ -1,8 +1,8 @@
 using NormSharp.IO.Safetensors;
 using NormSharp.Layers;
 using NormSharp.Tensors;
-using NormSharp.Training;
-using NormSharp.Training.Tasks;
+using NormSharp.Experiments.Recipes;
+using NormSharp.Experiments.Recipes.Tasks;
 
 namespace NormSharp.Experiments.Claims;
 
@@ -19,9 +19,9 @@ public static class RecurrentClaim
         {
             Dataset = ctx.Dataset,
             DataDir = ctx.DataDir,
-            Model = "rnn",
-            Cell = cell,
-            Task = "seq-mnist-rows",
+            Model = ModelKind.Rnn,
+            Cell = Spelling.Parse<NormSharp.Layers.Recurrent.CellKind>(cell, "cell"),
+            Task = SequenceTask.SeqMnistRows,
             Hidden = [p.RecurrentHidden],
             BatchSize = 64,
             Epochs = p.RecurrentEpochs,
@@ -30,7 +30,7 @@ public static class RecurrentClaim
             Seed = s,
             Threads = NormSharp.Threading.ParallelFor.MaxThreads,
         };
-        TrainingConfig Adding(string cell, ulong s) => Seq(cell, s) with { Task = "adding", SequenceLength = p.AddingLength, TrainLimit = p.RecurrentImages > 0 ? 2 * p.RecurrentImages : 10_000, Epochs = p.RecurrentEpochs + 1, Standardize = false };
+        TrainingConfig Adding(string cell, ulong s) => Seq(cell, s) with { Task = SequenceTask.Adding, SequenceLength = p.AddingLength, TrainLimit = p.RecurrentImages > 0 ? 2 * p.RecurrentImages : 10_000, Epochs = p.RecurrentEpochs + 1, Standardize = false };
 
         var seq = Cells.ToDictionary(c => c, c => ctx.SeedList.Select(s => ctx.Runner.Run($"F-seq-{c}-s{s}", Seq(c, s))).ToList());
         var add = Cells.ToDictionary(c => c, c => ctx.SeedList.Select(s => ctx.Runner.Run($"F-add-{c}-s{s}", Adding(c, s))).ToList());

@@ -1,11 +1,15 @@
 using System.Text.Json.Serialization;
+using NormSharp.Autograd;
+using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
+using NormSharp.Training;
 
-namespace NormSharp.Training;
+namespace NormSharp.Experiments.Recipes;
 
 /// <summary>
-/// Everything that determines a training run. It is stored in every checkpoint, so that
-/// <c>--resume</c> continues with the run's own settings; equal configurations and thread counts
-/// give identical runs.
+/// Everything that determines a recipe's training run. It is stored in every checkpoint, so that a
+/// resumed run continues with its own settings; equal configurations and thread counts give identical
+/// runs. Choices are enums, written in JSON with their <see cref="Spelling"/>.
 /// </summary>
 public sealed record TrainingConfig
 {
@@ -15,14 +19,14 @@ public sealed record TrainingConfig
     /// <summary>A folder with the four IDX files, instead of the dataset's default location.</summary>
     [JsonPropertyName("data_dir")] public string? DataDir { get; init; }
 
-    /// <summary>Model kind; <c>mlp</c>.</summary>
-    [JsonPropertyName("model")] public string Model { get; init; } = "mlp";
+    /// <summary>Model kind.</summary>
+    [JsonPropertyName("model"), JsonConverter(typeof(SpelledEnumConverter<ModelKind>))] public ModelKind Model { get; init; } = ModelKind.Mlp;
 
-    /// <summary>Recurrent cell for <c>--model rnn</c>: rnn, lstm, ln-lstm, bn-lstm, gru, ln-gru.</summary>
-    [JsonPropertyName("cell")] public string Cell { get; init; } = "ln-lstm";
+    /// <summary>Recurrent cell of <see cref="ModelKind.Rnn"/> models.</summary>
+    [JsonPropertyName("cell"), JsonConverter(typeof(SpelledEnumConverter<CellKind>))] public CellKind Cell { get; init; } = CellKind.LnLstm;
 
-    /// <summary>The recurrent task: seq-mnist-rows, seq-mnist-pixels, seq-mnist-permuted (images read as sequences), adding, copy.</summary>
-    [JsonPropertyName("task")] public string Task { get; init; } = "seq-mnist-rows";
+    /// <summary>The recurrent task: images read as sequences, or a generated task.</summary>
+    [JsonPropertyName("task"), JsonConverter(typeof(SpelledEnumConverter<SequenceTask>))] public SequenceTask Task { get; init; } = SequenceTask.SeqMnistRows;
 
     /// <summary>Sequence length of the adding problem, or the delay of the copy task.</summary>
     [JsonPropertyName("sequence_length")] public int SequenceLength { get; init; } = 100;
@@ -36,11 +40,11 @@ public sealed record TrainingConfig
     /// <summary>Hidden layer widths (for an RNN, the first is the hidden size).</summary>
     [JsonPropertyName("hidden")] public int[] Hidden { get; init; } = [1000, 1000];
 
-    /// <summary>Normalization of the hidden layers: none, layer, batch, rms.</summary>
-    [JsonPropertyName("norm")] public string Norm { get; init; } = "layer";
+    /// <summary>Normalization of the hidden layers.</summary>
+    [JsonPropertyName("norm"), JsonConverter(typeof(SpelledEnumConverter<NormKind>))] public NormKind Norm { get; init; } = NormKind.Layer;
 
-    /// <summary>Hidden nonlinearity: relu, tanh, sigmoid, gelu.</summary>
-    [JsonPropertyName("activation")] public string Activation { get; init; } = "relu";
+    /// <summary>Hidden nonlinearity.</summary>
+    [JsonPropertyName("activation"), JsonConverter(typeof(SpelledEnumConverter<F.Activation>))] public F.Activation Activation { get; init; } = F.Activation.Relu;
 
     /// <summary>Samples per step.</summary>
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 128;
@@ -48,8 +52,8 @@ public sealed record TrainingConfig
     /// <summary>Passes over the training set.</summary>
     [JsonPropertyName("epochs")] public int Epochs { get; init; } = 5;
 
-    /// <summary>Optimizer: sgd, adam, adamw.</summary>
-    [JsonPropertyName("optimizer")] public string Optimizer { get; init; } = "adam";
+    /// <summary>Optimizer.</summary>
+    [JsonPropertyName("optimizer"), JsonConverter(typeof(SpelledEnumConverter<OptimizerKind>))] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
 
     /// <summary>Base learning rate.</summary>
     [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
@@ -60,8 +64,8 @@ public sealed record TrainingConfig
     /// <summary>Weight decay (L2 for SGD/Adam, decoupled for AdamW).</summary>
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
 
-    /// <summary>Learning-rate schedule: constant, cosine, step.</summary>
-    [JsonPropertyName("schedule")] public string Schedule { get; init; } = "constant";
+    /// <summary>Learning-rate schedule.</summary>
+    [JsonPropertyName("schedule"), JsonConverter(typeof(SpelledEnumConverter<ScheduleKind>))] public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
 
     /// <summary>Linear warm-up steps before the schedule.</summary>
     [JsonPropertyName("warmup_steps")] public long WarmupSteps { get; init; }
@@ -84,8 +88,8 @@ public sealed record TrainingConfig
     /// <summary>Use at most this many training samples (0: all); for quick experiments.</summary>
     [JsonPropertyName("train_limit")] public int TrainLimit { get; init; }
 
-    /// <summary>What to do when a non-finite loss or gradient appears: stop, skip, rollback.</summary>
-    [JsonPropertyName("nan_policy")] public string NanPolicy { get; init; } = "stop";
+    /// <summary>What to do when a non-finite loss or gradient appears.</summary>
+    [JsonPropertyName("nan_policy"), JsonConverter(typeof(SpelledEnumConverter<NanPolicy>))] public NanPolicy NanPolicy { get; init; } = NanPolicy.Stop;
 
     /// <summary>Threads for the kernels.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;

@@ -1,9 +1,11 @@
 using NormSharp.Autograd;
+using NormSharp.Data;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Tensors;
+using NormSharp.Training;
 
-namespace NormSharp.Training.Tasks;
+namespace NormSharp.Experiments.Recipes.Tasks;
 
 /// <summary>
 /// The adding problem (Hochreiter &amp; Schmidhuber 1997, in the form of Le et al. 2015): each step holds a
@@ -55,19 +57,18 @@ public sealed class AddingTask : SyntheticSequenceTask
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceRegressor(BuildRecurrent(config, 2, Steps, rng), Steps, 2, rng);
 
     /// <inheritdoc />
-    public override Variable Loss(Module model, out int correct, out int scored)
+    public override StepLoss Loss(Module model, LabeledBatch batch)
     {
-        var idx = BatchIndices;
+        var idx = batch.Labels;
         var target = idx.Length == _batchTargets.Dim(0) ? _batchTargets : _batchTargets.Narrow(0, idx.Length);
         for (int i = 0; i < idx.Length; i++) target[i] = _trainTargets[idx[i]];
-        var prediction = model.Forward(Variable.Constant(Inputs));
-        correct = CountWithin(prediction.Value.Span, target.Span);
-        scored = idx.Length;
-        return F.Mse(prediction, target);
+        var prediction = model.Forward(Variable.Constant(batch.Inputs));
+        int correct = CountWithin(prediction.Value.Span, target.Span);
+        return new StepLoss(F.Mse(prediction, target), idx.Length, correct, idx.Length);
     }
 
     /// <inheritdoc />
-    public override (double Loss, double Accuracy) Evaluate(Module model) =>
+    public override EvaluationResult Evaluate(Module model) =>
         EvaluateInBatches(model, (inputs, start, count) =>
         {
             var prediction = model.Forward(Variable.Constant(inputs));

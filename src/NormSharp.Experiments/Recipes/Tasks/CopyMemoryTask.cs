@@ -1,11 +1,13 @@
 using NormSharp.Autograd;
+using NormSharp.Data;
 using NormSharp.Errors;
 using NormSharp.Kernels;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Tensors;
+using NormSharp.Training;
 
-namespace NormSharp.Training.Tasks;
+namespace NormSharp.Experiments.Recipes.Tasks;
 
 /// <summary>
 /// The copy-memory task (Hochreiter &amp; Schmidhuber 1997, as in Arjovsky et al. 2016): ten symbols from
@@ -29,7 +31,7 @@ public sealed class CopyMemoryTask : SyntheticSequenceTask
     /// <summary>Generates the sequences with a delay of <see cref="TrainingConfig.SequenceLength"/> steps.</summary>
     public CopyMemoryTask(TrainingConfig config) : base(config, config.SequenceLength + 2 * Recall, Symbols, TrainSize(config), 1000)
     {
-        if (config.Bptt > 0) throw new InvalidValueException("bptt", "the copy task scores every step, so --bptt (which keeps the last state only) does not apply to it");
+        if (config.Bptt > 0) throw new InvalidValueException(nameof(config.Bptt), "the copy task scores every step, so truncated backpropagation (Bptt, which keeps the last state only) does not apply to it");
         _trainTargets = Generate(TrainInputs, new Rng(config.Seed ^ 0xC0B1UL));
         _testTargets = Generate(TestInputs, new Rng(0xC0B2UL));
         _batchLabels = new int[config.BatchSize * Steps];
@@ -62,18 +64,18 @@ public sealed class CopyMemoryTask : SyntheticSequenceTask
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceTagger(BuildRecurrent(config, Symbols, Steps, rng), Steps, Symbols, Symbols, rng);
 
     /// <inheritdoc />
-    public override Variable Loss(Module model, out int correct, out int scored)
+    public override StepLoss Loss(Module model, LabeledBatch batch)
     {
-        var idx = BatchIndices;
+        var idx = batch.Labels;
         var labels = _batchLabels.AsSpan(0, idx.Length * Steps);
         for (int i = 0; i < idx.Length; i++) _trainTargets.AsSpan(idx[i] * Steps, Steps).CopyTo(labels.Slice(i * Steps, Steps));
-        var logits = model.Forward(Variable.Constant(Inputs));
-        (correct, scored) = CountRecalled(logits.Value.Span, labels, idx.Length);
-        return F.CrossEntropy(logits, labels);
+        var logits = model.Forward(Variable.Constant(batch.Inputs));
+        var (correct, scored) = CountRecalled(logits.Value.Span, labels, idx.Length);
+        return new StepLoss(F.CrossEntropy(logits, labels), idx.Length, correct, scored);
     }
 
     /// <inheritdoc />
-    public override (double Loss, double Accuracy) Evaluate(Module model) =>
+    public override EvaluationResult Evaluate(Module model) =>
         EvaluateInBatches(model, (inputs, start, count) =>
         {
             var logits = model.Forward(Variable.Constant(inputs));

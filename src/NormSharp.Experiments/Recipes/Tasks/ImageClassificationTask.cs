@@ -3,8 +3,9 @@ using NormSharp.Data;
 using NormSharp.Kernels;
 using NormSharp.Layers;
 using NormSharp.Tensors;
+using NormSharp.Training;
 
-namespace NormSharp.Training.Tasks;
+namespace NormSharp.Experiments.Recipes.Tasks;
 
 /// <summary>Image classification (MNIST digits, Fashion-MNIST) with an MLP or a recurrent model reading images as sequences.</summary>
 public sealed class ImageClassificationTask : ITrainingTask
@@ -12,6 +13,7 @@ public sealed class ImageClassificationTask : ITrainingTask
     private readonly DatasetSplit _data;
     private readonly BatchLoader _loader;
     private readonly (float Mean, float Std)? _standardization;
+    private BatchLoader? _testLoader;
 
     /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
     public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
@@ -19,54 +21,42 @@ public sealed class ImageClassificationTask : ITrainingTask
         _data = data;
         _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
         _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: DropsLoneSample(config, data.Train.Count), standardization: _standardization);
-        Name = config.Model == "rnn" ? config.Task : "classify";
+        Name = config.Model == ModelKind.Rnn ? Spelling.Of(config.Task) : "classify";
     }
 
     /// <summary>Batch statistics need two samples: a last batch of one is skipped when the model uses batch normalization.</summary>
     internal static bool DropsLoneSample(TrainingConfig config, int count) =>
-        (config.Model == "mlp" ? config.Norm == "batch" : config.Cell == "bn-lstm") && count % config.BatchSize == 1;
+        (config.Model == ModelKind.Mlp ? config.Norm == NormKind.Batch : config.Cell == Layers.Recurrent.CellKind.BnLstm) && count % config.BatchSize == 1;
 
     /// <inheritdoc />
     public string Name { get; }
     /// <inheritdoc />
-    public int BatchesPerEpoch => _loader.BatchesPerEpoch;
-    /// <inheritdoc />
-    public int Epoch => _loader.Epoch;
-    /// <inheritdoc />
-    public int Count => _loader.Count;
-    /// <inheritdoc />
-    public Tensor Inputs => _loader.Batch;
-    /// <inheritdoc />
-    public bool Next() => _loader.Next();
-    /// <inheritdoc />
-    public LoaderState GetState() => _loader.GetState();
-    /// <inheritdoc />
-    public void SetState(LoaderState state) => _loader.SetState(state);
+    public BatchLoader Loader => _loader;
 
     /// <inheritdoc />
     public Module BuildModel(TrainingConfig config, Rng rng) =>
         ModelFactory.BuildModel(config, _data.Train.Height, _data.Train.Width, _data.Train.Classes, rng);
 
     /// <inheritdoc />
-    public Variable Loss(Module model, out int correct, out int scored)
+    public StepLoss Loss(Module model, LabeledBatch batch)
     {
-        int count = _loader.Count;
-        var labels = _loader.Labels.AsSpan(0, count);
-        var logits = model.Forward(Variable.Constant(_loader.Batch));
+        int count = batch.Count;
+        var labels = batch.Labels.AsSpan(0, count);
+        var logits = model.Forward(Variable.Constant(batch.Inputs));
         var loss = F.CrossEntropy(logits, labels);
-        correct = LossKernels.CountCorrect(logits.Value.Span, labels, count, logits.Value.Dim(1));
-        scored = count;
-        return loss;
+        int correct = LossKernels.CountCorrect(logits.Value.Span, labels, count, logits.Value.Dim(1));
+        return new StepLoss(loss, count, correct, count);
     }
 
     /// <inheritdoc />
-    public (double Loss, double Accuracy) Evaluate(Module model)
+    public EvaluationResult Evaluate(Module model)
     {
         model.Eval();
         try
         {
             using var _ = GradMode.NoGrad();
-            var loader = new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            var loader = _testLoader ??= new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            loader.SetState(new LoaderState(0, 0));
             double lossSum = 0;
             long correct = 0;
             while (loader.Next())
@@ -76,7 +66,7 @@ public sealed class ImageClassificationTask : ITrainingTask
                 lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
                 correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
             }
-            return (lossSum / _data.Test.Count, (double)correct / _data.Test.Count);
+            return new EvaluationResult(lossSum / _data.Test.Count, (double)correct / _data.Test.Count);
         }
         finally
         {

@@ -3,8 +3,9 @@ using NormSharp.Data;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Tensors;
+using NormSharp.Training;
 
-namespace NormSharp.Training.Tasks;
+namespace NormSharp.Experiments.Recipes.Tasks;
 
 /// <summary>
 /// The shared machinery of generated sequence tasks: a training and a test set drawn from a seed, and a
@@ -41,34 +42,19 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <inheritdoc />
     public abstract string Name { get; }
     /// <inheritdoc />
-    public int BatchesPerEpoch => _loader.BatchesPerEpoch;
-    /// <inheritdoc />
-    public int Epoch => _loader.Epoch;
-    /// <inheritdoc />
-    public int Count => _loader.Count;
-    /// <inheritdoc />
-    public Tensor Inputs => _loader.Batch;
-    /// <inheritdoc />
-    public bool Next() => _loader.Next();
-    /// <inheritdoc />
-    public LoaderState GetState() => _loader.GetState();
-    /// <inheritdoc />
-    public void SetState(LoaderState state) => _loader.SetState(state);
-
-    /// <summary>Indices (into the training set) of the current batch's samples.</summary>
-    protected ReadOnlySpan<int> BatchIndices => _loader.Labels.AsSpan(0, _loader.Count);
+    public BatchLoader Loader => _loader;
 
     /// <inheritdoc />
     public abstract Module BuildModel(TrainingConfig config, Rng rng);
 
     /// <inheritdoc />
-    public abstract Variable Loss(Module model, out int correct, out int scored);
+    public abstract StepLoss Loss(Module model, LabeledBatch batch);
 
     /// <inheritdoc />
-    public abstract (double Loss, double Accuracy) Evaluate(Module model);
+    public abstract EvaluationResult Evaluate(Module model);
 
     /// <summary>Runs <paramref name="score"/> over the test set in batches of 500, in evaluation mode without recording.</summary>
-    protected (double Loss, double Accuracy) EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
+    protected EvaluationResult EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
     {
         model.Eval();
         try
@@ -85,7 +71,7 @@ public abstract class SyntheticSequenceTask : ITrainingTask
                 correct += c;
                 scored += s;
             }
-            return (loss / n, (double)correct / Math.Max(1, scored));
+            return new EvaluationResult(loss / n, (double)correct / Math.Max(1, scored));
         }
         finally
         {
@@ -96,7 +82,7 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <summary>The recurrent layer a sequence task's models use.</summary>
     protected static RecurrentLayer BuildRecurrent(TrainingConfig config, int stepWidth, int steps, Rng rng)
     {
-        var rnn = new RecurrentLayer(CellKinds.Parse(config.Cell), stepWidth, config.Hidden[0], rng, config.Layers, batchFirst: true, maxSteps: steps);
+        var rnn = new RecurrentLayer(config.Cell, stepWidth, config.Hidden[0], rng, config.Layers, batchFirst: true, maxSteps: steps);
         if (config.Bptt > 0) rnn.TruncateBackpropagation = config.Bptt;
         return rnn;
     }

@@ -1,0 +1,265 @@
+using System.Text.Json;
+using NormSharp.Errors;
+using NormSharp.Layers;
+using NormSharp.Optimizers;
+using NormSharp.Tensors;
+
+namespace NormSharp.Training;
+
+/// <summary>
+/// What every trainer has, whatever its batches are: the model, the optimizer, the learning-rate schedule,
+/// the evaluation, the parts of the loop (<see cref="ITrainerCallback"/>, <see cref="ICheckpointState"/>),
+/// and complete checkpoints of all of it. <see cref="Trainer{TBatch}"/> adds the loss function and the loop.
+/// </summary>
+public abstract class Trainer
+{
+    /// <summary>The <c>format</c> metadata of checkpoints this trainer writes and reads.</summary>
+    public const string CheckpointFormat = "normsharp-checkpoint-2";
+
+    private readonly List<object> _parts = [];
+    private ITrainerCallback[] _callbacks = [];
+    private IGradientReadyCallback[] _gradientCallbacks = [];
+    private ICheckpointState[] _states = [];
+    private string? _pendingSourceState;
+
+    /// <summary>Sets up training of <paramref name="model"/> with <paramref name="optimizer"/>.</summary>
+    protected Trainer(Module model, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Model = model;
+        Optimizer = optimizer;
+        Gradients = new GradientNorms(model);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; }
+
+    /// <summary>The optimizer updating it.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Step, epoch and loss counters.</summary>
+    public TrainerState State { get; } = new();
+
+    /// <summary>
+    /// The learning rate of every parameter group at step s (0-based) is its initial rate ×
+    /// <see cref="TrainerState.LearningRateScale"/> × <c>Schedule.Factor(s)</c>. Constant by default.
+    /// </summary>
+    public LearningRateSchedule Schedule
+    {
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = LearningRateSchedule.Constant;
+
+    /// <summary>Scores the model on held-out data (in evaluation mode, without recording); null for none.</summary>
+    public Func<Module, EvaluationResult>? Evaluator { get; set; }
+
+    /// <summary>
+    /// With an <see cref="Evaluator"/>: evaluate every this many steps (0: only at the end of each epoch;
+    /// the end of an epoch is always evaluated).
+    /// </summary>
+    public long EvaluateEvery
+    {
+        get;
+        set => field = value >= 0 ? value : throw new InvalidValueException(nameof(EvaluateEvery), $"Trainer: EvaluateEvery must be >= 0, got {value}.");
+    }
+
+    /// <summary>Entries written as they are into every checkpoint (e.g. the configuration a run was built from).</summary>
+    public IDictionary<string, string> CheckpointMetadata { get; } = new Dictionary<string, string>();
+
+    /// <summary>The parts added, in order.</summary>
+    public IReadOnlyList<object> Parts => _parts;
+
+    /// <summary>Gradient norms of the current step, per layer and global.</summary>
+    public GradientNorms Gradients { get; }
+
+    /// <summary>Epochs of the fit in progress (0 outside <c>Fit</c>).</summary>
+    public int Epochs { get; protected set; }
+
+    /// <summary>Steps the fit in progress takes in all, or null when the batch source cannot tell.</summary>
+    public long? TotalSteps { get; protected set; }
+
+    /// <summary>Why the fit in progress will stop, or null while it goes on.</summary>
+    public string? StopReason { get; private set; }
+
+    /// <summary>True when a part stopped the fit for a numerical fault or an exploding loss.</summary>
+    public bool Diverged { get; private set; }
+
+    /// <summary>The batch source of the fit in progress, when it can save its position.</summary>
+    protected ICheckpointState? ResumableSource { get; private set; }
+
+    /// <summary>
+    /// Adds a part: an <see cref="ITrainerCallback"/>, an <see cref="IGradientReadyCallback"/>, an
+    /// <see cref="ICheckpointState"/>, or several of these. Parts run in the order they were added.
+    /// </summary>
+    public Trainer Add(object part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        if (part is not (ITrainerCallback or IGradientReadyCallback or ICheckpointState))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: {part.GetType().Name} is neither an ITrainerCallback, an IGradientReadyCallback nor an ICheckpointState.");
+        if (part is ICheckpointState s && (s.StateKey is null || IsReservedKey(s.StateKey) || _states.Any(o => o.StateKey == s.StateKey)))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: the checkpoint key '{s.StateKey}' of {part.GetType().Name} is reserved or already used by another part.");
+        if (_parts.Any(p => ReferenceEquals(p, part)))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: this {part.GetType().Name} was already added.");
+        _parts.Add(part);
+        _callbacks = _parts.OfType<ITrainerCallback>().ToArray();
+        _gradientCallbacks = _parts.OfType<IGradientReadyCallback>().ToArray();
+        _states = _parts.OfType<ICheckpointState>().ToArray();
+        return this;
+    }
+
+    /// <summary>Ends the fit after the current step; the first reason given is kept.</summary>
+    /// <param name="reason">Why, in words (stored in the result).</param>
+    /// <param name="diverged">True for a numerical fault or an exploding loss.</param>
+    public void RequestStop(string reason, bool diverged)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        if (StopReason is not null) return;
+        StopReason = reason;
+        Diverged = diverged;
+    }
+
+    /// <summary>Tells every part something worth telling the user.</summary>
+    public void Notify(string message)
+    {
+        foreach (var c in _callbacks) c.OnNotice(this, message);
+    }
+
+    /// <summary>The complete state of the run: model, optimizer, counters, batch position and every part's state.</summary>
+    public Checkpoint CreateCheckpoint()
+    {
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, t) in Model.StateDict()) tensors.Add(("model." + name, t));
+        foreach (var (name, t) in Optimizer.StateTensors()) tensors.Add(("optim." + name, t));
+        var meta = new Dictionary<string, string>(CheckpointMetadata) { ["format"] = CheckpointFormat };
+        State.WriteTo(meta);
+        meta["optimizer"] = JsonSerializer.Serialize(Optimizer.StateScalars());
+        if (ResumableSource is { } source) meta[source.StateKey] = source.SaveState();
+        else if (_pendingSourceState is { } pending) meta["loader"] = pending;
+        foreach (var s in _states) meta[s.StateKey] = s.SaveState();
+        return new Checkpoint { Tensors = tensors, Metadata = meta };
+    }
+
+    /// <summary>Reads and verifies the checkpoint at <paramref name="path"/> and continues from it.</summary>
+    public void LoadCheckpoint(string path) => LoadCheckpoint(Checkpoint.Load(path), path);
+
+    /// <summary>Continues from <paramref name="checkpoint"/> (read from <paramref name="source"/>, named in errors).</summary>
+    public void LoadCheckpoint(Checkpoint checkpoint, string source)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string format = checkpoint.Require("format", source);
+        if (format != CheckpointFormat)
+            throw new CorruptFileException(source, $"the checkpoint's format is '{format}', but this version reads '{CheckpointFormat}'.");
+        foreach (var (name, t) in Model.StateDict())
+        {
+            var stored = checkpoint.RequireTensor("model." + name, source);
+            if (!stored.Shape.SequenceEqual(t.Shape))
+                throw new CorruptFileException(source, $"tensor model.{name} has shape {ShapeMismatchException.Format(stored.Shape)} but this model needs {ShapeMismatchException.Format(t.Shape)} (a checkpoint from another architecture?).");
+            t.CopyFrom(stored);
+        }
+        foreach (var (name, t) in Optimizer.StateTensors())
+        {
+            var stored = checkpoint.RequireTensor("optim." + name, source);
+            if (!stored.Shape.SequenceEqual(t.Shape))
+                throw new CorruptFileException(source, $"optimizer tensor {name} has shape {ShapeMismatchException.Format(stored.Shape)}, expected {ShapeMismatchException.Format(t.Shape)}.");
+            t.CopyFrom(stored);
+        }
+        Optimizer.LoadStateScalars(checkpoint.RequireJson<Dictionary<string, long>>("optimizer", source));
+        State.ReadFrom(checkpoint, source);
+        string? position = checkpoint.Metadata.TryGetValue(ResumableSource?.StateKey ?? "loader", out var p) ? p : null;
+        if (ResumableSource is { } active)
+        {
+            if (position is null) throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{active.StateKey}' (the batch position).");
+            active.LoadState(position);
+        }
+        else _pendingSourceState = position;
+        foreach (var s in _states) s.LoadState(checkpoint.Require(s.StateKey, source));
+    }
+
+    /// <summary>Starts a fit over <paramref name="source"/> (a resumable one gets the position of a checkpoint loaded before).</summary>
+    protected void BeginFit(object source, int epochs, int? batchesPerEpoch)
+    {
+        if (epochs < 0) throw new InvalidValueException(nameof(epochs), $"Trainer.Fit: epochs must be >= 0, got {epochs}.");
+        Epochs = epochs;
+        TotalSteps = batchesPerEpoch is { } b ? (long)b * epochs : null;
+        StopReason = null;
+        Diverged = false;
+        ResumableSource = source as ICheckpointState;
+        if (_pendingSourceState is { } pending)
+        {
+            _pendingSourceState = null;
+            if (ResumableSource is { } r) r.LoadState(pending);
+            else Notify("the batch source cannot restore its position, so the resumed epoch restarts from its first batch (use a resumable source for an exact resume)");
+        }
+        foreach (var c in _callbacks) c.OnFitStart(this);
+    }
+
+    /// <summary>Ends a fit: tells every part.</summary>
+    protected void EndFit(FitResult result)
+    {
+        foreach (var c in _callbacks) c.OnFitEnd(this, result);
+        ResumableSource = null;
+        Epochs = 0;
+    }
+
+    /// <summary>Sets every group's learning rate for the step about to run; returns the first group's.</summary>
+    protected double ApplyLearningRates()
+    {
+        double factor = Schedule.Factor(State.Step);
+        foreach (var g in Optimizer.Groups) g.LearningRate = g.InitialLearningRate * State.LearningRateScale * factor;
+        return Optimizer.Groups[0].LearningRate;
+    }
+
+    /// <summary>Runs one moment of the loop on every callback; stops early once a part abandons the step.</summary>
+    protected void RunStepStart(StepContext step)
+    {
+        foreach (var c in _callbacks) c.OnStepStart(step);
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnLoss"/>.</summary>
+    protected void RunLoss(StepContext step)
+    {
+        foreach (var c in _callbacks)
+        {
+            c.OnLoss(step);
+            if (step.Skipped || StopReason is not null) return;
+        }
+    }
+
+    /// <summary>Reports each parameter's final gradient, then runs <see cref="ITrainerCallback.OnBackward"/>.</summary>
+    protected void RunBackward(StepContext step)
+    {
+        Gradients.Invalidate();
+        if (_gradientCallbacks.Length > 0)
+            foreach (var p in Optimizer.Parameters)
+                if (p.HasGrad)
+                    foreach (var g in _gradientCallbacks) g.OnGradientReady(step, p);
+        foreach (var c in _callbacks)
+        {
+            c.OnBackward(step);
+            if (step.Skipped || StopReason is not null) return;
+        }
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnStepEnd"/>.</summary>
+    protected void RunStepEnd(StepContext step)
+    {
+        foreach (var c in _callbacks) c.OnStepEnd(step);
+    }
+
+    /// <summary>Closes an epoch: its mean loss, the evaluation, then <see cref="ITrainerCallback.OnEpochEnd"/>.</summary>
+    protected void EndEpoch()
+    {
+        double mean = State.EpochLossSoFar;
+        State.LastEpochLoss = mean;
+        State.EpochLossSum = 0;
+        State.EpochSamples = 0;
+        State.Epoch++;
+        var evaluation = Evaluator is { } evaluate ? evaluate(Model) : (EvaluationResult?)null;
+        var ctx = new EpochContext(this, State.Epoch - 1, State.Step, mean, Optimizer.Groups[0].LearningRate, evaluation);
+        foreach (var c in _callbacks) c.OnEpochEnd(ctx);
+    }
+
+    private static bool IsReservedKey(string key) =>
+        key is "format" or "step" or "epoch" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader" or "checksum_sha256";
+}
