@@ -21,6 +21,7 @@ public abstract class Trainer
     private IGradientReadyCallback[] _gradientCallbacks = [];
     private ICheckpointState[] _states = [];
     private string? _pendingSourceState;
+    private bool _loadedMidEpoch;
 
     /// <summary>Sets up training of <paramref name="model"/> with <paramref name="optimizer"/>.</summary>
     protected Trainer(Module model, Optimizer optimizer)
@@ -173,11 +174,15 @@ public abstract class Trainer
             active.LoadState(position);
         }
         else _pendingSourceState = position;
+        _loadedMidEpoch = State.BatchesIntoEpoch > 0;
         foreach (var s in _states) s.LoadState(checkpoint.Require(s.StateKey, source));
     }
 
-    /// <summary>Starts a fit over <paramref name="source"/> (a resumable one gets the position of a checkpoint loaded before).</summary>
-    protected void BeginFit(object source, int epochs, int? batchesPerEpoch)
+    /// <summary>
+    /// Starts a fit over <paramref name="source"/>: a resumable one gets the position of a checkpoint loaded
+    /// before; for one that cannot seek, returns the number of batches of the interrupted epoch to skip.
+    /// </summary>
+    protected int BeginFit(object source, int epochs, int? batchesPerEpoch)
     {
         if (epochs < 0) throw new InvalidValueException(nameof(epochs), $"Trainer.Fit: epochs must be >= 0, got {epochs}.");
         Epochs = epochs;
@@ -185,13 +190,15 @@ public abstract class Trainer
         StopReason = null;
         Diverged = false;
         ResumableSource = source as ICheckpointState;
-        if (_pendingSourceState is { } pending)
-        {
-            _pendingSourceState = null;
-            if (ResumableSource is { } r) r.LoadState(pending);
-            else Notify("the batch source cannot restore its position, so the resumed epoch restarts from its first batch (use a resumable source for an exact resume)");
-        }
+        int skip = 0;
+        if (_pendingSourceState is { } pending && ResumableSource is { } r) r.LoadState(pending);
+        else if (_loadedMidEpoch && ResumableSource is null) skip = State.BatchesIntoEpoch;
+        _pendingSourceState = null;
+        _loadedMidEpoch = false;
         foreach (var c in _callbacks) c.OnFitStart(this);
+        if (skip > 0)
+            Notify($"the batch source cannot restore its position: the {skip} batches of the interrupted epoch that the checkpoint had used are drawn again and skipped (an exact resume when the source yields the same batches every time)");
+        return skip;
     }
 
     /// <summary>Ends a fit: tells every part.</summary>
@@ -255,11 +262,12 @@ public abstract class Trainer
         State.EpochLossSum = 0;
         State.EpochSamples = 0;
         State.Epoch++;
+        State.BatchesIntoEpoch = 0;
         var evaluation = Evaluator is { } evaluate ? evaluate(Model) : (EvaluationResult?)null;
         var ctx = new EpochContext(this, State.Epoch - 1, State.Step, mean, Optimizer.Groups[0].LearningRate, evaluation);
         foreach (var c in _callbacks) c.OnEpochEnd(ctx);
     }
 
     private static bool IsReservedKey(string key) =>
-        key is "format" or "step" or "epoch" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader" or "checksum_sha256";
+        key is "format" or "step" or "epoch" or "epoch_batches" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader" or "checksum_sha256";
 }

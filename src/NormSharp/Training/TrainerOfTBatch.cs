@@ -45,7 +45,10 @@ public sealed class Trainer<TBatch> : Trainer
     public FitResult Fit(IBatchSource<TBatch> source, int epochs, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        BeginFit(source, epochs, source.BatchesPerEpoch);
+        int skip = BeginFit(source, epochs, source.BatchesPerEpoch);
+        for (int i = 0; i < skip; i++)
+            if (!source.TryGetNext(out _))
+                throw new InvalidValueException(nameof(source), $"Trainer.Fit: the checkpoint had used {skip} batches of its epoch, but the source's epoch ends after {i}; is it the same data?");
         var trainTime = new Stopwatch();
         long samples = 0;
         while (true)
@@ -57,6 +60,7 @@ public sealed class Trainer<TBatch> : Trainer
                 EndEpoch();
                 continue;
             }
+            State.BatchesIntoEpoch++;
             if (RunStep(batch, trainTime)) samples += _step.Samples;
         }
         double seconds = trainTime.Elapsed.TotalSeconds;

@@ -11,6 +11,9 @@ public sealed class TrainerState
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; internal set; }
 
+    /// <summary>Batches drawn from the source in the current epoch (skipped steps included).</summary>
+    public int BatchesIntoEpoch { get; internal set; }
+
     /// <summary>Sum of loss × samples over the current epoch's steps.</summary>
     public double EpochLossSum { get; internal set; }
 
@@ -41,6 +44,7 @@ public sealed class TrainerState
     {
         meta["step"] = Step.ToString(CultureInfo.InvariantCulture);
         meta["epoch"] = Epoch.ToString(CultureInfo.InvariantCulture);
+        meta["epoch_batches"] = BatchesIntoEpoch.ToString(CultureInfo.InvariantCulture);
         meta["epoch_loss_sum"] = EpochLossSum.ToString("R", CultureInfo.InvariantCulture);
         meta["epoch_loss_count"] = EpochSamples.ToString(CultureInfo.InvariantCulture);
         meta["last_epoch_loss"] = LastEpochLoss.ToString("R", CultureInfo.InvariantCulture);
@@ -51,6 +55,7 @@ public sealed class TrainerState
     {
         Step = cp.RequireLong("step", source);
         Epoch = (int)cp.RequireLong("epoch", source);
+        BatchesIntoEpoch = (int)cp.RequireLong("epoch_batches", source);
         EpochLossSum = cp.RequireDouble("epoch_loss_sum", source);
         EpochSamples = cp.RequireLong("epoch_loss_count", source);
         LastEpochLoss = cp.RequireDouble("last_epoch_loss", source);

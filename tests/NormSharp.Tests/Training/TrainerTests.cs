@@ -143,3 +143,26 @@ public class BatchNormLoneSampleTests
         Assert.Equal(4, summary.Steps);
     }
 }
+
+public class RunSummaryTests
+{
+    [Fact]
+    public void NonFiniteNumbersAreWrittenAsNullAndReadBackAsNaN()
+    {
+        using var dir = new TestData.TempDir();
+        var summary = new RunSummary
+        {
+            Dataset = "d", Norm = "none", Model = "m", BatchSize = 1, Epochs = 0, Steps = 2,
+            FinalTrainLoss = double.NaN, TestLoss = double.PositiveInfinity, TestAccuracy = 0.1, SamplesPerSecond = 5,
+            Diverged = true, StopReason = "non-finite loss", Seed = 1, Threads = 1,
+        };
+        string path = Path.Combine(dir.Path, "summary.json");
+        summary.WriteAtomically(path);
+        string json = File.ReadAllText(path);
+        Assert.Contains("\"final_train_loss\": null", json);
+        Assert.Contains("\"test_loss\": null", json);
+        var back = RunSummary.Read(path);
+        Assert.True(double.IsNaN(back.FinalTrainLoss));
+        Assert.Equal(0.1, back.TestAccuracy);
+    }
+}
