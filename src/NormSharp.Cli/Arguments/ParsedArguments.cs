@@ -19,7 +19,7 @@ internal sealed class ParsedArguments
 
     public bool Has(string name) => _values.ContainsKey(name);
 
-    public bool Flag(string name) => _values.ContainsKey(name);
+    public bool Flag(string name) => _values.TryGetValue(name, out var v) && !string.Equals(v, "false", StringComparison.OrdinalIgnoreCase);
 
     public string? String(string name) => _values.TryGetValue(name, out var v) ? v : DefaultOf(name);
 
