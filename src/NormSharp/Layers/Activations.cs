@@ -7,9 +7,6 @@ public sealed class ReLU : Module
 {
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Relu(input);
-
-    /// <inheritdoc />
-    public override string ToString() => "ReLU()";
 }
 
 /// <summary>tanh as a layer.</summary>
@@ -17,9 +14,6 @@ public sealed class Tanh : Module
 {
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Tanh(input);
-
-    /// <inheritdoc />
-    public override string ToString() => "Tanh()";
 }
 
 /// <summary>The logistic sigmoid as a layer.</summary>
@@ -27,9 +21,6 @@ public sealed class Sigmoid : Module
 {
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Sigmoid(input);
-
-    /// <inheritdoc />
-    public override string ToString() => "Sigmoid()";
 }
 
 /// <summary>GELU (exact erf form) as a layer.</summary>
@@ -37,7 +28,4 @@ public sealed class Gelu : Module
 {
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Gelu(input);
-
-    /// <inheritdoc />
-    public override string ToString() => "GELU()";
 }
