@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NormSharp.Autograd;
 using NormSharp.Errors;
 using NormSharp.Layers;
 using NormSharp.Optimizers;
@@ -22,6 +23,8 @@ public abstract class Trainer
     private ICheckpointState[] _states = [];
     private string? _pendingSourceState;
     private bool _loadedMidEpoch;
+    private readonly List<HookHandle> _gradientHooks = [];
+    private StepContext? _hookStep;
 
     /// <summary>Sets up training of <paramref name="model"/> with <paramref name="optimizer"/>.</summary>
     protected Trainer(Module model, Optimizer optimizer)
@@ -196,6 +199,8 @@ public abstract class Trainer
         _pendingSourceState = null;
         _loadedMidEpoch = false;
         foreach (var c in _callbacks) c.OnFitStart(this);
+        if (_gradientCallbacks.Length > 0)
+            foreach (var p in Optimizer.Parameters) _gradientHooks.Add(p.RegisterPostAccumulateGradHook(OnGradientFinal));
         if (skip > 0)
             Notify($"the batch source cannot restore its position: the {skip} batches of the interrupted epoch that the checkpoint had used are drawn again and skipped (an exact resume when the source yields the same batches every time)");
         return skip;
@@ -204,6 +209,8 @@ public abstract class Trainer
     /// <summary>Ends a fit: tells every part.</summary>
     protected void EndFit(FitResult result)
     {
+        foreach (var h in _gradientHooks) h.Dispose();
+        _gradientHooks.Clear();
         foreach (var c in _callbacks) c.OnFitEnd(this, result);
         ResumableSource = null;
         Epochs = 0;
@@ -233,14 +240,31 @@ public abstract class Trainer
         }
     }
 
-    /// <summary>Reports each parameter's final gradient, then runs <see cref="ITrainerCallback.OnBackward"/>.</summary>
+    /// <summary>Runs the backward pass of <paramref name="loss"/>, reporting each parameter's gradient as soon as it is final.</summary>
+    protected void Backpropagate(StepContext step, Autograd.Variable loss)
+    {
+        _hookStep = step;
+        try
+        {
+            loss.Backward();
+        }
+        finally
+        {
+            _hookStep = null;
+        }
+    }
+
+    private void OnGradientFinal(Autograd.Variable parameter)
+    {
+        // Only the trainer's own backward passes are reported (not, say, a part's diagnostic pass).
+        if (_hookStep is not { } step) return;
+        foreach (var g in _gradientCallbacks) g.OnGradientReady(step, parameter);
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnBackward"/> after the backward pass.</summary>
     protected void RunBackward(StepContext step)
     {
         Gradients.Invalidate();
-        if (_gradientCallbacks.Length > 0)
-            foreach (var p in Optimizer.Parameters)
-                if (p.HasGrad)
-                    foreach (var g in _gradientCallbacks) g.OnGradientReady(step, p);
         foreach (var c in _callbacks)
         {
             c.OnBackward(step);

@@ -89,7 +89,7 @@ public sealed class Trainer<TBatch> : Trainer
         RunLoss(step);
         if (!step.Skipped && StopReason is null)
         {
-            output.Loss.Backward();
+            Backpropagate(step, output.Loss);
             RunBackward(step);
         }
         if (step.Skipped || StopReason is not null)

@@ -83,7 +83,7 @@ public class CliTests
     {
         using var dir = new TestData.TempDir();
         string json = Path.Combine(dir.Path, "train.json");
-        var (code, output, err) = Run("bench", "train", "--norms", "layer", "--batch-sizes", "4", "--seconds", "0.05", "--threads", "1", "--json", json);
+        var (code, output, err) = Run("bench", "train", "--norms", "layer", "--batch-sizes", "4", "--seconds", "0.05", "--json", json);
         Assert.True(code == 0, err);
         Assert.Contains("trainer", output);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));

@@ -28,8 +28,6 @@ public class GeneralTrainerTests
         public Linear Head { get; }
 
         public override Variable Forward(Variable x) => Head.Forward(F.Add(x, Down.Forward(F.Relu(Up.Forward(Norm.Forward(x))))));
-
-        protected override IEnumerable<(string Name, Module Child)> Children() => [("norm", Norm), ("up", Up), ("down", Down), ("head", Head)];
     }
 
     private sealed record Batch(Tensor X, Tensor Y);
@@ -89,6 +87,9 @@ public class GeneralTrainerTests
         var expectedStep = new[] { "start", "loss" }.Concat(Enumerable.Repeat("grad", parameters)).Concat(["backward", "end"]);
         Assert.Equal(["fit", .. expectedStep, .. expectedStep, "epoch", "fitend"], log.Events);
         Assert.Equal(parameters, log.Parameters.Distinct().Count());
+        // Reported while the backward pass runs, from the output side: the head's gradients are final first.
+        Assert.True(ReferenceEquals(log.Parameters[0], model.Head.Weight) || ReferenceEquals(log.Parameters[0], model.Head.Bias));
+        Assert.True(ReferenceEquals(log.Parameters[^1], model.Norm.Weight) || ReferenceEquals(log.Parameters[^1], model.Norm.Bias));
     }
 
     private sealed class Recorder : ITrainerCallback, IGradientReadyCallback
