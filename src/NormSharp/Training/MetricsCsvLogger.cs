@@ -80,7 +80,8 @@ public sealed class MetricsCsvLogger : ITrainerCallback, ICheckpointState, IDisp
         log.Set(EpochCol, step.Epoch);
         log.Set(StepCol, step.Step);
         log.Set(LossCol, step.Loss);
-        log.Set(AccuracyCol, step.Accuracy);
+        // A loss function that scores nothing (a regression) has no accuracy: the cell stays empty.
+        if (step.Scored > 0) log.Set(AccuracyCol, step.Accuracy);
         log.Set(LrCol, step.LearningRate);
         log.Set(GradNormCol, step.Gradients.Global);
         log.Set(StepMsCol, step.Elapsed.TotalMilliseconds);
