@@ -69,6 +69,10 @@ internal static class CommandLine
         {
             return Fail(stderr, e, e.Message, InputError, verbose);
         }
+        catch (NormSharp.Data.DataUnavailableException e)
+        {
+            return Fail(stderr, e, e.Message + " (--data-dir DIR reads a folder of the four IDX files)", InputError, verbose);
+        }
         catch (NormSharpException e)
         {
             return Fail(stderr, e, e.Message, InputError, verbose);
