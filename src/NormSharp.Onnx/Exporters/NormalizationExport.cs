@@ -8,8 +8,8 @@ namespace NormSharp.Onnx.Exporters;
 /// composed below it), <c>BatchNormalization</c> with the running statistics, and the statistics of group
 /// normalization and of batch normalization without running statistics composed from reductions that do not
 /// cancel at large means. ONNX's <c>GroupNormalization</c> (opset 21) is not used: ONNX Runtime 1.31's CPU
-/// kernel computes the variance as E[x²] − E[x]² in float32, which measured against float64 is off by 2.0e-5 at
-/// mean 10 and spread 1.5, 6.3e-2 at mean 1000 and 1.3e3 at mean 10,000.
+/// kernel, measured against float64 at spread 1.5, is off by 2.0e-5 at mean 10, 6.3e-2 at mean 1000 and 1.3e3
+/// at mean 10,000, an error growing with the square of the mean as that of E[x²] − E[x]² in float32 does.
 /// </summary>
 internal static class NormalizationExport
 {
