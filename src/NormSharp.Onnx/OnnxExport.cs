@@ -1,6 +1,7 @@
 using System.Reflection;
 using Module = NormSharp.Layers.Module;
 using Google.Protobuf;
+using NormSharp.IO;
 using NormSharp.Layers;
 using NormSharp.Onnx.Exporters;
 using NormSharp.Onnx.Graph;
@@ -58,24 +59,7 @@ public static class OnnxExport
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes = ToBytes(model, options);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                fs.Write(bytes);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        AtomicFile.Write(path, fs => fs.Write(bytes));
     }
 
     /// <summary>The IR version that goes with an operator set (ONNX's release table): readers check the pair.</summary>

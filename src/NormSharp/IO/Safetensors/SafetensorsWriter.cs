@@ -7,9 +7,8 @@ using NormSharp.Tensors;
 namespace NormSharp.IO.Safetensors;
 
 /// <summary>
-/// Writes tensors in the safetensors format (float32 by default; F16, BF16 and I64 on request). The file appears atomically: it is written to a
-/// temporary file in the same folder, flushed to disk, then renamed over the target, so a crash leaves
-/// either the old file or the new one, never a torn one.
+/// Writes tensors in the safetensors format (float32 by default; F16, BF16 and I64 on request). The file
+/// appears atomically (<see cref="AtomicFile"/>): a crash leaves either the old file or the new one, never a torn one.
 /// </summary>
 public static class SafetensorsWriter
 {
@@ -35,39 +34,25 @@ public static class SafetensorsWriter
             if (!names.Add(t.Name)) throw new Errors.InvalidValueException("tensors", $"safetensors: the tensor name '{t.Name}' is used twice.");
         }
         byte[] header = BuildHeader(list, metadata);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, fs =>
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            fs.Write(len);
+            fs.Write(header);
+            var element = new byte[8];
+            foreach (var t in list)
             {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                fs.Write(len);
-                fs.Write(header);
-                var element = new byte[8];
-                foreach (var t in list)
-                {
-                    var raw = t.RawSingles;
-                    if (!raw.IsEmpty || t.ElementCount == 0) fs.Write(MemoryMarshal.AsBytes(raw));
-                    else
-                        for (int i = 0; i < t.ElementCount; i++)
-                        {
-                            t.WriteElement(i, element);
-                            fs.Write(element, 0, t.ElementSize);
-                        }
-                }
-                fs.Flush(flushToDisk: true);
+                var raw = t.RawSingles;
+                if (!raw.IsEmpty || t.ElementCount == 0) fs.Write(MemoryMarshal.AsBytes(raw));
+                else
+                    for (int i = 0; i < t.ElementCount; i++)
+                    {
+                        t.WriteElement(i, element);
+                        fs.Write(element, 0, t.ElementSize);
+                    }
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        });
     }
 
     private static byte[] BuildHeader(List<SafetensorsTensor> list, IReadOnlyDictionary<string, string>? metadata)
