@@ -141,7 +141,7 @@ internal sealed class OnnxGraphBuilder
 
     /// <summary>
     /// Adds a node of <paramref name="opType"/> and returns the names of its <paramref name="outputs"/> outputs.
-    /// A null input is an omitted optional input. Attribute values may be int, long, float, string, long[] or float[].
+    /// A null input is an omitted optional input. Attribute values may be int, long, float, string, long[], float[], string[] or a TensorProto.
     /// </summary>
     public string[] Node(string opType, IReadOnlyList<string?> inputs, int outputs, params (string Name, object Value)[] attributes)
     {
@@ -180,6 +180,7 @@ internal sealed class OnnxGraphBuilder
             case long[] ls: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ls); break;
             case float[] fs: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(fs); break;
             case string[] ss: a.Type = AttributeProto.Types.AttributeType.Strings; a.Strings.AddRange(ss.Select(ByteString.CopyFromUtf8)); break;
+            case TensorProto t: a.Type = AttributeProto.Types.AttributeType.Tensor; a.T = t; break;
             default: throw new ArgumentException($"attribute '{name}': unsupported value type {value.GetType().Name}.", nameof(value));
         }
         return a;

@@ -83,13 +83,6 @@ internal static class OnnxOps
         var zero = new global::Onnx.TensorProto { DataType = (int)global::Onnx.TensorProto.Types.DataType.Float };
         zero.Dims.Add(1);
         zero.FloatData.Add(0f);
-        return g.ConstantOfShape(full, zero);
-    }
-
-    private static string ConstantOfShape(this OnnxGraphBuilder g, string shape, global::Onnx.TensorProto value)
-    {
-        var output = g.Node("ConstantOfShape", [shape], 1);
-        g.Graph.Node[^1].Attribute.Add(new global::Onnx.AttributeProto { Name = "value", Type = global::Onnx.AttributeProto.Types.AttributeType.Tensor, T = value });
-        return output[0];
+        return g.Op("ConstantOfShape", [full], ("value", zero));
     }
 }
