@@ -49,6 +49,7 @@ internal static class InputSignature
             case BatchNorm1d bn: return Features(bn.NumFeatures);
             case GroupNorm gn: return Features(gn.NumChannels);
             case SequenceClassifier c: return Features(c.Steps * c.StepWidth);
+            case IRecurrentCell cell: return Features(cell.InputSize);
             case RecurrentLayer r:
                 int input = r.Cells[0].InputSize;
                 return r.BatchFirst

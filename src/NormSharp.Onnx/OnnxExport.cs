@@ -18,7 +18,8 @@ namespace NormSharp.Onnx;
 /// <para>Exported: <see cref="Sequential"/>, <see cref="Mlp"/>, <see cref="Linear"/>, <see cref="WeightNormLinear"/>
 /// (its effective weight), <see cref="LayerNorm"/> (<c>LayerNormalization</c>), <see cref="RmsNorm"/>,
 /// <see cref="BatchNorm1d"/>, <see cref="GroupNorm"/>, ReLU, Tanh, Sigmoid, GELU, <see cref="Dropout"/>,
-/// <see cref="Layers.Recurrent.RecurrentLayer"/> and <see cref="Layers.Recurrent.SequenceClassifier"/>. Plain
+/// <see cref="Layers.Recurrent.RecurrentLayer"/>, <see cref="Layers.Recurrent.SequenceClassifier"/> and the recurrent
+/// cells on their own (one step from a zero state). Plain
 /// LSTM, GRU and RNN cells become ONNX's recurrent operators; the LN-LSTM, LN-GRU and BN-LSTM cells are
 /// unrolled over a sequence length fixed at export. Any other module type is an <see cref="OnnxExportException"/>
 /// naming it.</para>

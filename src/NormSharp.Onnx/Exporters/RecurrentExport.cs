@@ -28,6 +28,19 @@ internal static class RecurrentExport
             : new OnnxValue(result.Outputs!, [time, batch, hidden]);
     }
 
+    /// <summary>A cell's own <see cref="Module.Forward"/>: one step from a zero state, [B, I] → h [B, H].</summary>
+    public static OnnxValue SingleStep(OnnxGraphBuilder g, IRecurrentCell cell, string path, OnnxValue x)
+    {
+        var module = (Module)cell;
+        Shapes.RequireRank(module, path, x, $"[B, {cell.InputSize}] (one time step)", 2);
+        Shapes.RequireLast(module, path, x, cell.InputSize, "input features");
+        string sequence = g.Unsqueeze(x.Name, 0);
+        var result = cell is LstmCell or GruCell or RnnCell
+            ? RecurrentOperators.Run(g, cell, sequence)
+            : UnrolledCells.Run(g, cell, sequence, steps: 1, keepAll: false);
+        return new OnnxValue(result.Last, x.WithLast(cell.HiddenSize));
+    }
+
     /// <summary>Runs the stacked cells over <paramref name="timeFirst"/> ([T, B, I]).</summary>
     public static Result Run(OnnxGraphBuilder g, RecurrentLayer layer, string path, string timeFirst, OnnxDim features, OnnxDim time, bool allOutputs)
     {
