@@ -20,6 +20,7 @@ public class LayeringTests
         Assert.DoesNotContain("NormSharp.Datasets", names);
         Assert.DoesNotContain("NormSharp.Experiments", names);
         Assert.DoesNotContain("NormSharp.Cli", names);
+        Assert.DoesNotContain("NormSharp.Onnx", names);
         Assert.DoesNotContain("System.Diagnostics.Process", names);
         Assert.DoesNotContain("NormSharp.Cli", Experiments.GetReferencedAssemblies().Select(a => a.Name));
         Assert.DoesNotContain("NormSharp.Experiments", Datasets.GetReferencedAssemblies().Select(a => a.Name));
