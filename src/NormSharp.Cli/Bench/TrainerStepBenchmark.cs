@@ -41,7 +41,8 @@ internal static class TrainerStepBenchmark
     /// <param name="BareAllocatedBytesPerStep">Bytes allocated per bare step.</param>
     /// <param name="TrainerAllocatedBytesPerStep">Bytes allocated per trainer step, parts included.</param>
     /// <param name="Steps">Steps timed on each path.</param>
-    public sealed record Result(double BareSamplesPerSecond, double TrainerSamplesPerSecond, double TrainerOverBare, double BareAllocatedBytesPerStep, double TrainerAllocatedBytesPerStep, long Steps);
+    /// <param name="TrainerOverBareCpu">Median over rounds of (trainer / bare) CPU time of the training thread: with one thread, the cost ratio that the machine's other load does not blur (NaN where the clock is unavailable).</param>
+    public sealed record Result(double BareSamplesPerSecond, double TrainerSamplesPerSecond, double TrainerOverBare, double BareAllocatedBytesPerStep, double TrainerAllocatedBytesPerStep, long Steps, double TrainerOverBareCpu);
 
     /// <summary>Measures <paramref name="parts"/> on the MLP of <paramref name="widths"/> with <paramref name="norm"/>.</summary>
     public static Result Run(int[] widths, NormKind norm, int batchSize, TimeSpan minTime, Parts parts = Parts.All, ulong seed = 1)
@@ -97,7 +98,8 @@ internal static class TrainerStepBenchmark
     /// </summary>
     private sealed class InterleavingSource(Action bareStep, int roundSteps, TimeSpan minTime, int warmupRounds) : IBatchSource<int>
     {
-        private readonly List<double> _bareSeconds = [], _trainerSeconds = [];
+        private readonly List<double> _bareSeconds = [], _trainerSeconds = [], _bareCpu = [], _trainerCpu = [];
+        private double _trainerCpuStart;
         private readonly Stopwatch _total = new();
         private long _handed, _trainerStart, _trainerAllocStart, _bareAlloc, _trainerAlloc;
         private int _rounds;
@@ -110,9 +112,11 @@ internal static class TrainerStepBenchmark
             if (_handed % roundSteps == 0)
             {
                 long now = Stopwatch.GetTimestamp(), alloc = GC.GetAllocatedBytesForCurrentThread();
+                double cpu = ThreadCpuTime.Seconds();
                 if (_handed > 0 && _rounds++ >= warmupRounds)
                 {
                     _trainerSeconds.Add(Stopwatch.GetElapsedTime(_trainerStart, now).TotalSeconds);
+                    _trainerCpu.Add(cpu - _trainerCpuStart);
                     _trainerAlloc += alloc - _trainerAllocStart;
                     if (!_total.IsRunning) _total.Start();
                 }
@@ -121,11 +125,15 @@ internal static class TrainerStepBenchmark
                 long start = Stopwatch.GetTimestamp();
                 for (int i = 0; i < roundSteps; i++) bareStep();
                 double bare = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                long bareAllocEnd = GC.GetAllocatedBytesForCurrentThread();
+                double cpuAfterBare = ThreadCpuTime.Seconds();
                 if (_handed > 0 && _rounds > warmupRounds)
                 {
                     _bareSeconds.Add(bare);
-                    _bareAlloc += GC.GetAllocatedBytesForCurrentThread() - bareAllocStart;
+                    _bareCpu.Add(cpuAfterBare - cpu);
+                    _bareAlloc += bareAllocEnd - bareAllocStart;
                 }
+                _trainerCpuStart = cpuAfterBare;
                 _trainerAllocStart = GC.GetAllocatedBytesForCurrentThread();
                 _trainerStart = Stopwatch.GetTimestamp();
             }
@@ -145,7 +153,8 @@ internal static class TrainerStepBenchmark
             double trainer = Median(_trainerSeconds.Take(n));
             double ratio = Median(Enumerable.Range(0, n).Select(i => _trainerSeconds[i] / _bareSeconds[i]));
             long steps = (long)n * roundSteps;
-            return new Result(roundSteps * batchSize / bare, roundSteps * batchSize / trainer, ratio, (double)_bareAlloc / steps, (double)_trainerAlloc / steps, steps);
+            double cpuRatio = Median(Enumerable.Range(0, n).Select(i => _trainerCpu[i] / _bareCpu[i]));
+            return new Result(roundSteps * batchSize / bare, roundSteps * batchSize / trainer, ratio, (double)_bareAlloc / steps, (double)_trainerAlloc / steps, steps, cpuRatio);
         }
     }
 }

@@ -17,7 +17,8 @@ internal static class BenchTrain
         Details = "Random data. Path 'bare' is forward, backward and Adam; path 'trainer' is the general Trainer with the parts\n" +
                   "'normsharp train' uses (metrics.csv with per-layer gradient norms, NaN guard, divergence detection, progress).\n" +
                   "The two run on identical models, round after round in one process; trainer_over_bare is the median of the\n" +
-                  "per-round time ratios. --parts also measures the Trainer with each part alone, to show what each costs.",
+                  "per-round time ratios; with --threads 1, trainer_over_bare_cpu is the same ratio of the training thread's CPU time,\n" +
+                  "which other load on the machine blurs far less. --parts also measures the Trainer with each part alone.",
         Options =
         [
             json, threads, seconds,
@@ -40,6 +41,7 @@ internal static class BenchTrain
         [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond,
         [property: JsonPropertyName("allocated_bytes_per_step")] double AllocatedBytesPerStep,
         [property: JsonPropertyName("trainer_over_bare")] double TrainerOverBare,
+        [property: JsonPropertyName("trainer_over_bare_cpu")] double TrainerOverBareCpu,
         [property: JsonPropertyName("steps")] long Steps);
 
     private static int Run(ParsedArguments a, CliContext ctx)
@@ -54,19 +56,19 @@ internal static class BenchTrain
         int[] widths = [784, 1000, 1000, 10];
         string model = "mlp-" + string.Join("-", widths);
         var cases = new List<Case>();
-        ctx.Out.WriteLine($"{"model",-22} {"norm",-6} {"batch",6} {"path",-8} {"parts",-38} {"samples/s",10} {"alloc B/step",13} {"trainer/bare",13}");
+        ctx.Out.WriteLine($"{"model",-22} {"norm",-6} {"batch",6} {"path",-8} {"parts",-38} {"samples/s",10} {"alloc B/step",13} {"trainer/bare",13} {"cpu ratio",10}");
         foreach (var norm in norms)
             foreach (int batch in batches)
                 foreach (var parts in variants)
                 {
                     var r = TrainerStepBenchmark.Run(widths, norm, batch, time, parts);
                     string partsText = parts == Parts.All ? "all" : parts.ToString().ToLowerInvariant();
-                    var bare = new Case(model, Spelling.Of(norm), batch, "bare", "", r.BareSamplesPerSecond, r.BareAllocatedBytesPerStep, 1.0, r.Steps);
-                    var trained = new Case(model, Spelling.Of(norm), batch, "trainer", partsText, r.TrainerSamplesPerSecond, r.TrainerAllocatedBytesPerStep, r.TrainerOverBare, r.Steps);
+                    var bare = new Case(model, Spelling.Of(norm), batch, "bare", "", r.BareSamplesPerSecond, r.BareAllocatedBytesPerStep, 1.0, 1.0, r.Steps);
+                    var trained = new Case(model, Spelling.Of(norm), batch, "trainer", partsText, r.TrainerSamplesPerSecond, r.TrainerAllocatedBytesPerStep, r.TrainerOverBare, r.TrainerOverBareCpu, r.Steps);
                     foreach (var c in new[] { bare, trained })
                     {
                         cases.Add(c);
-                        ctx.Out.WriteLine($"{c.Model,-22} {c.Norm,-6} {c.BatchSize,6} {c.Path,-8} {c.Parts,-38} {c.SamplesPerSecond,10:F0} {c.AllocatedBytesPerStep,13:F0} {c.TrainerOverBare,13:F3}");
+                        ctx.Out.WriteLine($"{c.Model,-22} {c.Norm,-6} {c.BatchSize,6} {c.Path,-8} {c.Parts,-38} {c.SamplesPerSecond,10:F0} {c.AllocatedBytesPerStep,13:F0} {c.TrainerOverBare,13:F3} {c.TrainerOverBareCpu,10:F3}");
                     }
                 }
         BenchCommand.WriteJson(a, new Report(threads, cases));
