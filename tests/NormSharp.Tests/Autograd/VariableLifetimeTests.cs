@@ -6,7 +6,12 @@ using NormSharp.Tensors;
 
 namespace NormSharp.Tests.Autograd;
 
+/// <summary>Runs alone: its allocation test counts the process's gen-2 collections, which other tests' large allocations would trigger.</summary>
+[CollectionDefinition(nameof(VariableLifetimeTests), DisableParallelization = true)]
+public sealed class VariableLifetimeCollection;
+
 /// <summary>A variable a caller holds keeps its value or fails loudly; it never silently changes.</summary>
+[Collection(nameof(VariableLifetimeTests))]
 public class VariableLifetimeTests
 {
     private static (Linear Model, Variable X) TinyModel()
