@@ -1,0 +1,103 @@
+using System.Runtime.Intrinsics;
+using NormSharp.Errors;
+
+namespace NormSharp.Kernels;
+
+/// <summary>
+/// Reductions: sums in double precision and in a fixed order (the same bits on every CPU, no cancellation
+/// trouble at large means), and the maximum along one axis with the index where it was found.
+/// Sums over arbitrary sets of dimensions are <see cref="BroadcastKernels.SumTo"/>.
+/// </summary>
+public static class ReductionKernels
+{
+    /// <summary>
+    /// Σ x in double precision. Element i goes to accumulator i mod 8 and the eight are combined pairwise, with
+    /// or without vector hardware, so the result is identical on every CPU.
+    /// </summary>
+    public static double SumDouble(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        double total;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var lo = Vector256<double>.Zero;
+            var hi = Vector256<double>.Zero;
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                lo += Vector256.WidenLower(v);
+                hi += Vector256.WidenUpper(v);
+            }
+            total = ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+        }
+        else
+        {
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+            for (; i <= x.Length - 8; i += 8)
+            {
+                s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3];
+                s4 += x[i + 4]; s5 += x[i + 5]; s6 += x[i + 6]; s7 += x[i + 7];
+            }
+            total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        }
+        for (; i < x.Length; i++) total += x[i];
+        return total;
+    }
+
+    /// <summary>acc[j] += x[j] in double precision (each column on its own, so any vector width gives the same bits).</summary>
+    public static void AddWidened(ReadOnlySpan<float> x, Span<double> acc)
+    {
+        if (x.Length != acc.Length)
+            throw new ShapeMismatchException($"AddWidened: {x.Length} values for {acc.Length} accumulators.");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = Vector256.Create(x.Slice(i, 8));
+                (Vector256.Create((ReadOnlySpan<double>)acc.Slice(i, 4)) + Vector256.WidenLower(v)).CopyTo(acc.Slice(i, 4));
+                (Vector256.Create((ReadOnlySpan<double>)acc.Slice(i + 4, 4)) + Vector256.WidenUpper(v)).CopyTo(acc.Slice(i + 4, 4));
+            }
+        }
+        for (; i < x.Length; i++) acc[i] += x[i];
+    }
+
+    /// <summary>
+    /// The maximum along the middle axis of x viewed as [outer, n, inner], with the index where it occurs
+    /// (the first occurrence; a NaN wins and propagates, as in PyTorch's <c>max(dim)</c>). Both outputs hold
+    /// outer·inner elements.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The sizes do not fit the spans, or n is 0 while there are results (a maximum over nothing).</exception>
+    public static void MaxAlongAxis(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> values, Span<int> indices)
+    {
+        if (outer < 0 || n < 0 || inner < 0 || x.Length != (long)outer * n * inner)
+            throw new ShapeMismatchException($"MaxAlongAxis: {x.Length} elements do not hold [{outer}, {n}, {inner}].");
+        long count = (long)outer * inner;
+        if (values.Length != count || indices.Length != count)
+            throw new ShapeMismatchException($"MaxAlongAxis: outputs of {values.Length} values and {indices.Length} indices for {count} results.");
+        if (count == 0) return;
+        if (n == 0) throw new ShapeMismatchException("MaxAlongAxis: the reduced axis is empty, so there is no maximum.");
+        for (int o = 0; o < outer; o++)
+        {
+            var block = x.Slice(o * n * inner, n * inner);
+            var vals = values.Slice(o * inner, inner);
+            var idx = indices.Slice(o * inner, inner);
+            // Row by row, so the reads stream through memory; a column that met a NaN keeps it.
+            block[..inner].CopyTo(vals);
+            idx.Clear();
+            for (int r = 1; r < n; r++)
+            {
+                var row = block.Slice(r * inner, inner);
+                for (int j = 0; j < inner; j++)
+                {
+                    float v = row[j], best = vals[j];
+                    if (v > best || float.IsNaN(v) && !float.IsNaN(best))
+                    {
+                        vals[j] = v;
+                        idx[j] = r;
+                    }
+                }
+            }
+        }
+    }
+}
