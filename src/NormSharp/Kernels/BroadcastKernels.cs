@@ -47,6 +47,28 @@ public static class BroadcastKernels
     public static void Minimum(ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape, Span<float> y, ReadOnlySpan<int> yShape)
         => Binary(default(MinOperator), a, aShape, b, bShape, y, yShape, "Minimum");
 
+    /// <summary>y = a^b elementwise (in double precision, rounded once), broadcast to <paramref name="yShape"/>.</summary>
+    /// <exception cref="ShapeMismatchException">An operand does not broadcast to <paramref name="yShape"/>, or a span does not hold its shape.</exception>
+    public static void Pow(ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape, Span<float> y, ReadOnlySpan<int> yShape)
+        => Binary(default(PowOperator), a, aShape, b, bShape, y, yShape, "Pow");
+
+    /// <summary>
+    /// y = condition ≠ 0 ? a : b elementwise (PyTorch's <c>where</c>; NaN counts as true), all three broadcast to
+    /// <paramref name="yShape"/>.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">An operand does not broadcast to <paramref name="yShape"/>, or a span does not hold its shape.</exception>
+    public static void Where(ReadOnlySpan<float> condition, ReadOnlySpan<int> conditionShape, ReadOnlySpan<float> a, ReadOnlySpan<int> aShape,
+        ReadOnlySpan<float> b, ReadOnlySpan<int> bShape, Span<float> y, ReadOnlySpan<int> yShape)
+    {
+        BroadcastTo(b, bShape, y, yShape);
+        Binary(default(SelectOperator), condition, conditionShape, a, aShape, y, yShape, "Where");
+    }
+
+    /// <summary>y = condition ≠ 0 ? x : 0 (or the reverse when <paramref name="keepWhereTrue"/> is false), the condition broadcast to x's shape.</summary>
+    /// <exception cref="ShapeMismatchException">The condition does not broadcast to <paramref name="xShape"/>, or a span does not hold its shape.</exception>
+    public static void Mask(ReadOnlySpan<float> x, ReadOnlySpan<int> xShape, ReadOnlySpan<float> condition, ReadOnlySpan<int> conditionShape, bool keepWhereTrue, Span<float> y)
+        => Binary(new MaskOperator(keepWhereTrue), x, xShape, condition, conditionShape, y, xShape, "Mask");
+
     /// <summary>
     /// Copies <paramref name="x"/> of <paramref name="xShape"/> into <paramref name="y"/> of <paramref name="yShape"/>,
     /// repeating it along the dimensions where it broadcasts.
@@ -359,6 +381,32 @@ internal readonly struct MinOperator : IBroadcastOperator
     public void Apply(ReadOnlySpan<float> a, float b, Span<float> y) => TensorPrimitives.Min(a, b, y);
     public void Apply(float a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Min(b, a, y);
     public void Apply(float a, float b, Span<float> y) => y.Fill(MathF.Min(a, b));
+}
+
+internal readonly struct PowOperator : IBroadcastOperator
+{
+    public void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (float)Math.Pow(a[i], b[i]); }
+    public void Apply(ReadOnlySpan<float> a, float b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (float)Math.Pow(a[i], b); }
+    public void Apply(float a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (float)Math.Pow(a, b[i]); }
+    public void Apply(float a, float b, Span<float> y) => y.Fill((float)Math.Pow(a, b));
+}
+
+/// <summary>y = c ≠ 0 ? v : y, where the operands are (c, v): y must hold the alternative already.</summary>
+internal readonly struct SelectOperator : IBroadcastOperator
+{
+    public void Apply(ReadOnlySpan<float> c, ReadOnlySpan<float> v, Span<float> y) { for (int i = 0; i < y.Length; i++) if (c[i] != 0f) y[i] = v[i]; }
+    public void Apply(ReadOnlySpan<float> c, float v, Span<float> y) { for (int i = 0; i < y.Length; i++) if (c[i] != 0f) y[i] = v; }
+    public void Apply(float c, ReadOnlySpan<float> v, Span<float> y) { if (c != 0f) v.CopyTo(y); }
+    public void Apply(float c, float v, Span<float> y) { if (c != 0f) y.Fill(v); }
+}
+
+/// <summary>y = (c ≠ 0) == keep ? x : 0, where the operands are (x, c).</summary>
+internal readonly struct MaskOperator(bool keep) : IBroadcastOperator
+{
+    public void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> c, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (c[i] != 0f) == keep ? x[i] : 0f; }
+    public void Apply(ReadOnlySpan<float> x, float c, Span<float> y) { if ((c != 0f) == keep) x.CopyTo(y); else y.Clear(); }
+    public void Apply(float x, ReadOnlySpan<float> c, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (c[i] != 0f) == keep ? x : 0f; }
+    public void Apply(float x, float c, Span<float> y) => y.Fill((c != 0f) == keep ? x : 0f);
 }
 
 /// <summary>y = a: with a passed as both operands, the broadcast loop becomes an expanding copy.</summary>

@@ -129,6 +129,48 @@ public static class MathKernels
         }
     }
 
+    /// <summary>
+    /// Gradients of y = max(a, b) (or min when <paramref name="minimum"/>) with a, b and dy of one shape: the larger
+    /// (smaller) operand takes dy, ties split it in half, and a NaN operand takes all of it, as in PyTorch.
+    /// Either output may be empty to skip it.
+    /// </summary>
+    public static void ExtremumBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> da, Span<float> db, bool minimum)
+    {
+        Check("ExtremumBackward", dy.Length, a.Length, b.Length);
+        CheckOptional("ExtremumBackward", dy.Length, da.Length, db.Length);
+        for (int i = 0; i < dy.Length; i++)
+        {
+            float x = a[i], y = b[i], g = dy[i];
+            bool aLoses = minimum ? x > y : x < y;
+            bool bLoses = minimum ? x < y : x > y;
+            if (!da.IsEmpty) da[i] = x == y ? g * 0.5f : aLoses ? 0f : g;
+            if (!db.IsEmpty) db[i] = x == y ? g * 0.5f : bLoses ? 0f : g;
+        }
+    }
+
+    /// <summary>
+    /// Gradients of y = a^b with a, b, y and dy of one shape: da = dy·b·a^(b−1) (0 where b = 0) and
+    /// db = dy·y·ln a (0 where a = 0 and b ≥ 0), as in PyTorch. Either output may be empty to skip it.
+    /// </summary>
+    public static void PowBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> y, Span<float> da, Span<float> db)
+    {
+        Check("PowBackward", dy.Length, a.Length, b.Length);
+        Check("PowBackward", dy.Length, y.Length, y.Length);
+        CheckOptional("PowBackward", dy.Length, da.Length, db.Length);
+        for (int i = 0; i < dy.Length; i++)
+        {
+            double x = a[i], p = b[i];
+            if (!da.IsEmpty) da[i] = p == 0 ? 0f : (float)(dy[i] * (p * Math.Pow(x, p - 1.0)));
+            if (!db.IsEmpty) db[i] = x == 0 && p >= 0 ? 0f : (float)(dy[i] * (y[i] * Math.Log(x)));
+        }
+    }
+
+    private static void CheckOptional(string op, int n, int da, int db)
+    {
+        if (da != 0 && da != n || db != 0 && db != n)
+            throw new ShapeMismatchException($"{op}: gradient outputs of {da} and {db} elements for {n} (each must match or be empty).");
+    }
+
     private static void Check(string op, int a, int b, int c)
     {
         if (a != b || a != c) throw new ShapeMismatchException($"{op}: operands have {a}, {b} and {c} elements; they must match.");
