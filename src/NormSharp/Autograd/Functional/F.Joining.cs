@@ -118,7 +118,7 @@ public static partial class F
         else
         {
             y = tape.Allocate(shape);
-            ShapeKernels.CopyBlocks(x.Value.Span.Slice(from * inner), size * inner, y.Span, length * inner, outer, length * inner);
+            if (y.Length > 0) ShapeKernels.CopyBlocks(x.Value.Span.Slice(from * inner), size * inner, y.Span, length * inner, outer, length * inner);
         }
         if (!Tape.NeedsGrad(x)) return tape.Wrap(y);
         var node = tape.RentNode<NarrowNode>();
