@@ -109,7 +109,7 @@ public sealed partial class Tensor
         var t = Zeros(steps);
         var s = t.Span;
         double delta = steps > 1 ? ((double)end - start) / (steps - 1) : 0;
-        for (int i = 0; i < steps; i++) s[i] = i == steps - 1 ? end : (float)(start + i * delta);
+        for (int i = 0; i < steps; i++) s[i] = i == steps - 1 && steps > 1 ? end : (float)(start + i * delta);
         return t;
     }
 

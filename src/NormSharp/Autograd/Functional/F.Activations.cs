@@ -54,7 +54,7 @@ public static partial class F
     /// <summary>Applies <paramref name="kind"/> elementwise.</summary>
     public static Variable Activate(Variable x, Activation kind)
     {
-        Tape.CheckAlive(x, kind.ToString());
+        Tape.CheckAlive(x, Name(kind));
         var tape = Tape.Current;
         var y = tape.Allocate(x.Shape);
         var xs = x.Value.Span;
@@ -75,6 +75,18 @@ public static partial class F
         node.Kind = kind;
         return tape.Record(node, y);
     }
+
+    /// <summary>The activation's name for messages (a switch rather than ToString, which boxes the enum on every call).</summary>
+    private static string Name(Activation kind) => kind switch
+    {
+        Activation.Relu => "Relu",
+        Activation.Tanh => "Tanh",
+        Activation.Sigmoid => "Sigmoid",
+        Activation.Gelu => "Gelu",
+        Activation.GeluTanh => "Gelu",
+        Activation.Silu => "Silu",
+        _ => "Activate",
+    };
 
     private sealed class ActivationNode : Node
     {

@@ -112,16 +112,22 @@ public static partial class F
         s.CopyTo(shape);
         shape[d] = length;
         var tape = Tape.Current;
+        bool record = Tape.NeedsGrad(x);
+        var node = record ? tape.RentNode<NarrowNode>() : null;
         Tensor y;
         if (outer == 1)
-            y = x.Value.Reshape(size, inner).Narrow(from, length).Reshape(shape); // contiguous: a view
+        {
+            // Contiguous: a view, reused from the last step when it is the same one.
+            int offset = x.Value.Offset + from * inner;
+            y = IsViewOf(node?.View, x.Value, offset, (long)length * inner, shape) ? node!.View! : Tensor.View(x.Value.Storage, offset, shape);
+            if (node is not null) node.View = y;
+        }
         else
         {
             y = tape.Allocate(shape);
             if (y.Length > 0) ShapeKernels.CopyBlocks(x.Value.Span.Slice(from * inner), size * inner, y.Span, length * inner, outer, length * inner);
         }
-        if (!Tape.NeedsGrad(x)) return tape.Wrap(y);
-        var node = tape.RentNode<NarrowNode>();
+        if (node is null) return tape.Wrap(y);
         node.X = x;
         (node.Outer, node.Size, node.Start, node.Inner) = (outer, size, from, inner);
         return tape.Record(node, y);
@@ -253,6 +259,9 @@ public static partial class F
     private sealed class NarrowNode : Node
     {
         public Variable X = null!;
+
+        /// <summary>The last view made, kept across steps (it holds only storage the next step reuses).</summary>
+        public Tensor? View;
         public int Outer, Size, Start, Inner;
 
         internal override void Backward(Tape tape)

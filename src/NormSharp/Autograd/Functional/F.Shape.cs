@@ -15,7 +15,13 @@ public static partial class F
     public static Variable Reshape(Variable a, params ReadOnlySpan<int> shape)
     {
         Tape.CheckAlive(a, "Reshape");
-        return ViewAs(a, a.Value.Reshape(shape));
+        if (!Tape.NeedsGrad(a)) return Tape.Current.Wrap(a.Value.Reshape(shape));
+        var node = Tape.Current.RentNode<ReshapeNode>();
+        // A training step reshapes the same storage the same way every time: reuse the view object.
+        var view = IsViewOf(node.View, a.Value, a.Value.Offset, a.Value.Length, shape) ? node.View! : a.Value.Reshape(shape);
+        node.View = view;
+        node.A = a;
+        return Tape.Current.Record(node, view);
     }
 
     /// <summary>The same as <see cref="Reshape"/>: every tensor here is contiguous, so every reshape is a view (PyTorch's <c>view</c>).</summary>
@@ -28,7 +34,7 @@ public static partial class F
     {
         Tape.CheckAlive(a, "Flatten");
         var s = a.Shape;
-        if (s.Length == 0) return ViewAs(a, a.Value.Reshape(1));
+        if (s.Length == 0) return Reshape(a, [1]);
         int start = NormalizeDim(s, startDim, "Flatten"), end = NormalizeDim(s, endDim, "Flatten");
         if (start > end)
             throw new ShapeMismatchException($"Flatten: start dimension {startDim} comes after end dimension {endDim} of {ShapeMismatchException.Format(s)}.");
@@ -39,7 +45,7 @@ public static partial class F
         for (int i = start; i <= end; i++) merged *= s[i];
         shape[r++] = merged;
         for (int i = end + 1; i < s.Length; i++) shape[r++] = s[i];
-        return ViewAs(a, a.Value.Reshape(shape));
+        return Reshape(a, shape);
     }
 
     /// <summary>Removes every dimension of size 1, as a view (PyTorch's <c>squeeze()</c>).</summary>
@@ -50,7 +56,7 @@ public static partial class F
         Span<int> shape = stackalloc int[s.Length];
         int r = 0;
         foreach (int d in s) if (d != 1) shape[r++] = d;
-        return ViewAs(a, a.Value.Reshape(shape[..r]));
+        return Reshape(a, shape[..r]);
     }
 
     /// <summary>Removes dimension <paramref name="dim"/> if its size is 1 (otherwise returns the input unchanged, as PyTorch's <c>squeeze(dim)</c>), as a view.</summary>
@@ -64,7 +70,7 @@ public static partial class F
         if (s[d] != 1) return a;
         Span<int> shape = stackalloc int[s.Length - 1];
         for (int i = 0, r = 0; i < s.Length; i++) if (i != d) shape[r++] = s[i];
-        return ViewAs(a, a.Value.Reshape(shape));
+        return Reshape(a, shape);
     }
 
     /// <summary>Inserts a dimension of size 1 at <paramref name="dim"/> (−1 appends; PyTorch's <c>unsqueeze</c>), as a view.</summary>
@@ -82,7 +88,7 @@ public static partial class F
             if (i == d) shape[r++] = 1;
             if (i < s.Length) shape[r++] = s[i];
         }
-        return ViewAs(a, a.Value.Reshape(shape));
+        return Reshape(a, shape);
     }
 
     /// <summary>
@@ -178,13 +184,17 @@ public static partial class F
         return d;
     }
 
-    private static Variable ViewAs(Variable a, Tensor view)
+    /// <summary>
+    /// True when <paramref name="cached"/> is a view of <paramref name="source"/>'s elements from <paramref name="offset"/>
+    /// with <paramref name="shape"/> (−1 entries match any size): a step that repeats itself reuses its view objects.
+    /// </summary>
+    internal static bool IsViewOf(Tensor? cached, Tensor source, int offset, long length, ReadOnlySpan<int> shape)
     {
-        var tape = Tape.Current;
-        if (!Tape.NeedsGrad(a)) return tape.Wrap(view);
-        var node = tape.RentNode<ReshapeNode>();
-        node.A = a;
-        return tape.Record(node, view);
+        if (cached is null || !ReferenceEquals(cached.Storage, source.Storage) || cached.Offset != offset
+            || cached.Length != length || cached.Rank != shape.Length) return false;
+        for (int i = 0; i < shape.Length; i++)
+            if (shape[i] != -1 && shape[i] != cached.Shape[i]) return false;
+        return true;
     }
 
     private static Variable PermuteCore(Variable a, ReadOnlySpan<int> perm, string op)
@@ -206,6 +216,9 @@ public static partial class F
     private sealed class ReshapeNode : Node
     {
         public Variable A = null!;
+
+        /// <summary>The last view made, kept across steps (it holds only storage the next step reuses).</summary>
+        public Tensor? View;
 
         internal override void Backward(Tape tape)
         {
