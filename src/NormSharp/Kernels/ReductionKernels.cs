@@ -69,14 +69,23 @@ public static class ReductionKernels
     /// </summary>
     /// <exception cref="ShapeMismatchException">The sizes do not fit the spans, or n is 0 while there are results (a maximum over nothing).</exception>
     public static void MaxAlongAxis(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> values, Span<int> indices)
+        => ExtremumAlongAxis<Greater>(x, outer, n, inner, values, indices, "MaxAlongAxis");
+
+    /// <summary>The minimum along the middle axis of x viewed as [outer, n, inner], with its index, as <see cref="MaxAlongAxis"/>.</summary>
+    /// <exception cref="ShapeMismatchException">The sizes do not fit the spans, or n is 0 while there are results.</exception>
+    public static void MinAlongAxis(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> values, Span<int> indices)
+        => ExtremumAlongAxis<Less>(x, outer, n, inner, values, indices, "MinAlongAxis");
+
+    private static void ExtremumAlongAxis<TBetter>(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> values, Span<int> indices, string op)
+        where TBetter : struct, IOrder
     {
         if (outer < 0 || n < 0 || inner < 0 || x.Length != (long)outer * n * inner)
-            throw new ShapeMismatchException($"MaxAlongAxis: {x.Length} elements do not hold [{outer}, {n}, {inner}].");
+            throw new ShapeMismatchException($"{op}: {x.Length} elements do not hold [{outer}, {n}, {inner}].");
         long count = (long)outer * inner;
         if (values.Length != count || indices.Length != count)
-            throw new ShapeMismatchException($"MaxAlongAxis: outputs of {values.Length} values and {indices.Length} indices for {count} results.");
+            throw new ShapeMismatchException($"{op}: outputs of {values.Length} values and {indices.Length} indices for {count} results.");
         if (count == 0) return;
-        if (n == 0) throw new ShapeMismatchException("MaxAlongAxis: the reduced axis is empty, so there is no maximum.");
+        if (n == 0) throw new ShapeMismatchException($"{op}: the reduced axis is empty, so there is no extremum.");
         for (int o = 0; o < outer; o++)
         {
             var block = x.Slice(o * n * inner, n * inner);
@@ -91,7 +100,7 @@ public static class ReductionKernels
                 for (int j = 0; j < inner; j++)
                 {
                     float v = row[j], best = vals[j];
-                    if (v > best || float.IsNaN(v) && !float.IsNaN(best))
+                    if (TBetter.Better(v, best) || float.IsNaN(v) && !float.IsNaN(best))
                     {
                         vals[j] = v;
                         idx[j] = r;
@@ -99,5 +108,21 @@ public static class ReductionKernels
                 }
             }
         }
+    }
+
+    /// <summary>A strict order the extremum kernels are specialized for at JIT time.</summary>
+    private interface IOrder
+    {
+        static abstract bool Better(float candidate, float best);
+    }
+
+    private readonly struct Greater : IOrder
+    {
+        public static bool Better(float candidate, float best) => candidate > best;
+    }
+
+    private readonly struct Less : IOrder
+    {
+        public static bool Better(float candidate, float best) => candidate < best;
     }
 }

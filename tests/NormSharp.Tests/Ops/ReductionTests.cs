@@ -174,6 +174,26 @@ public class ReductionTests
     }
 
     [Fact]
+    public void MinMirrorsMax()
+    {
+        var x = Distinct(new Rng(6), 3, 4, 5);
+        var neg = Variable.Constant(Tensor.FromArray(x.Value.ToArray().Select(v => -v).ToArray()).Reshape(3, 4, 5));
+        for (int dim = 0; dim < 3; dim++)
+        {
+            Assert.Equal(F.Max(neg, dim).Value.ToArray().Select(v => -v), F.Min(x, dim).Value.ToArray());
+            Assert.Equal(F.ArgMax(neg, dim).ToArray(), F.ArgMin(x, dim, keepDim: true).ToArray());
+            AssertGradients(() => F.Min(x, dim, keepDim: true), x);
+        }
+        Assert.Equal(-F.Max(neg).Item(), F.Min(x).Item());
+        Assert.Equal(F.ArgMax(neg)[0], F.ArgMin(x)[0]);
+        AssertGradients(() => F.Min(x), x);
+        var withNaN = Variable.Constant(Tensor.FromArray([3f, float.NaN, -1f]));
+        Assert.True(float.IsNaN(F.Min(withNaN, 0).Item()));
+        Assert.Equal(1f, F.ArgMin(withNaN, 0)[0]);
+        Assert.Equal(1f, F.ArgMin(withNaN)[0]);
+    }
+
+    [Fact]
     public void SumDoubleIsExactOnEveryLengthAndOrderFixed()
     {
         var rng = new Rng(4);

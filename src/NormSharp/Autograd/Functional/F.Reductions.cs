@@ -37,20 +37,11 @@ public static partial class F
     /// shared equally among the elements that attain the maximum, as in PyTorch.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
-    public static Variable Max(Variable a)
-    {
-        Tape.CheckAlive(a, "Max");
-        if (a.Value.Length == 0)
-            throw new ShapeMismatchException($"Max: the input {ShapeMismatchException.Format(a.Shape)} is empty, so it has no maximum; use Max(x, dim) over a non-empty dimension.");
-        var tape = Tape.Current;
-        var y = tape.Allocate(ReadOnlySpan<int>.Empty);
-        int at = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(a.Value.Span);
-        y[0] = a.Value[at];
-        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
-        var node = tape.RentNode<MaxAllNode>();
-        node.X = a;
-        return tape.Record(node, y);
-    }
+    public static Variable Max(Variable a) => ExtremumAll(a, minimum: false, "Max");
+
+    /// <summary>The smallest element, as a scalar (PyTorch's <c>min()</c>), as <see cref="Max(Variable)"/>.</summary>
+    /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
+    public static Variable Min(Variable a) => ExtremumAll(a, minimum: true, "Min");
 
     /// <summary>
     /// The maximum over dimension <paramref name="dim"/>, removed unless <paramref name="keepDim"/> (the values of
@@ -58,33 +49,11 @@ public static partial class F
     /// The gradient flows to the element whose index <see cref="ArgMax(Variable, int, bool)"/> reports (the first maximum).
     /// </summary>
     /// <exception cref="ShapeMismatchException">The dimension is out of range, or it is empty while others are not.</exception>
-    public static Variable Max(Variable a, int dim, bool keepDim = false)
-    {
-        Tape.CheckAlive(a, "Max");
-        int d = NormalizeDim(a.Shape, dim, "Max");
-        var (outer, n, inner) = SplitAt(a.Shape, d);
-        if (n == 0 && outer * inner > 0)
-            throw new ShapeMismatchException($"Max: dimension {dim} of {ShapeMismatchException.Format(a.Shape)} is empty, so it has no maximum.");
-        var tape = Tape.Current;
-        Span<int> shape = stackalloc int[a.Value.Rank];
-        var yShape = ReducedShape(a.Shape, d, keepDim, shape);
-        var y = tape.Allocate(yShape);
-        bool record = Tape.NeedsGrad(a);
-        int count = outer * inner;
-        if (!record)
-        {
-            int[] rented = ArrayPool<int>.Shared.Rent(count);
-            try { ReductionKernels.MaxAlongAxis(a.Value.Span, outer, n, inner, y.Span, rented.AsSpan(0, count)); }
-            finally { ArrayPool<int>.Shared.Return(rented); }
-            return tape.Wrap(y);
-        }
-        var node = tape.RentNode<MaxDimNode>();
-        if (node.Indices.Length < count) node.Indices = new int[count];
-        ReductionKernels.MaxAlongAxis(a.Value.Span, outer, n, inner, y.Span, node.Indices.AsSpan(0, count));
-        node.X = a;
-        (node.Outer, node.N, node.Inner) = (outer, n, inner);
-        return tape.Record(node, y);
-    }
+    public static Variable Max(Variable a, int dim, bool keepDim = false) => ExtremumDim(a, dim, keepDim, minimum: false, "Max");
+
+    /// <summary>The minimum over dimension <paramref name="dim"/> (the values of PyTorch's <c>min(dim, keepdim)</c>), as <see cref="Max(Variable, int, bool)"/>.</summary>
+    /// <exception cref="ShapeMismatchException">The dimension is out of range, or it is empty while others are not.</exception>
+    public static Variable Min(Variable a, int dim, bool keepDim = false) => ExtremumDim(a, dim, keepDim, minimum: true, "Min");
 
     /// <summary>
     /// The index of the maximum over dimension <paramref name="dim"/> (the first, or the first NaN), removed unless
@@ -92,13 +61,83 @@ public static partial class F
     /// tensor, outside any tape, holding the indices as exact float values.
     /// </summary>
     /// <exception cref="ShapeMismatchException">The dimension is out of range, or it is empty while others are not.</exception>
-    public static Tensor ArgMax(Variable a, int dim, bool keepDim = false)
+    public static Tensor ArgMax(Variable a, int dim, bool keepDim = false) => ArgExtremum(a, dim, keepDim, minimum: false, "ArgMax");
+
+    /// <summary>The index of the minimum over dimension <paramref name="dim"/> (PyTorch's <c>argmin(dim, keepdim)</c>), as <see cref="ArgMax(Variable, int, bool)"/>.</summary>
+    /// <exception cref="ShapeMismatchException">The dimension is out of range, or it is empty while others are not.</exception>
+    public static Tensor ArgMin(Variable a, int dim, bool keepDim = false) => ArgExtremum(a, dim, keepDim, minimum: true, "ArgMin");
+
+    /// <summary>The flat (row-major) index of the largest element, as a new scalar tensor (PyTorch's <c>argmax()</c>); not differentiable.</summary>
+    /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
+    public static Tensor ArgMax(Variable a) => Tensor.Scalar(IndexOfExtremum(a, minimum: false, "ArgMax"));
+
+    /// <summary>The flat index of the smallest element, as a new scalar tensor (PyTorch's <c>argmin()</c>); not differentiable.</summary>
+    /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
+    public static Tensor ArgMin(Variable a) => Tensor.Scalar(IndexOfExtremum(a, minimum: true, "ArgMin"));
+
+    /// <summary>The flat index of the first maximum (minimum), or of the first NaN.</summary>
+    private static int IndexOfExtremum(Variable a, bool minimum, string op)
     {
-        Tape.CheckAlive(a, "ArgMax");
-        int d = NormalizeDim(a.Shape, dim, "ArgMax");
+        Tape.CheckAlive(a, op);
+        if (a.Value.Length == 0)
+            throw new ShapeMismatchException($"{op}: the input {ShapeMismatchException.Format(a.Shape)} is empty, so it has no {(minimum ? "minimum" : "maximum")}.");
+        return minimum ? System.Numerics.Tensors.TensorPrimitives.IndexOfMin(a.Value.Span) : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(a.Value.Span);
+    }
+
+    private static Variable ExtremumAll(Variable a, bool minimum, string op)
+    {
+        int at = IndexOfExtremum(a, minimum, op);
+        var tape = Tape.Current;
+        var y = tape.Allocate(ReadOnlySpan<int>.Empty);
+        y[0] = a.Value[at];
+        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
+        var node = tape.RentNode<ExtremumAllNode>();
+        node.X = a;
+        return tape.Record(node, y);
+    }
+
+    /// <summary>Checks a reduction over one dimension that must not be empty; returns it and the tensor's [outer, n, inner] view.</summary>
+    private static (int Dim, int Outer, int N, int Inner) ExtremumAxis(Variable a, int dim, string op)
+    {
+        Tape.CheckAlive(a, op);
+        int d = NormalizeDim(a.Shape, dim, op);
         var (outer, n, inner) = SplitAt(a.Shape, d);
         if (n == 0 && outer * inner > 0)
-            throw new ShapeMismatchException($"ArgMax: dimension {dim} of {ShapeMismatchException.Format(a.Shape)} is empty, so it has no maximum.");
+            throw new ShapeMismatchException($"{op}: dimension {dim} of {ShapeMismatchException.Format(a.Shape)} is empty, so it has no extremum.");
+        return (d, outer, n, inner);
+    }
+
+    private static void ExtremumKernel(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> values, Span<int> indices, bool minimum)
+    {
+        if (minimum) ReductionKernels.MinAlongAxis(x, outer, n, inner, values, indices);
+        else ReductionKernels.MaxAlongAxis(x, outer, n, inner, values, indices);
+    }
+
+    private static Variable ExtremumDim(Variable a, int dim, bool keepDim, bool minimum, string op)
+    {
+        var (d, outer, n, inner) = ExtremumAxis(a, dim, op);
+        var tape = Tape.Current;
+        Span<int> shape = stackalloc int[a.Value.Rank];
+        var y = tape.Allocate(ReducedShape(a.Shape, d, keepDim, shape));
+        int count = outer * inner;
+        if (!Tape.NeedsGrad(a))
+        {
+            int[] rented = ArrayPool<int>.Shared.Rent(count);
+            try { ExtremumKernel(a.Value.Span, outer, n, inner, y.Span, rented.AsSpan(0, count), minimum); }
+            finally { ArrayPool<int>.Shared.Return(rented); }
+            return tape.Wrap(y);
+        }
+        var node = tape.RentNode<ExtremumDimNode>();
+        if (node.Indices.Length < count) node.Indices = new int[count];
+        ExtremumKernel(a.Value.Span, outer, n, inner, y.Span, node.Indices.AsSpan(0, count), minimum);
+        node.X = a;
+        (node.Outer, node.N, node.Inner) = (outer, n, inner);
+        return tape.Record(node, y);
+    }
+
+    private static Tensor ArgExtremum(Variable a, int dim, bool keepDim, bool minimum, string op)
+    {
+        var (d, outer, n, inner) = ExtremumAxis(a, dim, op);
         Span<int> shape = stackalloc int[a.Value.Rank];
         var result = Tensor.Zeros(ReducedShape(a.Shape, d, keepDim, shape));
         int count = outer * inner;
@@ -106,7 +145,7 @@ public static partial class F
         float[] values = ArrayPool<float>.Shared.Rent(count);
         try
         {
-            ReductionKernels.MaxAlongAxis(a.Value.Span, outer, n, inner, values.AsSpan(0, count), indices.AsSpan(0, count));
+            ExtremumKernel(a.Value.Span, outer, n, inner, values.AsSpan(0, count), indices.AsSpan(0, count), minimum);
             var r = result.Span;
             for (int i = 0; i < count; i++) r[i] = indices[i];
         }
@@ -116,18 +155,6 @@ public static partial class F
             ArrayPool<float>.Shared.Return(values);
         }
         return result;
-    }
-
-    /// <summary>The flat (row-major) index of the largest element, as a new scalar tensor (PyTorch's <c>argmax()</c>); not differentiable.</summary>
-    /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
-    public static Tensor ArgMax(Variable a)
-    {
-        Tape.CheckAlive(a, "ArgMax");
-        if (a.Value.Length == 0)
-            throw new ShapeMismatchException($"ArgMax: the input {ShapeMismatchException.Format(a.Shape)} is empty, so it has no maximum.");
-        var t = Tensor.Zeros();
-        t[0] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(a.Value.Span);
-        return t;
     }
 
     private static Variable ReduceAll(Variable a, double factor, string op)
@@ -251,14 +278,14 @@ public static partial class F
         }
     }
 
-    private sealed class MaxAllNode : Node
+    private sealed class ExtremumAllNode : Node
     {
         public Variable X = null!;
 
         internal override void Backward(Tape tape)
         {
             if (tape.GradientFor(X) is not { } g) return;
-            float max = Output.Value[0];
+            float max = Output.Value[0]; // the maximum or minimum; ties share the gradient either way
             var x = X.Value.Span;
             var dst = g.Buffer.Span;
             bool nan = float.IsNaN(max);
@@ -276,7 +303,7 @@ public static partial class F
         }
     }
 
-    private sealed class MaxDimNode : Node
+    private sealed class ExtremumDimNode : Node
     {
         public Variable X = null!;
         public int[] Indices = [];
