@@ -42,13 +42,13 @@ public sealed class BatchNorm1d : Module
         Momentum = momentum;
         if (affine)
         {
-            Weight = Variable.Parameter(Tensor.Full(1f, numFeatures), "weight");
-            Bias = Variable.Parameter(Tensor.Zeros(numFeatures), "bias");
+            Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, numFeatures), "weight"));
+            Bias = RegisterParameter("bias", Variable.Parameter(Tensor.Zeros(numFeatures), "bias"));
         }
         if (trackRunningStats)
         {
-            RunningMean = Tensor.Zeros(numFeatures);
-            RunningVar = Tensor.Full(1f, numFeatures);
+            RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RunningVar = RegisterBuffer("running_var", Tensor.Full(1f, numFeatures));
         }
     }
 
@@ -60,19 +60,5 @@ public sealed class BatchNorm1d : Module
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Tensor Buffer)> OwnBuffers()
-    {
-        if (RunningMean is not null) yield return ("running_mean", RunningMean);
-        if (RunningVar is not null) yield return ("running_var", RunningVar);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"BatchNorm1d({NumFeatures}, eps={Eps}, momentum={Momentum})";
+    protected override string ExtraRepr() => $"{NumFeatures}, eps={Repr.Float(Eps)}, momentum={Repr.Float(Momentum)}, affine={Repr.Bool(Weight is not null)}, track_running_stats={Repr.Bool(RunningMean is not null)}";
 }

@@ -25,5 +25,5 @@ public sealed class Dropout : Module
     public override Variable Forward(Variable input) => F.Dropout(input, P, Rng, IsTraining);
 
     /// <inheritdoc />
-    public override string ToString() => $"Dropout(p={P})";
+    protected override string ExtraRepr() => $"p={Repr.Float(P)}";
 }

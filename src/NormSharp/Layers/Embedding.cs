@@ -38,7 +38,7 @@ public sealed class Embedding : Module
         var w = Tensor.Zeros(numEmbeddings, embeddingDim);
         rng.FillNormal(w.Span, 0f, 1f);
         if (PaddingIdx is int pad) w.Span.Slice(pad * embeddingDim, embeddingDim).Clear();
-        Weight = Variable.Parameter(w, "weight");
+        Weight = RegisterParameter("weight", Variable.Parameter(w, "weight"));
     }
 
     /// <inheritdoc />
@@ -50,11 +50,5 @@ public sealed class Embedding : Module
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        yield return ("weight", Weight);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"Embedding({NumEmbeddings}, {EmbeddingDim}{(PaddingIdx is int p ? $", padding_idx={p}" : "")})";
+    protected override string ExtraRepr() => $"{NumEmbeddings}, {EmbeddingDim}{(PaddingIdx is int p ? $", padding_idx={p}" : "")}";
 }

@@ -24,7 +24,7 @@ public sealed class RmsNorm : Module
             throw new Errors.InvalidValueException(nameof(eps), $"RmsNorm: eps must be a positive finite number, got {eps}.");
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
-        if (elementwiseAffine) Weight = Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight");
+        if (elementwiseAffine) Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight"));
     }
 
     /// <summary>Creates the layer over the last dimension of size <paramref name="features"/>.</summary>
@@ -34,11 +34,5 @@ public sealed class RmsNorm : Module
     public override Variable Forward(Variable input) => F.RmsNorm(input, _normalizedShape, Weight, Eps);
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"RmsNorm({Errors.ShapeMismatchException.Format(_normalizedShape)}, eps={Eps})";
+    protected override string ExtraRepr() => $"{Repr.Shape(_normalizedShape)}, eps={Repr.Float(Eps)}, elementwise_affine={Repr.Bool(Weight is not null)}";
 }

@@ -156,7 +156,7 @@ public class ElementwiseMathTests
         var x = Variable.Constant(Tensor.FromArray([-1f, 0f, 2f]));
         Assert.Equal(F.Silu(x).Value.ToArray(), new SiLU().Forward(x).Value.ToArray());
         Assert.Equal(F.Gelu(x, F.GeluApproximation.Tanh).Value.ToArray(), new Gelu(F.GeluApproximation.Tanh).Forward(x).Value.ToArray());
-        Assert.Equal("GELU(approximate='tanh')", new Gelu(F.GeluApproximation.Tanh).ToString());
+        Assert.Equal("Gelu(approximate='tanh')", new Gelu(F.GeluApproximation.Tanh).ToString());
         var mlp = new Mlp([3, 4, 2], NormKind.Layer, new Rng(1), F.Activation.Silu);
         Assert.Equal([2, 2], mlp.Forward(Variable.Constant(Tensor.Zeros(2, 3))).Shape.ToArray());
     }

@@ -20,17 +20,18 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(indices);
         var (rows, dim, skip) = CheckEmbedding(weight, paddingIdx);
         var idx = indices.Span;
+        for (int i = 0; i < idx.Length; i++)
+        {
+            float v = idx[i];
+            if (!(v >= 0f && v < rows) || v != MathF.Floor(v))
+                throw new ShapeMismatchException($"Embedding: index {v} at position {i} of the indices {ShapeMismatchException.Format(indices.Shape)} is not a row of the table {ShapeMismatchException.Format(weight.Shape)} (whole numbers from 0 to {rows - 1}).");
+        }
+        // Validated before the tape is asked for anything, so a bad index leaves no half-recorded operation.
         var node = Tape.NeedsGrad(weight) ? Tape.Current.RentNode<EmbeddingNode>() : null;
         int[] converted = node is null ? System.Buffers.ArrayPool<int>.Shared.Rent(idx.Length) : node.Buffer(idx.Length);
         try
         {
-            for (int i = 0; i < idx.Length; i++)
-            {
-                float v = idx[i];
-                if (!(v >= 0f && v < rows) || v != MathF.Floor(v))
-                    throw new ShapeMismatchException($"Embedding: index {v} at position {i} of the indices {ShapeMismatchException.Format(indices.Shape)} is not a row of the table {ShapeMismatchException.Format(weight.Shape)} (whole numbers from 0 to {rows - 1}).");
-                converted[i] = (int)v;
-            }
+            for (int i = 0; i < idx.Length; i++) converted[i] = (int)idx[i];
             return EmbeddingCore(converted.AsSpan(0, idx.Length), indices.Shape, weight, rows, dim, skip, node);
         }
         finally

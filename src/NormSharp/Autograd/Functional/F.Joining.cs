@@ -119,7 +119,7 @@ public static partial class F
         {
             // Contiguous: a view, reused from the last step when it is the same one.
             int offset = x.Value.Offset + from * inner;
-            y = IsViewOf(node?.View, x.Value, offset, (long)length * inner, shape) ? node!.View! : Tensor.View(x.Value.Storage, offset, shape);
+            y = IsViewOf(node?.View, x.Value, offset, (long)length * inner, shape) ? node!.View! : Tensor.View(x.Value, offset, shape);
             if (node is not null) node.View = y;
         }
         else

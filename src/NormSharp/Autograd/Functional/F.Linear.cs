@@ -12,6 +12,8 @@ public static partial class F
     public static Variable Linear(Variable x, Variable weight, Variable? bias = null)
     {
         Tape.CheckAlive(x, "Linear");
+        Tape.CheckAlive(weight, "Linear");
+        Tape.CheckAlive(bias, "Linear");
         if (weight.Value.Rank != 2)
             throw new ShapeMismatchException($"Linear: weight must be [out, in], got {ShapeMismatchException.Format(weight.Shape)}.");
         int outF = weight.Value.Dim(0), inF = weight.Value.Dim(1);
