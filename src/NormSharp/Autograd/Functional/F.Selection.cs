@@ -18,30 +18,26 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(condition);
         Tape.CheckAlive(a, "Where");
         Tape.CheckAlive(b, "Where");
-        var tape = Tape.Current;
-        Span<int> ab = stackalloc int[Math.Max(a.Value.Rank, b.Value.Rank)];
-        BroadcastKernels.BroadcastShape(a.Shape, b.Shape, ab, "Where");
-        Span<int> shape = stackalloc int[Math.Max(ab.Length, condition.Rank)];
-        BroadcastKernels.BroadcastShape(condition.Shape, ab, shape, "Where");
-        var y = tape.Allocate(shape);
-        BroadcastKernels.Where(condition.Span, condition.Shape, a.Value.Span, a.Shape, b.Value.Span, b.Shape, y.Span, shape);
-        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
-        var kept = tape.Allocate(condition.Shape);
-        condition.Span.CopyTo(kept.Span);
-        var node = tape.RentNode<WhereNode>();
-        node.Condition = kept;
-        node.A = a;
-        node.B = b;
-        return tape.Record(node, y);
+        return WhereCore(condition, a, a.Value, b, b.Value, "Where");
     }
 
     /// <summary><see cref="Where(Tensor, Variable, Variable)"/> with the constant <paramref name="b"/> where the condition is zero.</summary>
     /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
-    public static Variable Where(Tensor condition, Variable a, float b) => Where(condition, a, ScalarConstant(b));
+    public static Variable Where(Tensor condition, Variable a, float b)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        Tape.CheckAlive(a, "Where");
+        return WhereCore(condition, a, a.Value, null, ScalarConstant(b), "Where");
+    }
 
     /// <summary><see cref="Where(Tensor, Variable, Variable)"/> with the constant <paramref name="a"/> where the condition is nonzero.</summary>
     /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
-    public static Variable Where(Tensor condition, float a, Variable b) => Where(condition, ScalarConstant(a), b);
+    public static Variable Where(Tensor condition, float a, Variable b)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        Tape.CheckAlive(b, "Where");
+        return WhereCore(condition, null, ScalarConstant(a), b, b.Value, "Where");
+    }
 
     /// <summary>
     /// <paramref name="x"/> with <paramref name="value"/> wherever <paramref name="mask"/> is nonzero (PyTorch's
@@ -58,22 +54,45 @@ public static partial class F
         for (int i = 1; fits && i <= mask.Rank; i++) fits = mask.Shape[^i] == 1 || mask.Shape[^i] == s[^i];
         if (!fits)
             throw new ShapeMismatchException($"MaskedFill: the mask {ShapeMismatchException.Format(mask.Shape)} does not broadcast to the input {ShapeMismatchException.Format(s)}.");
-        return Where(mask, ScalarConstant(value), x);
+        return WhereCore(mask, null, ScalarConstant(value), x, x.Value, "MaskedFill");
     }
 
-    /// <summary>A constant scalar in the step's memory (no allocation once the step repeats).</summary>
-    private static Variable ScalarConstant(float value)
+    /// <summary>
+    /// The choice itself, once the inputs are checked: a and b are the variables (null for a constant) and
+    /// their values.
+    /// </summary>
+    private static Variable WhereCore(Tensor condition, Variable? a, Tensor aValue, Variable? b, Tensor bValue, string op)
     {
         var tape = Tape.Current;
-        var t = tape.Allocate(ReadOnlySpan<int>.Empty);
+        Span<int> ab = stackalloc int[Math.Max(aValue.Rank, bValue.Rank)];
+        BroadcastKernels.BroadcastShape(aValue.Shape, bValue.Shape, ab, op);
+        Span<int> shape = stackalloc int[Math.Max(ab.Length, condition.Rank)];
+        BroadcastKernels.BroadcastShape(condition.Shape, ab, shape, op);
+        var y = tape.Allocate(shape);
+        BroadcastKernels.Where(condition.Span, condition.Shape, aValue.Span, aValue.Shape, bValue.Span, bValue.Shape, y.Span, shape);
+        bool record = a is not null && Tape.NeedsGrad(a) || b is not null && Tape.NeedsGrad(b);
+        if (!record) return tape.Wrap(y);
+        var kept = tape.Allocate(condition.Shape);
+        condition.Span.CopyTo(kept.Span);
+        var node = tape.RentNode<WhereNode>();
+        node.Condition = kept;
+        node.A = a;
+        node.B = b;
+        return tape.Record(node, y);
+    }
+
+    /// <summary>A constant scalar tensor in the step's memory (no allocation once the step repeats).</summary>
+    private static Tensor ScalarConstant(float value)
+    {
+        var t = Tape.Current.Allocate(ReadOnlySpan<int>.Empty);
         t[0] = value;
-        return tape.Wrap(t);
+        return t;
     }
 
     private sealed class WhereNode : Node
     {
         public Tensor Condition = null!;
-        public Variable A = null!, B = null!;
+        public Variable? A, B;
 
         internal override void Backward(Tape tape)
         {
@@ -82,9 +101,9 @@ public static partial class F
             MaskedGradient(tape, B, dy, keepWhereTrue: false);
         }
 
-        private void MaskedGradient(Tape tape, Variable v, Tensor dy, bool keepWhereTrue)
+        private void MaskedGradient(Tape tape, Variable? v, Tensor dy, bool keepWhereTrue)
         {
-            if (!v.RequiresGrad) return;
+            if (v is null || !v.RequiresGrad) return;
             if (v.Shape.SequenceEqual(dy.Shape))
             {
                 var g = tape.GradientFor(v)!.Value;
@@ -101,7 +120,7 @@ public static partial class F
         {
             base.Clear();
             Condition = null!;
-            A = B = null!;
+            A = B = null;
         }
     }
 }
