@@ -69,6 +69,11 @@ public static class BroadcastKernels
     public static void Mask(ReadOnlySpan<float> x, ReadOnlySpan<int> xShape, ReadOnlySpan<float> condition, ReadOnlySpan<int> conditionShape, bool keepWhereTrue, Span<float> y)
         => Binary(new MaskOperator(keepWhereTrue), x, xShape, condition, conditionShape, y, xShape, "Mask");
 
+    /// <summary>y = 1 where a equals b (or both are NaN), else 0, broadcast to <paramref name="yShape"/>: the ties of an extremum.</summary>
+    /// <exception cref="ShapeMismatchException">An operand does not broadcast to <paramref name="yShape"/>, or a span does not hold its shape.</exception>
+    public static void Matches(ReadOnlySpan<float> a, ReadOnlySpan<int> aShape, ReadOnlySpan<float> b, ReadOnlySpan<int> bShape, Span<float> y, ReadOnlySpan<int> yShape)
+        => Binary(default(MatchOperator), a, aShape, b, bShape, y, yShape, "Matches");
+
     /// <summary>
     /// Copies <paramref name="x"/> of <paramref name="xShape"/> into <paramref name="y"/> of <paramref name="yShape"/>,
     /// repeating it along the dimensions where it broadcasts.
@@ -407,6 +412,16 @@ internal readonly struct MaskOperator(bool keep) : IBroadcastOperator
     public void Apply(ReadOnlySpan<float> x, float c, Span<float> y) { if ((c != 0f) == keep) x.CopyTo(y); else y.Clear(); }
     public void Apply(float x, ReadOnlySpan<float> c, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = (c[i] != 0f) == keep ? x : 0f; }
     public void Apply(float x, float c, Span<float> y) => y.Fill((c != 0f) == keep ? x : 0f);
+}
+
+/// <summary>y = 1 where a = b or both are NaN, else 0.</summary>
+internal readonly struct MatchOperator : IBroadcastOperator
+{
+    private static float Match(float a, float b) => a == b || float.IsNaN(a) && float.IsNaN(b) ? 1f : 0f;
+    public void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = Match(a[i], b[i]); }
+    public void Apply(ReadOnlySpan<float> a, float b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = Match(a[i], b); }
+    public void Apply(float a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < y.Length; i++) y[i] = Match(a, b[i]); }
+    public void Apply(float a, float b, Span<float> y) => y.Fill(Match(a, b));
 }
 
 /// <summary>y = a: with a passed as both operands, the broadcast loop becomes an expanding copy.</summary>

@@ -193,6 +193,50 @@ public class ReductionTests
         Assert.Equal(1f, F.ArgMin(withNaN)[0]);
     }
 
+    [Theory]
+    [InlineData(new[] { 0, 2 }, false)]
+    [InlineData(new[] { 1 }, true)]
+    [InlineData(new[] { -1, 0 }, true)]
+    [InlineData(new int[0], false)]
+    public void AmaxAndAminOverSetsOfDimensions(int[] dims, bool keepDim)
+    {
+        var x = Distinct(new Rng(7), 2, 3, 4);
+        var s = x.Shape.ToArray();
+        var reduce = new bool[3];
+        if (dims.Length == 0) Array.Fill(reduce, true);
+        foreach (int d in dims) reduce[d < 0 ? d + 3 : d] = true;
+        var keepShape = s.Select((n, i) => reduce[i] ? 1 : n).ToArray();
+        var max = Enumerable.Repeat(double.NegativeInfinity, (int)Count(keepShape)).ToArray();
+        var min = Enumerable.Repeat(double.PositiveInfinity, max.Length).ToArray();
+        for (int i = 0; i < x.Value.Length; i++)
+        {
+            int at = BroadcastOffset(Unravel(i, s), keepShape);
+            max[at] = Math.Max(max[at], x.Value[i]);
+            min[at] = Math.Min(min[at], x.Value[i]);
+        }
+        var y = F.Amax(x, dims, keepDim);
+        Assert.Equal(keepDim ? keepShape : keepShape.Where((_, i) => !reduce[i]).ToArray(), y.Shape.ToArray());
+        AssertClose(max, y.Value.Span, 0);
+        AssertClose(min, F.Amin(x, dims, keepDim).Value.Span, 0);
+        AssertGradients(() => F.Amax(x, dims, keepDim), x);
+        AssertGradients(() => F.Amin(x, dims, keepDim), x);
+    }
+
+    [Fact]
+    public void AmaxSharesTheGradientAmongTiesAndRejectsEmptyDimensions()
+    {
+        var x = Variable.Parameter(Tensor.FromArray(new float[,] { { 2, 2, 1 }, { 0, 3, 3 } }));
+        F.Sum(F.Amax(x, [1])).Backward();
+        Assert.Equal([0.5f, 0.5f, 0f, 0f, 0.5f, 0.5f], x.Grad!.ToArray());
+        x.ZeroGrad();
+        F.Sum(F.Amax(x, [0, 1])).Backward();
+        Assert.Equal([0f, 0f, 0f, 0f, 0.5f, 0.5f], x.Grad!.ToArray());
+        Assert.Throws<ShapeMismatchException>(() => F.Amax(Variable.Constant(Tensor.Zeros(2, 0)), [1]));
+        Assert.Equal([0, 1], F.Amax(Variable.Constant(Tensor.Zeros(0, 3)), [1], keepDim: true).Shape.ToArray());
+        Assert.Throws<ShapeMismatchException>(() => F.Amin(x, [1, 1]));
+        Assert.True(float.IsNaN(F.Amax(Variable.Constant(Tensor.FromArray([1f, float.NaN])), []).Item()));
+    }
+
     [Fact]
     public void SumDoubleIsExactOnEveryLengthAndOrderFixed()
     {

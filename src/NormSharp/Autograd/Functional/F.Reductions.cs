@@ -67,6 +67,18 @@ public static partial class F
     /// <exception cref="ShapeMismatchException">The dimension is out of range, or it is empty while others are not.</exception>
     public static Tensor ArgMin(Variable a, int dim, bool keepDim = false) => ArgExtremum(a, dim, keepDim, minimum: true, "ArgMin");
 
+    /// <summary>
+    /// The maximum over the dimensions <paramref name="dims"/> (an empty list means all), each removed unless
+    /// <paramref name="keepDim"/> (PyTorch's <c>amax</c>). NaN wins. The gradient is shared equally among the
+    /// elements that attain each maximum, as in PyTorch.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">A dimension is out of range, listed twice, or empty while the result is not.</exception>
+    public static Variable Amax(Variable a, ReadOnlySpan<int> dims, bool keepDim = false) => ExtremumDims(a, dims, keepDim, minimum: false, "Amax");
+
+    /// <summary>The minimum over the dimensions <paramref name="dims"/> (PyTorch's <c>amin</c>), as <see cref="Amax"/>.</summary>
+    /// <exception cref="ShapeMismatchException">A dimension is out of range, listed twice, or empty while the result is not.</exception>
+    public static Variable Amin(Variable a, ReadOnlySpan<int> dims, bool keepDim = false) => ExtremumDims(a, dims, keepDim, minimum: true, "Amin");
+
     /// <summary>The flat (row-major) index of the largest element, as a new scalar tensor (PyTorch's <c>argmax()</c>); not differentiable.</summary>
     /// <exception cref="ShapeMismatchException">The tensor is empty.</exception>
     public static Tensor ArgMax(Variable a) => Tensor.Scalar(IndexOfExtremum(a, minimum: false, "ArgMax"));
@@ -132,6 +144,58 @@ public static partial class F
         ExtremumKernel(a.Value.Span, outer, n, inner, y.Span, node.Indices.AsSpan(0, count), minimum);
         node.X = a;
         (node.Outer, node.N, node.Inner) = (outer, n, inner);
+        return tape.Record(node, y);
+    }
+
+    private static Variable ExtremumDims(Variable a, ReadOnlySpan<int> dims, bool keepDim, bool minimum, string op)
+    {
+        Tape.CheckAlive(a, op);
+        int rank = a.Value.Rank;
+        Span<bool> reduce = stackalloc bool[rank];
+        if (dims.IsEmpty) reduce.Fill(true);
+        foreach (int dim in dims)
+        {
+            int d = NormalizeDim(a.Shape, dim, op);
+            if (reduce[d])
+                throw new ShapeMismatchException($"{op}: dimension {dim} appears twice in {ShapeMismatchException.Format(dims)} (shape {ShapeMismatchException.Format(a.Shape)}).");
+            reduce[d] = true;
+        }
+        Span<int> keepShape = stackalloc int[rank];
+        Span<int> outShape = stackalloc int[rank];
+        int outRank = 0;
+        bool emptyReduced = false;
+        for (int d = 0; d < rank; d++)
+        {
+            keepShape[d] = reduce[d] ? 1 : a.Shape[d];
+            emptyReduced |= reduce[d] && a.Shape[d] == 0;
+            if (!reduce[d] || keepDim) outShape[outRank++] = keepShape[d];
+        }
+        var tape = Tape.Current;
+        var y = tape.Allocate(outShape[..outRank]);
+        if (emptyReduced && y.Length > 0)
+            throw new ShapeMismatchException($"{op}: a reduced dimension of {ShapeMismatchException.Format(a.Shape)} is empty, so there is no extremum.");
+        // One dimension at a time, the last first, through scratch shaped like the input with the done dimensions at 1.
+        Span<int> current = stackalloc int[rank];
+        a.Shape.CopyTo(current);
+        ReadOnlySpan<float> src = a.Value.Span;
+        int remaining = 0;
+        for (int d = 0; d < rank; d++) if (reduce[d] && a.Shape[d] != 1) remaining++;
+        if (remaining == 0 || y.Length == 0) src[..y.Length].CopyTo(y.Span);
+        for (int d = rank - 1; d >= 0 && y.Length > 0; d--)
+        {
+            if (!reduce[d] || current[d] == 1) continue;
+            var (outer, n, inner) = SplitAt(current, d);
+            current[d] = 1;
+            var dst = --remaining == 0 ? y.Span : tape.Allocate(current).Span;
+            int[] idx = ArrayPool<int>.Shared.Rent(outer * inner);
+            try { ExtremumKernel(src, outer, n, inner, dst, idx.AsSpan(0, outer * inner), minimum); }
+            finally { ArrayPool<int>.Shared.Return(idx); }
+            src = dst;
+        }
+        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
+        var node = tape.RentNode<ExtremumDimsNode>();
+        node.X = a;
+        node.KeepShape = ShapeBuffer(node.KeepShape, keepShape);
         return tape.Record(node, y);
     }
 
@@ -293,6 +357,32 @@ public static partial class F
             foreach (float v in x) if (v == max || nan && float.IsNaN(v)) ties++;
             float share = Output.Grad![0] / ties;
             for (int i = 0; i < x.Length; i++) dst[i] = x[i] == max || nan && float.IsNaN(x[i]) ? share : 0f;
+            g.Commit();
+        }
+
+        internal override void Clear()
+        {
+            base.Clear();
+            X = null!;
+        }
+    }
+
+    private sealed class ExtremumDimsNode : Node
+    {
+        public Variable X = null!;
+        public int[] KeepShape = [];
+
+        internal override void Backward(Tape tape)
+        {
+            if (tape.GradientFor(X) is not { } g) return;
+            // dx = dy / (number of ties) at every element equal to its extremum, as PyTorch's amax/amin.
+            var xs = X.Shape;
+            var ties = g.Buffer.Span;
+            BroadcastKernels.Matches(X.Value.Span, xs, Output.Value.Span, KeepShape, ties, xs);
+            var share = tape.Allocate(KeepShape);
+            BroadcastKernels.SumTo(ties, xs, share.Span, KeepShape);
+            System.Numerics.Tensors.TensorPrimitives.Divide(Output.Grad!.Span, share.Span, share.Span);
+            BroadcastKernels.Mul(ties, xs, share.Span, KeepShape, ties, xs);
             g.Commit();
         }
 
