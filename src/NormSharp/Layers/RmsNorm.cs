@@ -8,6 +8,9 @@ public sealed class RmsNorm : Module
 {
     private readonly int[] _normalizedShape;
 
+    /// <summary>The trailing dimensions normalized over.</summary>
+    public ReadOnlySpan<int> NormalizedShape => _normalizedShape;
+
     /// <summary>Added to the mean square inside the square root.</summary>
     public float Eps { get; }
 

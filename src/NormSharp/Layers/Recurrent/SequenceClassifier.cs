@@ -38,6 +38,9 @@ public sealed class SequenceClassifier : Module, ISequenceModel
     /// <summary>How images are read.</summary>
     public SequenceReading Reading { get; }
 
+    /// <summary>With <see cref="SequenceReading.PermutedPixels"/>, the input position read at each time step; otherwise null.</summary>
+    public IReadOnlyList<int>? Permutation => _permutation is null ? null : Array.AsReadOnly(_permutation);
+
     /// <summary>Builds the classifier for images of <paramref name="height"/>×<paramref name="width"/>.</summary>
     public SequenceClassifier(CellKind cell, SequenceReading reading, int height, int width, int hidden, int classes, Rng rng, int layers = 1, ulong permutationSeed = 1234)
     {
