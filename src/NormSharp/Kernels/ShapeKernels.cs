@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics.X86;
 using NormSharp.Errors;
 
 namespace NormSharp.Kernels;
@@ -10,7 +11,7 @@ namespace NormSharp.Kernels;
 /// </summary>
 public static class ShapeKernels
 {
-    private const int Tile = 32;
+    private const int Tile = 16;
 
     /// <summary>
     /// dst = src with its dimensions reordered: dimension i of the result is dimension <paramref name="perm"/>[i]
@@ -97,28 +98,60 @@ public static class ShapeKernels
 
     /// <summary>dst[b, j, i] = src[b, i, j] for a batch of [rows, cols] matrices, in cache-sized tiles.</summary>
     /// <exception cref="ShapeMismatchException">The sizes do not fit the spans.</exception>
-    public static void TransposeLastTwo(ReadOnlySpan<float> src, Span<float> dst, int batch, int rows, int cols)
+    public static unsafe void TransposeLastTwo(ReadOnlySpan<float> src, Span<float> dst, int batch, int rows, int cols)
     {
         long n = (long)batch * rows * cols;
         if (batch < 0 || rows < 0 || cols < 0 || src.Length != n || dst.Length != n)
             throw new ShapeMismatchException($"TransposeLastTwo: [{batch}, {rows}, {cols}] does not fit a source of {src.Length} and a destination of {dst.Length}.");
+        if (n == 0) return;
         int m = rows * cols;
-        for (int b = 0; b < batch; b++)
+        fixed (float* s0 = src)
+        fixed (float* d0 = dst)
         {
-            var s = src.Slice(b * m, m);
-            var d = dst.Slice(b * m, m);
-            for (int i0 = 0; i0 < rows; i0 += Tile)
+            for (int b = 0; b < batch; b++)
             {
-                int i1 = Math.Min(rows, i0 + Tile);
-                for (int j0 = 0; j0 < cols; j0 += Tile)
+                float* s = s0 + (long)b * m, d = d0 + (long)b * m;
+                for (int i0 = 0; i0 < rows; i0 += Tile)
                 {
-                    int j1 = Math.Min(cols, j0 + Tile);
-                    for (int i = i0; i < i1; i++)
-                        for (int j = j0; j < j1; j++)
-                            d[j * rows + i] = s[i * cols + j];
+                    int i1 = Math.Min(rows, i0 + Tile);
+                    for (int j0 = 0; j0 < cols; j0 += Tile)
+                    {
+                        int j1 = Math.Min(cols, j0 + Tile);
+                        int i = i0;
+                        if (Sse.IsSupported)
+                            for (; i + 4 <= i1; i += 4)
+                            {
+                                int j = j0;
+                                for (; j + 4 <= j1; j += 4) Transpose4x4(s + (long)i * cols + j, cols, d + (long)j * rows + i, rows);
+                                for (; j < j1; j++)
+                                    for (int k = 0; k < 4; k++) d[(long)j * rows + i + k] = s[(long)(i + k) * cols + j];
+                            }
+                        for (; i < i1; i++)
+                        {
+                            float* sr = s + (long)i * cols;
+                            for (int j = j0; j < j1; j++) d[(long)j * rows + i] = sr[j];
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// <summary>Transposes one 4×4 block with SSE unpacks (the rows of src become the columns of dst).</summary>
+    private static unsafe void Transpose4x4(float* src, int srcStride, float* dst, int dstStride)
+    {
+        var r0 = Sse.LoadVector128(src);
+        var r1 = Sse.LoadVector128(src + srcStride);
+        var r2 = Sse.LoadVector128(src + 2 * srcStride);
+        var r3 = Sse.LoadVector128(src + 3 * srcStride);
+        var t0 = Sse.UnpackLow(r0, r1);  // a0 b0 a1 b1
+        var t1 = Sse.UnpackLow(r2, r3);  // c0 d0 c1 d1
+        var t2 = Sse.UnpackHigh(r0, r1); // a2 b2 a3 b3
+        var t3 = Sse.UnpackHigh(r2, r3); // c2 d2 c3 d3
+        Sse.Store(dst, Sse.MoveLowToHigh(t0, t1));
+        Sse.Store(dst + dstStride, Sse.MoveHighToLow(t1, t0));
+        Sse.Store(dst + 2 * dstStride, Sse.MoveLowToHigh(t2, t3));
+        Sse.Store(dst + 3 * dstStride, Sse.MoveHighToLow(t3, t2));
     }
 
     /// <summary>Copies <paramref name="rows"/> runs of <paramref name="width"/> elements between buffers with different row strides.</summary>
