@@ -245,11 +245,13 @@ public class ReductionTests
         {
             var x = Tensor.Uniform(rng, -1, 1, n);
             double expected = 0;
-            // The documented order: eight lanes by index mod 8, combined pairwise, then the tail.
-            var lanes = new double[8];
-            int full = n / 8 * 8;
-            for (int i = 0; i < full; i++) lanes[i % 8] += x[i];
-            expected = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+            // The documented order: sixteen lanes by index mod 16, combined pairwise, then the tail.
+            var lanes = new double[16];
+            int full = n / 16 * 16;
+            for (int i = 0; i < full; i++) lanes[i % 16] += x[i];
+            for (int width = 8; width >= 1; width /= 2)
+                for (int j = 0; j < width; j++) lanes[j] = lanes[2 * j] + lanes[2 * j + 1];
+            expected = lanes[0];
             for (int i = full; i < n; i++) expected += x[i];
             Assert.Equal(expected, ReductionKernels.SumDouble(x.Span));
         }
