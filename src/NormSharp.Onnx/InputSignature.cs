@@ -38,7 +38,7 @@ internal static class InputSignature
                 foreach (var layer in s.Layers)
                 {
                     // Shape-preserving layers say nothing about the input; the first one that does decides.
-                    if (layer is ReLU or Tanh or Sigmoid or Gelu or Dropout) continue;
+                    if (layer is ReLU or Tanh or Sigmoid or Gelu or SiLU or Dropout) continue;
                     return Infer(layer);
                 }
                 return null;

@@ -24,7 +24,7 @@ internal static class ModuleExport
             RmsNorm rms => NormalizationExport.RmsNorm(g, rms, path, x),
             BatchNorm1d bn => NormalizationExport.BatchNorm(g, bn, path, x),
             GroupNorm gn => NormalizationExport.GroupNorm(g, gn, path, x),
-            ReLU or Tanh or Sigmoid or Gelu => ActivationExport.Activation(g, module, x),
+            ReLU or Tanh or Sigmoid or Gelu or SiLU => ActivationExport.Activation(g, module, x),
             Dropout => x, // identity in evaluation
             RecurrentLayer r => RecurrentExport.Forward(g, r, path, x),
             IRecurrentCell cell => RecurrentExport.SingleStep(g, cell, path, x),

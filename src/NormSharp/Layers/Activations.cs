@@ -23,9 +23,22 @@ public sealed class Sigmoid : Module
     public override Variable Forward(Variable input) => F.Sigmoid(input);
 }
 
-/// <summary>GELU (exact erf form) as a layer.</summary>
-public sealed class Gelu : Module
+/// <summary>GELU as a layer: the exact erf form by default, or its tanh approximation (PyTorch's <c>nn.GELU(approximate)</c>).</summary>
+public sealed class Gelu(F.GeluApproximation approximate = F.GeluApproximation.None) : Module
+{
+    /// <summary>Which form of GELU the layer computes.</summary>
+    public F.GeluApproximation Approximate { get; } = approximate;
+
+    /// <inheritdoc />
+    public override Variable Forward(Variable input) => F.Gelu(input, Approximate);
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => Approximate == F.GeluApproximation.Tanh ? "approximate='tanh'" : "";
+}
+
+/// <summary>x·σ(x) as a layer (PyTorch's <c>nn.SiLU</c>).</summary>
+public sealed class SiLU : Module
 {
     /// <inheritdoc />
-    public override Variable Forward(Variable input) => F.Gelu(input);
+    public override Variable Forward(Variable input) => F.Silu(input);
 }

@@ -55,6 +55,8 @@ public sealed class Mlp : Module
                 F.Activation.Tanh => new Tanh(),
                 F.Activation.Sigmoid => new Sigmoid(),
                 F.Activation.Gelu => new Gelu(),
+                F.Activation.GeluTanh => new Gelu(F.GeluApproximation.Tanh),
+                F.Activation.Silu => new SiLU(),
                 _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation"),
             });
             if (dropout > 0f) layers.Add(new Dropout(dropout, rng));

@@ -227,9 +227,6 @@ public sealed partial class Tensor
     /// <summary>The elements as a new array.</summary>
     public float[] ToArray() => Span.ToArray();
 
-    /// <inheritdoc />
-    public override string ToString() => $"Tensor{ShapeMismatchException.Format(_shape)}";
-
     /// <summary>Product of the dimensions, checked for negative sizes and overflow.</summary>
     public static long CheckedLength(ReadOnlySpan<int> shape)
     {

@@ -22,6 +22,8 @@ internal static class ExportCases
     {
         ["mlp-layernorm-relu"] = new(() => Randomized(new Mlp([12, 32, 32, 10], NormKind.Layer, new Rng(1))), [[3, 12], [7, 12]]),
         ["mlp-rmsnorm-gelu"] = new(() => Randomized(new Mlp([12, 24, 24, 5], NormKind.Rms, new Rng(2), F.Activation.Gelu)), [[3, 12], [1, 12]], OpsetSensitive: true),
+        ["mlp-layernorm-gelu-tanh"] = new(() => Randomized(new Mlp([12, 24, 5], NormKind.Layer, new Rng(31), F.Activation.GeluTanh)), [[3, 12]], OpsetSensitive: true),
+        ["mlp-silu"] = new(() => new Mlp([12, 16, 4], NormKind.None, new Rng(32), F.Activation.Silu), [[3, 12], [1, 12]]),
         ["mlp-batchnorm-tanh"] = new(() => Trained(Randomized(new Mlp([12, 24, 5], NormKind.Batch, new Rng(3), F.Activation.Tanh)), [8, 12]), [[3, 12], [5, 12]]),
         ["mlp-sigmoid-dropout"] = new(() => new Mlp([12, 16, 16, 4], NormKind.None, new Rng(4), F.Activation.Sigmoid, dropout: 0.3f), [[3, 12], [2, 12]]),
         ["layernorm-two-dims-then-linear"] = new(() => Randomized(new Sequential(new LayerNorm([4, 5]), new Linear(5, 3, new Rng(5)))), [[3, 4, 5], [2, 4, 5]]),
