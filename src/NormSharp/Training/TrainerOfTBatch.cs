@@ -46,26 +46,36 @@ public sealed class Trainer<TBatch> : Trainer
     {
         ArgumentNullException.ThrowIfNull(source);
         int skip = BeginFit(source, epochs, source.BatchesPerEpoch);
-        for (int i = 0; i < skip; i++)
-            if (!source.TryGetNext(out _))
-                throw new InvalidValueException(nameof(source), $"Trainer.Fit: the checkpoint had used {skip} batches of its epoch, but the source's epoch ends after {i}; is it the same data?");
-        var trainTime = new Stopwatch();
-        long samples = 0;
-        while (true)
+        FitResult result;
+        try
         {
-            if (cancel.IsCancellationRequested) RequestStop(FitResult.Interrupted, diverged: false);
-            if (StopReason is not null || State.Epoch >= epochs) break;
-            if (!source.TryGetNext(out var batch))
+            for (int i = 0; i < skip; i++)
+                if (!source.TryGetNext(out _))
+                    throw new InvalidValueException(nameof(source), $"Trainer.Fit: the checkpoint had used {skip} batches of its epoch, but the source's epoch ends after {i}; is it the same data?");
+            var trainTime = new Stopwatch();
+            long samples = 0;
+            while (true)
             {
-                EndEpoch();
-                continue;
+                // Checked before every batch, skipped or rolled-back steps included, so a fault loop cannot outlast a cancellation.
+                if (cancel.IsCancellationRequested) RequestStop(FitResult.Interrupted, diverged: false);
+                if (StopReason is not null || State.Epoch >= epochs) break;
+                if (!source.TryGetNext(out var batch))
+                {
+                    EndEpoch();
+                    continue;
+                }
+                State.BatchesIntoEpoch++;
+                if (RunStep(batch, trainTime)) samples += _step.Samples;
             }
-            State.BatchesIntoEpoch++;
-            if (RunStep(batch, trainTime)) samples += _step.Samples;
+            double seconds = trainTime.Elapsed.TotalSeconds;
+            double finalLoss = double.IsNaN(State.LastEpochLoss) ? State.EpochLossSoFar : State.LastEpochLoss;
+            result = new FitResult(State.Step, Math.Min(State.Epoch, epochs), finalLoss, seconds > 0 ? samples / seconds : 0, Diverged, StopReason);
         }
-        double seconds = trainTime.Elapsed.TotalSeconds;
-        double finalLoss = double.IsNaN(State.LastEpochLoss) ? State.EpochLossSoFar : State.LastEpochLoss;
-        var result = new FitResult(State.Step, Math.Min(State.Epoch, epochs), finalLoss, seconds > 0 ? samples / seconds : 0, Diverged, StopReason);
+        catch
+        {
+            AbortFit();
+            throw;
+        }
         EndFit(result);
         return result;
     }

@@ -151,7 +151,7 @@ public class FaultToleranceTests
     }
 
     [Fact]
-    public void CtrlCFinishesTheStepWritesACheckpointAndExitsCleanly()
+    public void CtrlCFinishesTheStepWritesACheckpointAndExits130()
     {
         using var dir = new TestData.TempDir();
         string data = Path.Combine(dir.Path, "data");
@@ -163,9 +163,10 @@ public class FaultToleranceTests
             WaitFor(() => StepsLogged(run) >= 15, p, run);
             using (var kill = Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
             Assert.True(p.WaitForExit(30_000), "the process did not stop after SIGINT");
-            Assert.Equal(0, p.ExitCode);
+            Assert.Equal(130, p.ExitCode);
         }
         Assert.Contains("interrupted", File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.False(File.Exists(Path.Combine(run, "model.safetensors")), "an interrupted run writes no model");
         int stepsAtStop = StepsLogged(run);
         Assert.True(stepsAtStop < 300);
         using (var p = StartCli("train", "--resume", run))
