@@ -84,7 +84,7 @@ public sealed record MemoryEstimate(long Parameters, long LargestTensor, long Pa
     {
         if (LargestTensor > Array.MaxLength)
             throw new InvalidValueException(nameof(TrainingConfig.Hidden), string.Create(CultureInfo.InvariantCulture,
-                $"the model is too large: its largest weight has {LargestTensor:N0} elements, more than the {Array.MaxLength:N0} one tensor can hold (and it would need about {Format(TotalBytes)} to train, with {Format(availableBytes)} available); use smaller hidden sizes"));
+                $"the model is too large: training it needs about {Format(TotalBytes)} ({Parameters:N0} parameters; {Format(availableBytes)} is available), and its largest weight has {LargestTensor:N0} elements, more than the {Array.MaxLength:N0} one tensor can hold; use smaller hidden sizes"));
         if (TotalBytes > availableBytes)
             throw new InvalidValueException(nameof(TrainingConfig.Hidden), string.Create(CultureInfo.InvariantCulture,
                 $"the model is too large for this machine: training it needs about {Format(TotalBytes)} ({Parameters:N0} parameters: {Format(ParameterBytes)} for weights and gradients, {Format(OptimizerBytes)} of optimizer state, {Format(ActivationBytes)} of activations), but only {Format(availableBytes)} is available; use smaller hidden sizes or a smaller batch"));
