@@ -170,8 +170,9 @@ internal static class TrainCommand
         var config = RecipeRun.ReadConfig(dir);
         if (movedData is not null) config = config with { DataDir = movedData };
         var data = LoadData(config, log, resumedFrom: movedData is null ? dir : null);
-        log($"resuming {dir}");
-        return RecipeRun.Resume(dir, data, log, movedData);
+        var run = RecipeRun.Resume(dir, data, log, movedData);
+        log($"resuming {dir} at step {run.Trainer.State.Step}");
+        return run;
     }
 
     private static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);

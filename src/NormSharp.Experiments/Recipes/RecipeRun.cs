@@ -274,10 +274,9 @@ public sealed class RecipeRun : IDisposable
     {
         if (_ran) throw new InvalidOperationException("RecipeRun.Run: this run has already run; resume it from its folder instead.");
         _ran = true;
-        FitResult? fit = null;
         try
         {
-            fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
+            var fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
             string status = fit.Diverged ? RunSummary.DivergedStatus : fit.WasInterrupted ? RunSummary.Interrupted : RunSummary.Finished;
             // An interrupted run is about to exit (a signal's grace period is short): no test pass for it.
             var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN) : _task.Evaluate(Model);
@@ -290,7 +289,7 @@ public sealed class RecipeRun : IDisposable
             }
             return summary;
         }
-        catch (Exception e) when (_dir is not null && fit is null)
+        catch (Exception e) when (_dir is not null)
         {
             TryWriteFailure(e);
             throw;
