@@ -21,7 +21,8 @@ internal static class TrainCommand
         Details = "Writes DIR/metrics.csv (every step and epoch: loss, accuracy, learning rate, global and per-layer\n" +
                   "gradient norms, step time), DIR/checkpoint.safetensors (every --checkpoint-every steps and at each\n" +
                   "epoch's end), DIR/model.safetensors (PyTorch-style names) and DIR/summary.json.\n" +
-                  "--resume DIR continues the run stored in DIR with its own settings; other options are then ignored.",
+                  "--resume DIR continues the run stored in DIR with its own settings; only --threads, --micro-batches,\n" +
+                  "--distributed and --reduction may change (they are not part of the run's identity); others are ignored.",
         Options =
         [
             new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
@@ -132,7 +133,9 @@ internal static class TrainCommand
             dir = resume;
             var config = RecipeRun.ReadConfig(dir);
             var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = RecipeRun.Resume(dir, data, dp);
+            trainer = RecipeRun.Resume(dir, data, dp,
+                threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+                microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null);
             ctx.Error.WriteLine($"resuming {dir}");
         }
         else

@@ -118,11 +118,17 @@ public sealed class RecipeRun
     }
 
     /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
-    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null)
+    /// <remarks>
+    /// Settings that are not part of the run's identity may change on resume: <paramref name="threads"/>,
+    /// <paramref name="microBatches"/>, and the number of ranks (<paramref name="dataParallel"/>).
+    /// </remarks>
+    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null, int? threads = null, int? microBatches = null)
     {
         string path = Path.Combine(directory, Checkpoint.FileName);
         var cp = Checkpoint.Load(path);
-        var run = new RecipeRun(ConfigOf(cp, path), data, directory, dataParallel);
+        var config = ConfigOf(cp, path);
+        config = config with { Threads = threads ?? config.Threads, MicroBatches = microBatches ?? config.MicroBatches };
+        var run = new RecipeRun(config, data, directory, dataParallel);
         run._trainer.LoadCheckpoint(cp, path);
         return run;
     }

@@ -70,7 +70,8 @@ public sealed class Trainer<TBatch> : Trainer
         long samples = 0;
         while (true)
         {
-            if (cancel.IsCancellationRequested) RequestStop(FitResult.Interrupted, diverged: false);
+            // Ranks of a data-parallel run stop together: each step's reduction carries the request (below).
+            if (cancel.IsCancellationRequested && DataParallel is null) RequestStop(FitResult.Interrupted, diverged: false);
             if (StopReason is not null || State.Epoch >= epochs) break;
             if (!source.TryGetNext(out var batch))
             {
@@ -78,6 +79,7 @@ public sealed class Trainer<TBatch> : Trainer
                 continue;
             }
             State.BatchesIntoEpoch++;
+            _cancel = cancel;
             if (RunStep(batch, trainTime)) samples += _step.Samples;
         }
         double seconds = trainTime.Elapsed.TotalSeconds;
@@ -149,8 +151,8 @@ public sealed class Trainer<TBatch> : Trainer
         step.Begin(State.Step + 1, State.Epoch, ApplyLearningRates());
         RunStepStart(step);
         Optimizer.ZeroGrad();
-        // Per-step sums, in double: weighted loss, samples, correct, scored, non-finite local losses.
-        Span<double> stats = stackalloc double[5];
+        // Per-step sums, in double: weighted loss, samples, correct, scored, non-finite local losses, stop requests.
+        Span<double> stats = stackalloc double[6];
         var parameters = Optimizer.Parameters;
         bool accumulate = MicroBatches > 1;
         if (accumulate) EnsureAccumulators(parameters);
@@ -182,6 +184,7 @@ public sealed class Trainer<TBatch> : Trainer
         if (DataParallel is { } dp)
         {
             Reducer!.Finish();
+            if (_cancel.IsCancellationRequested) stats[5] = 1;
             ReduceStatistics(dp, stats);
         }
         step.Loss = stats[4] > 0 ? double.NaN : stats[0];
@@ -190,15 +193,16 @@ public sealed class Trainer<TBatch> : Trainer
         step.Scored = (int)stats[3];
         RunLoss(step);
         if (!step.Skipped && StopReason is null) RunBackward(step);
-        if (step.Skipped || StopReason is not null)
-        {
-            trainTime.Stop();
-            return false;
-        }
-        return FinishStep(step, trainTime);
+        bool done = false;
+        if (step.Skipped || StopReason is not null) trainTime.Stop();
+        else done = FinishStep(step, trainTime);
+        // A stop asked for on any rank ends every rank after this same step (which completes, so no batch is lost).
+        if (stats[5] > 0) RequestStop(FitResult.Interrupted, diverged: false);
+        return done;
     }
 
     private Tensors.Tensor[]? _accumulators;
+    private CancellationToken _cancel;
 
     private void EnsureAccumulators(IReadOnlyList<Variable> parameters)
     {
