@@ -47,6 +47,15 @@ public sealed class DataParallel
     /// </summary>
     public bool CheckInitialWeights { get; init; } = true;
 
+    /// <summary>
+    /// Start each bucket's all-reduce from the backward pass as soon as its gradients are final (true, the
+    /// default), or only after the pass (false: no overlap of communication with computation).
+    /// </summary>
+    public bool OverlapCommunication { get; init; } = true;
+
+    /// <summary>Communication figures of the last step (updated by the trainer).</summary>
+    public DataParallelStatistics LastStep { get; internal set; } = new(TimeSpan.Zero, 0, 0);
+
     /// <summary>This process's rank.</summary>
     public int Rank => Communicator.Rank;
 

@@ -303,7 +303,7 @@ public abstract class Trainer
     {
         // Only the trainer's own backward passes are reported (not, say, a part's diagnostic pass).
         if (_hookStep is not { } step) return;
-        if (_reduceInHooks) Reducer!.OnGradientReady(parameter);
+        if (_reduceInHooks && DataParallel!.OverlapCommunication) Reducer!.OnGradientReady(parameter);
         foreach (var g in _gradientCallbacks) g.OnGradientReady(step, parameter);
     }
 

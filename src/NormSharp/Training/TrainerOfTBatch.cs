@@ -185,7 +185,9 @@ public sealed class Trainer<TBatch> : Trainer
         {
             Reducer!.Finish();
             if (_cancel.IsCancellationRequested) stats[5] = 1;
+            long statsStart = Stopwatch.GetTimestamp();
             ReduceStatistics(dp, stats);
+            dp.LastStep = new Distributed.DataParallelStatistics(Reducer.CommunicationTime + Stopwatch.GetElapsedTime(statsStart), Reducer.BytesPerStep, Reducer.BucketCount);
         }
         step.Loss = stats[4] > 0 ? double.NaN : stats[0];
         step.Samples = (int)stats[1];
