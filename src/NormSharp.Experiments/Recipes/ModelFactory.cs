@@ -54,7 +54,7 @@ public static class ModelFactory
         if (c.Threads < 1) throw new InvalidValueException(nameof(c.Threads), $"Threads must be at least 1, got {c.Threads}");
         if (c.MicroBatches < 1) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches must be at least 1, got {c.MicroBatches}");
         if (c.MicroBatches > c.BatchSize) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches ({c.MicroBatches}) cannot exceed the batch size ({c.BatchSize})");
-        if (c.BatchSize == 1 && c.Model == ModelKind.Mlp && c.Norm == NormKind.Batch) throw new InvalidValueException(nameof(c.BatchSize), "batch normalization needs at least 2 samples per batch; use layer normalization at batch size 1");
+        if (c.BatchSize == 1 && c.Model == ModelKind.Mlp && c.Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException(nameof(c.BatchSize), "batch normalization needs at least 2 samples per batch; use layer normalization at batch size 1");
     }
 
     private static void Defined<TEnum>(TEnum value, string name) where TEnum : struct, Enum

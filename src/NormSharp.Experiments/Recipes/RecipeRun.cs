@@ -40,6 +40,8 @@ public sealed class RecipeRun
     /// </remarks>
     public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, DataParallel? dataParallel = null)
     {
+        if (dataParallel is not null && config.Model == ModelKind.Rnn && config.Cell == CellKind.BnLstm)
+            throw new InvalidValueException(nameof(config.Cell), "the bn-lstm cell keeps per-step running statistics that data-parallel ranks do not exchange; train it in one process (micro-batches work)");
         if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy is not supported in data-parallel runs (use stop or skip)");
         // Only the first rank writes the run's files; the others train without an output folder.

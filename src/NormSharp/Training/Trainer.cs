@@ -225,6 +225,8 @@ public abstract class Trainer
         if (DataParallel is { } dp)
         {
             DataParallelStart.Synchronize(dp, Model, Optimizer);
+            foreach (var (_, m) in Model.NamedModules())
+                if (m is SyncBatchNorm sync) sync.Communicator ??= dp.Communicator;
             Reducer = new GradientReducer(dp, Optimizer.Parameters);
         }
         foreach (var c in _callbacks) c.OnFitStart(this);

@@ -63,6 +63,22 @@ public sealed class Trainer<TBatch> : Trainer
         if ((MicroBatches > 1 || DataParallel is not null) && Splitter is null)
             throw new InvalidValueException(nameof(Splitter), "Trainer: micro-batches and data-parallel training cut batches into parts; set Trainer.Splitter (LabeledBatchSplitter for LabeledBatch).");
         int skip = BeginFit(source, epochs, source.BatchesPerEpoch);
+        var deferred = MicroBatches > 1 || DataParallel is not null ? Distributed.DeferredBatchStatistics.Attach(Model) : [];
+        try
+        {
+            return RunFit(source, epochs, cancel, skip, deferred);
+        }
+        finally
+        {
+            Distributed.DeferredBatchStatistics.Detach(deferred);
+        }
+    }
+
+    private Distributed.DeferredBatchStatistics[] _deferred = [];
+
+    private FitResult RunFit(IBatchSource<TBatch> source, int epochs, CancellationToken cancel, int skip, Distributed.DeferredBatchStatistics[] deferred)
+    {
+        _deferred = deferred;
         for (int i = 0; i < skip; i++)
             if (!source.TryGetNext(out _))
                 throw new InvalidValueException(nameof(source), $"Trainer.Fit: the checkpoint had used {skip} batches of its epoch, but the source's epoch ends after {i}; is it the same data?");
@@ -156,6 +172,7 @@ public sealed class Trainer<TBatch> : Trainer
         var parameters = Optimizer.Parameters;
         bool accumulate = MicroBatches > 1;
         if (accumulate) EnsureAccumulators(parameters);
+        foreach (var d in _deferred) d.Begin(MicroBatches);
         // Without micro-batches the rank's one part is reduced during its backward pass; with them, after the last.
         bool reduceInPass = DataParallel is not null && !accumulate;
         Reducer?.Begin();
@@ -164,7 +181,11 @@ public sealed class Trainer<TBatch> : Trainer
             int part = rank * MicroBatches + m;
             int start = (int)((long)total * part / parts), end = (int)((long)total * (part + 1) / parts);
             int count = end - start;
-            if (count == 0) continue;
+            if (count == 0)
+            {
+                foreach (var d in _deferred) d.SkipPart();
+                continue;
+            }
             float weight = parts == 1 ? 1f : (float)count / total;
             Tape.Current.Reset();
             var output = _loss(Model, splitter.Slice(batch, start, count));
@@ -181,6 +202,7 @@ public sealed class Trainer<TBatch> : Trainer
             if (accumulate) Accumulate(parameters, m == 0);
         }
         if (accumulate) RestoreAccumulated(parameters);
+        foreach (var d in _deferred) d.Apply(DataParallel?.Communicator);
         if (DataParallel is { } dp)
         {
             Reducer!.Finish();

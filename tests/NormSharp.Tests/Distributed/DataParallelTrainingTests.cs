@@ -42,15 +42,22 @@ public class DataParallelTrainingTests : IDisposable
 
     private static void Ok(ChildProcess.Result r) => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Output}\n{r.Error}");
 
-    [Fact]
-    public void TwoRanksEndWithTheWeightsOfOneProcessWithTwoMicroBatches()
+    [Theory]
+    [InlineData("layer")]
+    [InlineData("batch")] // running statistics too: every part's are applied in order on every rank
+    public void TwoRanksEndWithTheWeightsOfOneProcessWithTwoMicroBatches(string norm)
     {
-        Ok(Single(Args("micro", more: ["--micro-batches", "2"])));
-        Ok(MpiJob.Run(2, "NormSharp.Cli.dll", Args("ranks", more: ["--distributed"])));
+        string[] WithNorm(string[] a)
+        {
+            a[Array.IndexOf(a, "--norm") + 1] = norm;
+            return a;
+        }
+        Ok(Single(WithNorm(Args("micro", more: ["--micro-batches", "2"]))));
+        Ok(MpiJob.Run(2, "NormSharp.Cli.dll", WithNorm(Args("ranks", more: ["--distributed"]))));
         Assert.Equal(Model("micro"), Model("ranks"));
         Assert.Equal(Metrics("micro"), Metrics("ranks"));
         // Splitting the batch is not a no-op: the plain run adds in another order.
-        Ok(Single(Args("plain")));
+        Ok(Single(WithNorm(Args("plain"))));
         Assert.NotEqual(Model("plain"), Model("ranks"));
     }
 
