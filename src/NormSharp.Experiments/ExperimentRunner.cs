@@ -91,7 +91,7 @@ public sealed class ExperimentRunner
             if (sameRun && CheckpointManager.List(dir).Count > 0)
             {
                 Log?.Invoke($"{id}: resuming");
-                trainer = RecipeRun.Resume(dir, data, s => Log?.Invoke($"{id}: {s}"));
+                trainer = RecipeRun.Resume(dir, data, log: s => Log?.Invoke($"{id}: {s}"));
             }
             else
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using NormSharp.Cli.Arguments;
 using NormSharp.Autograd;
 using NormSharp.Datasets;
+using NormSharp.Distributed;
 using NormSharp.Experiments.Recipes;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
@@ -24,8 +25,9 @@ internal static class TrainCommand
                   "DIR/summary.json (however the run ends) and DIR/model.safetensors (PyTorch-style names; only when the\n" +
                   "run finished). One process at a time trains in a folder (it is locked).\n" +
                   "--resume DIR continues the run stored in DIR with its own settings, from its newest intact checkpoint\n" +
-                  "(or from step 0 when it made none); other options are refused, except --data-dir DIR2 when the\n" +
-                  "data moved (it must be the same data) and --json.\n" +
+                  "(or from step 0 when it made none). Only --threads, --micro-batches, --distributed and --reduction\n" +
+                  "may change (they are not part of the run's identity), and --data-dir DIR2 when the data moved (it\n" +
+                  "must be the same data); other options are refused.\n" +
                   "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits; a second one\n" +
                   "exits at once.\n" +
                   "Exit codes: 0 finished; 1 diverged (a non-finite or exploding loss) or a failure at run time (a full\n" +
@@ -62,6 +64,9 @@ internal static class TrainCommand
             new("eval-every", "STEPS", "also evaluate on the test set every STEPS steps (0: only at epoch ends)", "0"),
             new("checkpoint-every", "STEPS", "also checkpoint every STEPS steps (0: only at epoch ends)", "0"),
             new("resume", "DIR", "continue the run stored in DIR"),
+            new("micro-batches", "N", "split each batch into N micro-batches whose gradients are summed in order (less memory, same update)", "1"),
+            new("distributed", null, "data-parallel training over the ranks of an Open MPI job (start with: mpirun -np N normsharp train --distributed ...)"),
+            new("reduction", "ORDER", "with --distributed: how gradients are summed over ranks (rank-order: bit-identical to one process with as many micro-batches)", "native") { Choices = Spelling.Names<ReductionOrder>() },
             new("json", null, "print the summary as JSON instead of a table"),
         ],
         Handler = Run,
@@ -104,18 +109,40 @@ internal static class TrainCommand
         Standardize = !a.Flag("no-standardize"),
         CheckpointEvery = a.Long("checkpoint-every", 0),
         EvalEvery = a.Long("eval-every", 0),
+        MicroBatches = a.Int("micro-batches", 1, 1 << 20),
     };
 
     /// <summary>Options a resumed run may take: the rest are the run's own settings, fixed when it started.</summary>
-    private static readonly string[] AllowedOnResume = ["resume", "data-dir", "json"];
+    private static readonly string[] AllowedOnResume = ["resume", "data-dir", "json", "threads", "micro-batches", "distributed", "reduction"];
 
     private static int Run(ParsedArguments a, CliContext ctx)
+    {
+        if (!a.Flag("distributed")) return Run(a, ctx, null);
+        // Every rank runs this command; a failure on one rank must end the whole job, or the others wait forever.
+        var comm = MpiCommunicator.Initialize();
+        var dp = new DataParallel(comm) { Order = a.Enum<ReductionOrder>("reduction") };
+        int code;
+        try
+        {
+            code = Run(a, comm.Rank == 0 ? ctx : ctx.Quiet(), dp);
+        }
+        catch (Exception e)
+        {
+            code = CommandLine.Report(ctx.Error, e, a.Flag("verbose"), $"rank {comm.Rank}: ");
+            comm.Abort(code);
+            return code;
+        }
+        comm.Dispose();
+        return code;
+    }
+
+    private static int Run(ParsedArguments a, CliContext ctx, DataParallel? dp)
     {
         // Listening from the start: a signal during data loading still ends the run at a checkpoint.
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
-        using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log) : Start(a, log);
-        string dir = trainer.Directory!;
+        string dir = a.String("resume") ?? a.RequiredString("out");
+        using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;
         ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
@@ -141,7 +168,7 @@ internal static class TrainCommand
         };
     }
 
-    private static RecipeRun Start(ParsedArguments a, Action<string> log)
+    private static RecipeRun Start(ParsedArguments a, Action<string> log, DataParallel? dp)
     {
         var config = ReadConfig(a);
         ModelFactory.Validate(config);
@@ -151,7 +178,7 @@ internal static class TrainCommand
         var data = LoadData(config, log, resumedFrom: null);
         try
         {
-            return new RecipeRun(config, data, dir, log);
+            return new RecipeRun(config, data, dir, dp, log);
         }
         catch (RunFolderOccupiedException e)
         {
@@ -159,7 +186,7 @@ internal static class TrainCommand
         }
     }
 
-    private static RecipeRun Resume(ParsedArguments a, string dir, Action<string> log)
+    private static RecipeRun Resume(ParsedArguments a, string dir, Action<string> log, DataParallel? dp)
     {
         var ignored = TrainOptions().Where(o => a.Has(o) && !AllowedOnResume.Contains(o)).ToList();
         if (ignored.Count > 0)
@@ -170,7 +197,10 @@ internal static class TrainCommand
         var config = RecipeRun.ReadConfig(dir);
         if (movedData is not null) config = config with { DataDir = movedData };
         var data = LoadData(config, log, resumedFrom: movedData is null ? dir : null);
-        var run = RecipeRun.Resume(dir, data, log, movedData);
+        var run = RecipeRun.Resume(dir, data, dp,
+            threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+            microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null,
+            log: log, dataDirectory: movedData);
         log($"resuming {dir} at step {run.Trainer.State.Step}");
         return run;
     }

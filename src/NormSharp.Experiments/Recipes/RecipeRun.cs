@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NormSharp.Autograd;
 using NormSharp.Data;
+using NormSharp.Distributed;
 using NormSharp.Errors;
 using NormSharp.Experiments.Recipes.Tasks;
 using NormSharp.IO;
@@ -43,21 +44,26 @@ public sealed class RecipeRun : IDisposable
     /// another run's work is refused (<see cref="RunFolderOccupiedException"/>); one that holds this very run,
     /// stopped before its first checkpoint, is started again from scratch.
     /// </summary>
-    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory)
-        : this(config, data, outputDirectory, Opening.New, null, null)
+    /// <remarks>
+    /// With <paramref name="dataParallel"/> the run trains over several ranks: each takes its share of every batch;
+    /// only rank 0 writes files and locks the folder (pass the same <paramref name="outputDirectory"/> on every rank).
+    /// <paramref name="log"/> hears what is found in the folder (a restart, leftover temporary files).
+    /// </remarks>
+    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, DataParallel? dataParallel = null, Action<string>? log = null)
+        : this(config, data, outputDirectory, Opening.New, null, dataParallel, log)
     {
     }
 
-    /// <summary>Sets up a new run as <see cref="RecipeRun(TrainingConfig, DatasetSplit?, string?)"/> does, telling <paramref name="log"/> what it finds in the folder (a restart, leftover temporary files).</summary>
-    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, Action<string>? log)
-        : this(config, data, outputDirectory, Opening.New, null, log)
+    private RecipeRun(TrainingConfig config, DatasetSplit? data, string? folder, Opening opening, RunManifest? manifest, DataParallel? dataParallel, Action<string>? log)
     {
-    }
-
-    private RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, Opening opening, RunManifest? manifest, Action<string>? log)
-    {
+        if (dataParallel is not null && config.Model == ModelKind.Rnn && config.Cell == CellKind.BnLstm)
+            throw new InvalidValueException(nameof(config.Cell), "the bn-lstm cell keeps per-step running statistics that data-parallel ranks do not exchange; train it in one process (micro-batches work)");
+        if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
+            throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy is not supported in data-parallel runs (use stop or skip)");
         config = Normalize(config);
-        if (outputDirectory is not null) CheckFolderPath(outputDirectory);
+        if (folder is not null) CheckFolderPath(folder);
+        // Only the first rank writes the run's files; the others train without an output folder (and read a resumed run's checkpoint).
+        string? outputDirectory = dataParallel is { Rank: not 0 } ? null : folder;
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
         _config = config;
@@ -95,6 +101,19 @@ public sealed class RecipeRun : IDisposable
                 RunIdentity = Identity,
             };
             _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
+            if (config.MicroBatches > 1 || dataParallel is not null)
+            {
+                _trainer.MicroBatches = config.MicroBatches;
+                _trainer.Splitter = LabeledBatchSplitter.Instance;
+            }
+            if (dataParallel is not null)
+                _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+                {
+                    Order = dataParallel.Order,
+                    BucketBytes = dataParallel.BucketBytes,
+                    CheckInitialWeights = dataParallel.CheckInitialWeights,
+                    RunIdentity = Identity,
+                };
             _trainer.Add(new RngState("model_rng", modelRng));
             CheckpointManager? checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);
             if (_dir is not null)
@@ -110,10 +129,12 @@ public sealed class RecipeRun : IDisposable
             _trainer.Add(new DivergenceDetector(Math.Clamp((2048 + config.BatchSize - 1) / config.BatchSize, 20, 1000)) { ChanceLoss = _task.ChanceLoss });
             if (checkpoints is not null) _trainer.Add(checkpoints);
             _trainer.Add(_progress);
-            if (opening == Opening.Resume && checkpoints is not null)
+            if (opening == Opening.Resume)
             {
-                if (checkpoints.Exists) checkpoints.Restore(_trainer, log);
-                else log?.Invoke($"{_dir} has no checkpoint yet: starting from step 0");
+                // Every rank continues from the checkpoint (rank 0's state is then broadcast); only rank 0 keeps writing.
+                var stored = checkpoints ?? new CheckpointManager(folder!);
+                if (stored.Exists) stored.Restore(_trainer, log);
+                else log?.Invoke($"{folder} has no checkpoint yet: starting from step 0");
             }
         }
         catch
@@ -160,12 +181,22 @@ public sealed class RecipeRun : IDisposable
     /// when it never reached one. <paramref name="dataDirectory"/>, when given, is where the run's data now lies
     /// (it must be the same data: the run's identity is checked).
     /// </summary>
-    public static RecipeRun Resume(string directory, DatasetSplit? data, Action<string>? log = null, string? dataDirectory = null)
+    /// <remarks>
+    /// Settings that are not part of the run's identity may change on resume: <paramref name="threads"/>,
+    /// <paramref name="microBatches"/>, and the number of ranks (<paramref name="dataParallel"/>).
+    /// </remarks>
+    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null, int? threads = null, int? microBatches = null,
+        Action<string>? log = null, string? dataDirectory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var manifest = RunManifest.Read(directory) ?? ManifestFromCheckpoints(directory);
-        var config = dataDirectory is null ? manifest.Config : manifest.Config with { DataDir = dataDirectory };
-        return new RecipeRun(config, data, directory, Opening.Resume, manifest, log);
+        var config = manifest.Config with
+        {
+            DataDir = dataDirectory ?? manifest.Config.DataDir,
+            Threads = threads ?? manifest.Config.Threads,
+            MicroBatches = microBatches ?? manifest.Config.MicroBatches,
+        };
+        return new RecipeRun(config, data, directory, Opening.Resume, manifest, dataParallel, log);
     }
 
     /// <summary>The configuration as a run stores it: checked, with its data folder made absolute.</summary>

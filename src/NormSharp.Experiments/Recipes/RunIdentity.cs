@@ -10,8 +10,10 @@ namespace NormSharp.Experiments.Recipes;
 /// <summary>
 /// A recipe run's identity: a SHA-256 of its configuration and of the data it trains and is scored on. Two runs
 /// with the same identity compute the same thing, wherever the data folder lies (the folder's path is not part
-/// of it, its contents are), so a run folder can refuse a checkpoint of any other run, and data moved elsewhere
-/// can still be recognized as the run's own.
+/// of it, its contents are), so a run folder can refuse a checkpoint of any other run, data moved elsewhere can
+/// still be recognized as the run's own, and the ranks of a data-parallel job check they run the same thing.
+/// Settings that may differ between ranks or resumes without changing the computation are left out: threads,
+/// micro-batches, and how often checkpoints and evaluations happen.
 /// </summary>
 public static class RunIdentity
 {
@@ -23,7 +25,8 @@ public static class RunIdentity
         ArgumentNullException.ThrowIfNull(config);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData("normsharp-run-identity-1\n"u8);
-        sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(config with { DataDir = null })));
+        var neutral = config with { DataDir = null, Threads = 1, MicroBatches = 1, CheckpointEvery = 0, EvalEvery = 0 };
+        sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(neutral)));
         sha.AppendData(data is null ? "\nno data"u8 : DataHashes.GetValue(data, HashData));
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }

@@ -173,7 +173,7 @@ public class FaultToleranceTests
         Assert.Contains("another configuration", occupied.Message);
 
         var notes = new List<string>();
-        var resumed = RecipeRun.Resume(run, data, notes.Add);
+        var resumed = RecipeRun.Resume(run, data, log: notes.Add);
         Assert.Contains(notes, n => n.Contains("no checkpoint yet: starting from step 0"));
         Assert.Equal(30, resumed.Run().Steps);
 
@@ -181,7 +181,7 @@ public class FaultToleranceTests
         // And the same command again, in a folder that never got a checkpoint, starts over.
         string again = Path.Combine(dir.Path, "again");
         new RecipeRun(Config(), data, again).Dispose();
-        var restarted = new RecipeRun(Config(), data, again, notes.Add).Run();
+        var restarted = new RecipeRun(Config(), data, again, log: notes.Add).Run();
         Assert.Equal(30, restarted.Steps);
         Assert.Contains(notes, n => n.Contains("stopped before its first checkpoint"));
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir.Path, "fresh", "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
@@ -235,7 +235,7 @@ public class FaultToleranceTests
         string[] orphans = [".checkpoint-00000009.safetensors.31337.0123456789abcdef0123456789abcdef.tmp", ".summary.json.31337.fedcba9876543210fedcba9876543210.tmp"];
         foreach (var o in orphans) File.WriteAllText(Path.Combine(run, o), "half a file");
         var notes = new List<string>();
-        RecipeRun.Resume(run, data, notes.Add).Run();
+        RecipeRun.Resume(run, data, log: notes.Add).Run();
         Assert.All(orphans, o => Assert.False(File.Exists(Path.Combine(run, o))));
         Assert.Contains(notes, n => n.Contains("removed 2 temporary files"));
     }
