@@ -67,6 +67,7 @@ public sealed class CheckpointManager : ITrainerCallback
         foreach (string path in System.IO.Directory.EnumerateFiles(directory, Prefix + "*" + Suffix))
         {
             string name = Path.GetFileName(path);
+            if (!name.StartsWith(Prefix, StringComparison.Ordinal) || !name.EndsWith(Suffix, StringComparison.Ordinal) || name.Length <= Prefix.Length + Suffix.Length) continue;
             if (!long.TryParse(name.AsSpan(Prefix.Length, name.Length - Prefix.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long step)) continue;
             found.Add(new CheckpointFile(path, step, ReadGood(path)));
         }
