@@ -1,10 +1,11 @@
 using System.Numerics.Tensors;
 using NormSharp.Errors;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels;
 
-/// <summary>Loss functions, fused with their first derivative where that saves a pass.</summary>
-public static class LossKernels
+/// <summary>Loss functions, fused with their first derivative where that saves a pass; the same bits at every vector width.</summary>
+public static unsafe class LossKernels
 {
     /// <summary>
     /// Mean over rows of −log softmax(logits[r])[labels[r]], computed as logsumexp − logit (stable for any
@@ -27,7 +28,7 @@ public static class LossKernels
     {
         CheckCrossEntropy(dlogits.Length, labels, probabilities.Length, rows, classes);
         float scale = rows == 0 ? 0f : upstream / rows;
-        TensorPrimitives.Multiply(probabilities, scale, dlogits);
+        ElementwiseKernels.Scale(probabilities, scale, dlogits);
         for (int r = 0; r < rows; r++) dlogits[r * classes + labels[r]] -= scale;
     }
 
@@ -42,19 +43,18 @@ public static class LossKernels
         return correct;
     }
 
-    /// <summary>Mean of (prediction − target)².</summary>
+    /// <summary>Mean of (prediction − target)², summed in the fixed order of <see cref="LaneSums"/>.</summary>
     public static float MseForward(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
     {
         if (prediction.Length != target.Length)
             throw new ShapeMismatchException($"Mse: prediction has {prediction.Length} elements, target {target.Length}.");
         if (prediction.IsEmpty) return 0f;
-        double s = 0;
-        for (int i = 0; i < prediction.Length; i++)
+        fixed (float* p = prediction, t = target)
         {
-            double d = prediction[i] - target[i];
-            s += d * d;
+            var work = new SquaredErrorWork { P = p, T = t, N = prediction.Length };
+            Widths.Dispatch(ref work);
+            return (float)(work.Sum / prediction.Length);
         }
-        return (float)(s / prediction.Length);
     }
 
     /// <summary>dprediction = upstream·2(prediction − target)/n.</summary>
@@ -63,8 +63,8 @@ public static class LossKernels
         if (prediction.Length != target.Length || dprediction.Length != prediction.Length)
             throw new ShapeMismatchException($"MseBackward: prediction {prediction.Length}, target {target.Length} and gradient {dprediction.Length} elements differ.");
         if (prediction.IsEmpty) return;
-        TensorPrimitives.Subtract(prediction, target, dprediction);
-        TensorPrimitives.Multiply(dprediction, 2f * upstream / prediction.Length, dprediction);
+        ElementwiseKernels.Sub(prediction, target, dprediction);
+        ElementwiseKernels.Scale(dprediction, 2f * upstream / prediction.Length, dprediction);
     }
 
     private static void CheckCrossEntropy(int logitsLength, ReadOnlySpan<int> labels, int probsLength, int rows, int classes)
@@ -76,5 +76,37 @@ public static class LossKernels
         for (int r = 0; r < rows; r++)
             if ((uint)labels[r] >= (uint)classes)
                 throw new InvalidValueException("labels", $"CrossEntropy: label {labels[r]} of row {r} is outside [0, {classes}).");
+    }
+
+    private struct SquaredErrorWork : IWidthGeneric
+    {
+        public float* P, T;
+        public int N;
+        public double Sum;
+
+        public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
+        {
+            var terms = new SquaredError<TV> { P = P, T = T };
+            LaneSums.Run<TV, SquaredError<TV>>(ref terms, N, out Sum, out _, out _);
+        }
+    }
+
+    private struct SquaredError<TV> : ISumTerms<SquaredError<TV>, TV> where TV : unmanaged, IFloatVector<TV>
+    {
+        public float* P, T;
+
+        public static int Sums => 1;
+
+        public readonly void Add(nint i, ref TV s0, ref TV s1, ref TV s2)
+        {
+            var d = TV.Load(P + i) - TV.Load(T + i);
+            s0 = TV.Fma(d, d, s0);
+        }
+
+        public readonly SquaredError<TV> Padded(nint start, int count, float* scratch) => new()
+        {
+            P = LaneSums.Pad(P, start, count, scratch, 0f),
+            T = LaneSums.Pad(T, start, count, scratch + LaneSums.Lanes, 0f),
+        };
     }
 }

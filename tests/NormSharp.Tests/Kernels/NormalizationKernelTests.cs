@@ -253,7 +253,7 @@ public class NormalizationKernelTests
         var s = new float[3];
         var e = Assert.Throws<ShapeMismatchException>(() => LayerNormKernels.Forward(x, new float[7], default, y, m, s, 3, 4, 1e-5f));
         Assert.Contains("weight has 7", e.Message);
-        Assert.Throws<InvalidValueException>(() => LayerNormKernels.Forward(x, default, default, y, m, s, 3, 4, 0f));
+        Assert.Throws<InvalidValueException>(() => LayerNormKernels.Forward(x, default, default, y, m, s, 3, 4, -1e-5f));
         Assert.Throws<InvalidValueException>(() => LayerNormKernels.Forward(x, default, default, y, m, s, 3, 4, float.NaN));
         var e2 = Assert.Throws<ShapeMismatchException>(() => LayerNormKernels.Forward(x, default, default, y, m, s, 4, 4, 1e-5f));
         Assert.Contains("x has 12", e2.Message);
