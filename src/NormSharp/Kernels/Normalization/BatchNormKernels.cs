@@ -34,7 +34,7 @@ public static unsafe class BatchNormKernels
         int n, int c, int l, float eps, float momentum)
     {
         const string op = "BatchNorm.ForwardTraining";
-        string shape = CheckDims(op, n, c, l, out long total);
+        var shape = CheckDims(op, n, c, l, out long total);
         if ((long)n * l == 1)
             throw new InvalidValueException(nameof(x), $"{op}: Expected more than 1 value per channel when training, got input size {shape}.");
         CheckEps(op, eps);
@@ -42,14 +42,14 @@ public static unsafe class BatchNormKernels
             throw new InvalidValueException(nameof(momentum), $"{op}: momentum must be in [0, 1], got {momentum}.");
         CheckLength(op, nameof(x), x.Length, total, shape);
         CheckLength(op, nameof(y), y.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(bias), bias.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckOptional(op, nameof(bias), bias.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, "channels");
         if (runningMean.IsEmpty != runningVar.IsEmpty)
             throw new ShapeMismatchException($"{op}: runningMean has {runningMean.Length} elements and runningVar {runningVar.Length}; track both (C = {c} each) or neither (both empty).");
-        CheckOptional(op, nameof(runningMean), runningMean.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(runningVar), runningVar.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(runningMean), runningMean.Length, c, "channels");
+        CheckOptional(op, nameof(runningVar), runningVar.Length, c, "channels");
 
         fixed (float* px = x, pw = weight, pb = bias, py = y, psm = saveMean, psi = saveInvStd, prm = runningMean, prv = runningVar)
         {
@@ -70,14 +70,14 @@ public static unsafe class BatchNormKernels
         ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, Span<float> y, int n, int c, int l, float eps)
     {
         const string op = "BatchNorm.ForwardInference";
-        string shape = CheckDims(op, n, c, l, out long total);
+        var shape = CheckDims(op, n, c, l, out long total);
         CheckEps(op, eps);
         CheckLength(op, nameof(x), x.Length, total, shape);
         CheckLength(op, nameof(y), y.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(bias), bias.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckOptional(op, nameof(bias), bias.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, "channels");
 
         fixed (float* px = x, pw = weight, pb = bias, prm = runningMean, prv = runningVar, py = y)
         {
@@ -103,15 +103,15 @@ public static unsafe class BatchNormKernels
         int n, int c, int l)
     {
         const string op = "BatchNorm.BackwardTraining";
-        string shape = CheckDims(op, n, c, l, out long total);
+        var shape = CheckDims(op, n, c, l, out long total);
         CheckLength(op, nameof(dy), dy.Length, total, shape);
         CheckLength(op, nameof(x), x.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, "channels");
         if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, shape);
-        CheckOptional(op, nameof(dweight), dweight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(dbias), dbias.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(dweight), dweight.Length, c, "channels");
+        CheckOptional(op, nameof(dbias), dbias.Length, c, "channels");
 
         fixed (float* pdy = dy, px = x, pw = weight, psm = saveMean, psi = saveInvStd, pdx = dx, pdw = dweight, pdb = dbias)
         {
@@ -139,19 +139,19 @@ public static unsafe class BatchNormKernels
         int n, int c, int l, float eps)
     {
         const string op = "BatchNorm.BackwardInference";
-        string shape = CheckDims(op, n, c, l, out long total);
+        var shape = CheckDims(op, n, c, l, out long total);
         CheckEps(op, eps);
         CheckLength(op, nameof(dy), dy.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
-        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, "channels");
         if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, shape);
-        CheckOptional(op, nameof(dweight), dweight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(dbias), dbias.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(dweight), dweight.Length, c, "channels");
+        CheckOptional(op, nameof(dbias), dbias.Length, c, "channels");
         bool withX = !dweight.IsEmpty;
         if (withX)
         {
             CheckLength(op, nameof(x), x.Length, total, shape);
-            CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, $"{c} channels");
+            CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, "channels");
         }
 
         float[] zeros = KernelScratch.Floats(c + 16);
@@ -321,13 +321,13 @@ public static unsafe class BatchNormKernels
         }
     }
 
-    private static string CheckDims(string op, int n, int c, int l, out long total)
+    private static InputShape CheckDims(string op, int n, int c, int l, out long total)
     {
         CheckSize(op, nameof(n), "n (batch size)", n, 1);
         CheckSize(op, nameof(c), "c (channels)", c, 1);
         CheckSize(op, nameof(l), "l (length per channel)", l, 1);
-        string shape = l == 1 ? Shape(n, c) : Shape(n, c, l);
-        total = CheckTotal(op, shape, (long)n * c * l);
+        var shape = l == 1 ? new InputShape(n, c) : new InputShape(n, c, l);
+        total = CheckTotal(op, shape);
         return shape;
     }
 }

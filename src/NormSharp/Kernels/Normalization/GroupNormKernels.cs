@@ -26,12 +26,12 @@ public static unsafe class GroupNormKernels
         Span<float> mean, Span<float> rstd, int n, int c, int spatial, int groups, float eps)
     {
         const string op = "GroupNorm.Forward";
-        string shape = CheckDims(op, n, c, spatial, groups, out long total);
+        var shape = CheckDims(op, n, c, spatial, groups, out long total);
         CheckEps(op, eps);
         CheckLength(op, nameof(x), x.Length, total, shape);
         CheckLength(op, nameof(y), y.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(bias), bias.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckOptional(op, nameof(bias), bias.Length, c, "channels");
         CheckStats(op, nameof(mean), mean.Length, n, groups);
         CheckStats(op, nameof(rstd), rstd.Length, n, groups);
 
@@ -60,15 +60,15 @@ public static unsafe class GroupNormKernels
         int n, int c, int spatial, int groups)
     {
         const string op = "GroupNorm.Backward";
-        string shape = CheckDims(op, n, c, spatial, groups, out long total);
+        var shape = CheckDims(op, n, c, spatial, groups, out long total);
         CheckLength(op, nameof(dy), dy.Length, total, shape);
         CheckLength(op, nameof(x), x.Length, total, shape);
-        CheckOptional(op, nameof(weight), weight.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
         CheckStats(op, nameof(mean), mean.Length, n, groups);
         CheckStats(op, nameof(rstd), rstd.Length, n, groups);
         if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, shape);
-        CheckOptional(op, nameof(dweight), dweight.Length, c, $"{c} channels");
-        CheckOptional(op, nameof(dbias), dbias.Length, c, $"{c} channels");
+        CheckOptional(op, nameof(dweight), dweight.Length, c, "channels");
+        CheckOptional(op, nameof(dbias), dbias.Length, c, "channels");
 
         fixed (float* pdy = dy, px = x, pw = weight, pm = mean, pr = rstd, pdx = dx, pdw = dweight, pdb = dbias)
         {
@@ -154,7 +154,7 @@ public static unsafe class GroupNormKernels
         }
     }
 
-    private static string CheckDims(string op, int n, int c, int spatial, int groups, out long total)
+    private static InputShape CheckDims(string op, int n, int c, int spatial, int groups, out long total)
     {
         CheckSize(op, nameof(n), "n (batch size)", n, 1);
         CheckSize(op, nameof(c), "c (channels)", c, 1);
@@ -162,11 +162,14 @@ public static unsafe class GroupNormKernels
         CheckSize(op, nameof(groups), "groups", groups, 1);
         if (c % groups != 0)
             throw new Errors.InvalidValueException(nameof(groups), $"{op}: {c} channels cannot be split into {groups} equal groups ({c} % {groups} = {c % groups}).");
-        string shape = Shape(n, c, spatial);
-        total = CheckTotal(op, shape, (long)n * c * spatial);
+        var shape = new InputShape(n, c, spatial);
+        total = CheckTotal(op, shape);
         return shape;
     }
 
-    private static void CheckStats(string op, string name, int actual, int n, int groups) =>
-        CheckPerUnit(op, name, actual, n * groups, $"n·groups = {n}·{groups} = {(long)n * groups} (sample, group) blocks");
+    private static void CheckStats(string op, string name, int actual, int n, int groups)
+    {
+        if (actual != (long)n * groups)
+            throw new Errors.ShapeMismatchException($"{op}: {name} has {actual} elements but there are n·groups = {n}·{groups} = {(long)n * groups} (sample, group) blocks.");
+    }
 }

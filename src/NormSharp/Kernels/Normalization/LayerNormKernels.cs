@@ -18,14 +18,14 @@ public static unsafe class LayerNormKernels
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, Span<float> mean, Span<float> rstd, int rows, int cols, float eps)
     {
         const string Op = "LayerNorm";
-        string shape = CheckRows(Op, rows, cols);
+        var shape = CheckRows(Op, rows, cols);
         CheckEps(Op, eps);
         CheckLength(Op, "x", x.Length, (long)rows * cols, shape);
         CheckLength(Op, "y", y.Length, (long)rows * cols, shape);
-        CheckPerUnit(Op, "mean", mean.Length, rows, $"{rows} rows");
-        CheckPerUnit(Op, "rstd", rstd.Length, rows, $"{rows} rows");
-        CheckOptional(Op, "weight", weight.Length, cols, $"{cols} normalized elements");
-        CheckOptional(Op, "bias", bias.Length, cols, $"{cols} normalized elements");
+        CheckPerUnit(Op, "mean", mean.Length, rows, "rows");
+        CheckPerUnit(Op, "rstd", rstd.Length, rows, "rows");
+        CheckOptional(Op, "weight", weight.Length, cols, "normalized elements");
+        CheckOptional(Op, "bias", bias.Length, cols, "normalized elements");
         if (rows == 0) return;
         if (cols == 0)
         {
@@ -47,26 +47,26 @@ public static unsafe class LayerNormKernels
     public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, Span<float> dx, Span<float> dweight, Span<float> dbias, int rows, int cols)
     {
         const string Op = "LayerNormBackward";
-        string shape = CheckRows(Op, rows, cols);
+        var shape = CheckRows(Op, rows, cols);
         long n = (long)rows * cols;
         CheckLength(Op, "dy", dy.Length, n, shape);
         CheckLength(Op, "x", x.Length, n, shape);
         CheckLength(Op, "dx", dx.Length, n, shape);
-        CheckPerUnit(Op, "mean", mean.Length, rows, $"{rows} rows");
-        CheckPerUnit(Op, "rstd", rstd.Length, rows, $"{rows} rows");
-        CheckOptional(Op, "weight", weight.Length, cols, $"{cols} normalized elements");
-        CheckOptional(Op, "dweight", dweight.Length, cols, $"{cols} normalized elements");
-        CheckOptional(Op, "dbias", dbias.Length, cols, $"{cols} normalized elements");
+        CheckPerUnit(Op, "mean", mean.Length, rows, "rows");
+        CheckPerUnit(Op, "rstd", rstd.Length, rows, "rows");
+        CheckOptional(Op, "weight", weight.Length, cols, "normalized elements");
+        CheckOptional(Op, "dweight", dweight.Length, cols, "normalized elements");
+        CheckOptional(Op, "dbias", dbias.Length, cols, "normalized elements");
         RunBackward(true, dy, x, weight, mean, rstd, dx, dweight, dbias, rows, cols);
     }
 
     /// <summary>Rows and cols not negative, and their product within a span; returns the shape for messages.</summary>
-    internal static string CheckRows(string op, int rows, int cols)
+    internal static InputShape CheckRows(string op, int rows, int cols)
     {
         CheckSize(op, "rows", "rows", rows, 0);
         CheckSize(op, "cols", "cols", cols, 0);
-        string shape = Shape(rows, cols);
-        CheckTotal(op, shape, (long)rows * cols);
+        var shape = new InputShape(rows, cols);
+        CheckTotal(op, shape);
         return shape;
     }
 

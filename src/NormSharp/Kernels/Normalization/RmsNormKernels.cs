@@ -15,12 +15,12 @@ public static unsafe class RmsNormKernels
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, Span<float> rrms, int rows, int cols, float eps)
     {
         const string Op = "RmsNorm";
-        string shape = LayerNormKernels.CheckRows(Op, rows, cols);
+        var shape = LayerNormKernels.CheckRows(Op, rows, cols);
         CheckEps(Op, eps);
         CheckLength(Op, "x", x.Length, (long)rows * cols, shape);
         CheckLength(Op, "y", y.Length, (long)rows * cols, shape);
-        CheckPerUnit(Op, "rrms", rrms.Length, rows, $"{rows} rows");
-        CheckOptional(Op, "weight", weight.Length, cols, $"{cols} normalized elements");
+        CheckPerUnit(Op, "rrms", rrms.Length, rows, "rows");
+        CheckOptional(Op, "weight", weight.Length, cols, "normalized elements");
         if (rows == 0) return;
         if (cols == 0)
         {
@@ -39,14 +39,14 @@ public static unsafe class RmsNormKernels
     public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> rrms, Span<float> dx, Span<float> dweight, int rows, int cols)
     {
         const string Op = "RmsNormBackward";
-        string shape = LayerNormKernels.CheckRows(Op, rows, cols);
+        var shape = LayerNormKernels.CheckRows(Op, rows, cols);
         long n = (long)rows * cols;
         CheckLength(Op, "dy", dy.Length, n, shape);
         CheckLength(Op, "x", x.Length, n, shape);
         CheckLength(Op, "dx", dx.Length, n, shape);
-        CheckPerUnit(Op, "rrms", rrms.Length, rows, $"{rows} rows");
-        CheckOptional(Op, "weight", weight.Length, cols, $"{cols} normalized elements");
-        CheckOptional(Op, "dweight", dweight.Length, cols, $"{cols} normalized elements");
+        CheckPerUnit(Op, "rrms", rrms.Length, rows, "rows");
+        CheckOptional(Op, "weight", weight.Length, cols, "normalized elements");
+        CheckOptional(Op, "dweight", dweight.Length, cols, "normalized elements");
         LayerNormKernels.RunBackward(false, dy, x, weight, default, rrms, dx, dweight, default, rows, cols);
     }
 }
