@@ -80,28 +80,36 @@ public static unsafe class OptimizerKernels
 
         public readonly void Run<TV>() where TV : unmanaged, IFloatVector<TV>
         {
-            var op = new SgdUpdate<TV>
+            if (Buffer != null) Run<TV, Yes>();
+            else Run<TV, No>();
+        }
+
+        private readonly void Run<TV, TMomentum>() where TV : unmanaged, IFloatVector<TV> where TMomentum : struct, IFlag
+        {
+            var op = new SgdUpdate<TV, TMomentum>
             {
                 Lr = TV.Create(-Lr), Momentum = TV.Create(Momentum), OneMinusDampening = TV.Create(1f - Dampening),
-                WeightDecay = TV.Create(WeightDecay), UseMomentum = Buffer != null, Nesterov = Nesterov, First = First,
+                WeightDecay = TV.Create(WeightDecay), Decays = WeightDecay != 0f, Nesterov = Nesterov, First = First,
             };
-            Elementwise.RunParallel<TV, SgdUpdate<TV>>(ref op, P, G, Buffer, null, N);
+            Elementwise.RunParallel<TV, SgdUpdate<TV, TMomentum>>(ref op, P, G, Buffer, null, N);
         }
     }
 
     /// <summary>Streams: 0 the parameter, 1 the gradient, 2 the momentum buffer (read and written only with momentum).</summary>
-    private struct SgdUpdate<TV> : IElementwise<TV> where TV : unmanaged, IFloatVector<TV>
+    private struct SgdUpdate<TV, TMomentum> : IElementwise<TV> where TV : unmanaged, IFloatVector<TV> where TMomentum : struct, IFlag
     {
         public TV Lr, Momentum, OneMinusDampening, WeightDecay;
-        public bool UseMomentum, Nesterov, First;
+        public bool Decays, Nesterov, First;
 
-        public static int Reads => 0b0111;
-        public static int Writes => 0b0101;
+        public static int Reads => TMomentum.Value ? 0b0111 : 0b0011;
+        public static int Writes => TMomentum.Value ? 0b0101 : 0b0001;
 
         public readonly void Apply(ref TV p, ref TV grad, ref TV buffer, ref TV unused)
         {
-            var g = TV.Fma(WeightDecay, p, grad);
-            if (UseMomentum)
+            // Without weight decay the parameter does not enter the gradient at all (PyTorch skips the term, so an
+            // infinite parameter does not turn the gradient into NaN through 0·∞).
+            var g = Decays ? TV.Fma(WeightDecay, p, grad) : grad;
+            if (TMomentum.Value)
             {
                 var b = First ? g : TV.Fma(Momentum, buffer, OneMinusDampening * g);
                 buffer = FlushSubnormal(b);
@@ -123,7 +131,7 @@ public static unsafe class OptimizerKernels
             {
                 StepSize = TV.Create(StepSize), InvSqrtBc2 = TV.Create(InvSqrtBc2), Decay = TV.Create(Decay), L2 = TV.Create(L2),
                 Beta1 = TV.Create(Beta1), Beta2 = TV.Create(Beta2), OneMinusBeta1 = TV.Create(1f - Beta1), OneMinusBeta2 = TV.Create(1f - Beta2),
-                Eps = TV.Create(Eps),
+                Eps = TV.Create(Eps), L2Decays = L2 != 0f, Decoupled = Decay != 1f,
             };
             Elementwise.RunParallel<TV, AdamUpdate<TV>>(ref op, P, G, M, V, N);
         }
@@ -133,17 +141,18 @@ public static unsafe class OptimizerKernels
     private struct AdamUpdate<TV> : IElementwise<TV> where TV : unmanaged, IFloatVector<TV>
     {
         public TV StepSize, InvSqrtBc2, Decay, L2, Beta1, Beta2, OneMinusBeta1, OneMinusBeta2, Eps;
+        public bool L2Decays, Decoupled;
 
         public static int Reads => 0b1111;
         public static int Writes => 0b1101;
 
         public readonly void Apply(ref TV p, ref TV grad, ref TV m, ref TV v)
         {
-            var g = TV.Fma(L2, p, grad);
+            var g = L2Decays ? TV.Fma(L2, p, grad) : grad;
             m = FlushSubnormal(TV.Fma(Beta1, m, OneMinusBeta1 * g));
             v = FlushSubnormal(TV.Fma(Beta2, v, OneMinusBeta2 * g * g));
             var denom = TV.Fma(TV.Sqrt(v), InvSqrtBc2, Eps);
-            p = FlushSubnormal(p * Decay - StepSize * m / denom);
+            p = FlushSubnormal((Decoupled ? p * Decay : p) - StepSize * m / denom);
         }
     }
 }

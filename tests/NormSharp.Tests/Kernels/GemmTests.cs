@@ -5,6 +5,7 @@ using NormSharp.Tensors;
 
 namespace NormSharp.Tests.Kernels;
 
+[Trait("Category", "Kernels")]
 public class GemmTests
 {
     /// <summary>A strided problem: op(A) is m×k, op(B) is k×n, C is m×n, each stored with padding after every row.</summary>

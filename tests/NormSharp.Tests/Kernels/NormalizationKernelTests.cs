@@ -6,6 +6,7 @@ using NormSharp.Threading;
 namespace NormSharp.Tests.Kernels;
 
 /// <summary>The row-wise normalization kernels against float64 references, whose own backward is checked by finite differences.</summary>
+[Trait("Category", "Kernels")]
 public class NormalizationKernelTests
 {
     /// <summary>Float64 layer norm of one row: y, mean, rstd.</summary>

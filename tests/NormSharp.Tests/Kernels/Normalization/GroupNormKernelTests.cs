@@ -5,6 +5,7 @@ using static NormSharp.Tests.Kernels.Normalization.ChannelNormTestHelpers;
 
 namespace NormSharp.Tests.Kernels.Normalization;
 
+[Trait("Category", "Kernels")]
 public class GroupNormKernelTests
 {
     /// <summary>Float64 group norm over [N, C, S], written for clarity rather than speed.</summary>
