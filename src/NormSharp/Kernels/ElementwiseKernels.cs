@@ -198,7 +198,7 @@ public static unsafe class ElementwiseKernels
         public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
         {
             var terms = new ProductTerms<TV> { A = A, B = B };
-            LaneSums.Run<TV, ProductTerms<TV>>(ref terms, N, out Result, out _, out _);
+            LaneSums.Run<TV, ProductTerms<TV>>(terms, N, out Result, out _, out _);
         }
     }
 
@@ -209,11 +209,8 @@ public static unsafe class ElementwiseKernels
 
         public static int Sums => 1;
 
-        public readonly void Add(nint i, ref TV s0, ref TV s1, ref TV s2)
-        {
-            if (B == null) s0 += TV.Load(A + i);
-            else s0 = TV.Fma(TV.Load(A + i), TV.Load(B + i), s0);
-        }
+        public readonly Sums3<TV> Add(nint i, Sums3<TV> s) =>
+            new() { A = B == null ? s.A + TV.Load(A + i) : TV.Fma(TV.Load(A + i), TV.Load(B + i), s.A) };
 
         public readonly ProductTerms<TV> Padded(nint start, int count, float* scratch) => new()
         {

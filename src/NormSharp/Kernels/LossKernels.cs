@@ -87,7 +87,7 @@ public static unsafe class LossKernels
         public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
         {
             var terms = new SquaredError<TV> { P = P, T = T };
-            LaneSums.Run<TV, SquaredError<TV>>(ref terms, N, out Sum, out _, out _);
+            LaneSums.Run<TV, SquaredError<TV>>(terms, N, out Sum, out _, out _);
         }
     }
 
@@ -97,10 +97,10 @@ public static unsafe class LossKernels
 
         public static int Sums => 1;
 
-        public readonly void Add(nint i, ref TV s0, ref TV s1, ref TV s2)
+        public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
         {
             var d = TV.Load(P + i) - TV.Load(T + i);
-            s0 = TV.Fma(d, d, s0);
+            return new() { A = TV.Fma(d, d, s.A) };
         }
 
         public readonly SquaredError<TV> Padded(nint start, int count, float* scratch) => new()

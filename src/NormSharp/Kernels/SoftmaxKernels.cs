@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
 
@@ -108,7 +109,7 @@ public static unsafe class SoftmaxKernels
             var exp = new ExpShifted<TV> { Max = max };
             Elementwise.Run<TV, ExpShifted<TV>>(ref exp, X, null, null, Y, N);
             var terms = new SumTerms<TV> { A = Y };
-            LaneSums.Run<TV, SumTerms<TV>>(ref terms, N, out double sum, out _, out _);
+            LaneSums.Run<TV, SumTerms<TV>>(terms, N, out double sum, out _, out _);
             double lse = max + ScalarMath.Log(sum);
             Result = lse;
             if (Kind == RowKind.Softmax)
@@ -123,6 +124,7 @@ public static unsafe class SoftmaxKernels
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static float Max<TV>(float* x, int n) where TV : unmanaged, IFloatVector<TV>
         {
             int w = TV.Count;
@@ -181,7 +183,7 @@ public static unsafe class SoftmaxKernels
 
         public static int Sums => 1;
 
-        public readonly void Add(nint i, ref TV s0, ref TV s1, ref TV s2) => s0 += TV.Load(A + i);
+        public readonly Sums3<TV> Add(nint i, Sums3<TV> s) => new() { A = s.A + TV.Load(A + i) };
 
         public readonly SumTerms<TV> Padded(nint start, int count, float* scratch) => new() { A = LaneSums.Pad(A, start, count, scratch, 0f) };
     }

@@ -71,6 +71,7 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>The single-threaded loop nest over an m×n part of C; k ≥ 1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Run<TV>(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc) where TV : unmanaged, IFloatVector<TV>
     {

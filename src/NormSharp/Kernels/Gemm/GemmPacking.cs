@@ -40,6 +40,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>dst[p·width + j] = src[p·ls + j] for j &lt; cols, zero for cols ≤ j &lt; width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRows(float* src, nint ls, int rows, int cols, int width, float* dst)
     {
         for (int p = 0; p < rows; p++, src += ls, dst += width)
@@ -59,6 +60,7 @@ internal static unsafe class GemmPacking
     /// dst[p·width + i] = src[i·ls + p] for i &lt; rows and p &lt; cols, zero for rows ≤ i &lt; width:
     /// a rows×cols block becomes cols rows of width floats.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeRows(float* src, nint ls, int rows, int cols, int width, float* dst)
     {
         int p = 0;

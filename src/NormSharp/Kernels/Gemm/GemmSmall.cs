@@ -91,6 +91,7 @@ internal static unsafe class GemmSmall
         public float* X, Y, O;
         public nint Xs, Ys, Ors, Ocs;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             // Four accumulators per row of a 4-row block hold 16 lanes each: one output per slot at 512 bits
@@ -212,6 +213,7 @@ internal static unsafe class GemmSmall
         public float* A, B, C;
         public nint Ars, Acs, Ldb, Ldc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             int w = TV.Count;

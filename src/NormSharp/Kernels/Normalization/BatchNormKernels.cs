@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
 using static NormSharp.Kernels.Normalization.NormalizationArguments;
@@ -182,6 +183,7 @@ public static unsafe class BatchNormKernels
         public int N, C, L;
         public float Eps, Momentum;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             if (L == 1) Columns<TV>(start, end);
@@ -236,7 +238,7 @@ public static unsafe class BatchNormKernels
                         r[j] = InferenceRstd(RunVar[c0 + j], Eps);
                     }
                 }
-                var k = new PerChannelConstants<TV>(hi, lo, r, null, null);
+                var k = new ChannelConstants { Hi = hi, Lo = lo, R = r };
                 ColumnGroups.Forward<TV>(X + c0, Y + c0, C, N, count, k, W == null ? null : W + c0, B == null ? null : B + c0);
             }
         }
@@ -262,6 +264,7 @@ public static unsafe class BatchNormKernels
         public int N, C, L;
         public float Eps;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             if (L == 1) Columns<TV>(start, end);
@@ -300,7 +303,7 @@ public static unsafe class BatchNormKernels
                     mgx[j] = k.MeanGXhat;
                 }
                 if (Dx != null)
-                    ColumnGroups.Backward<TV>(X + c0, Dy + c0, Dx + c0, C, N, count, new PerChannelConstants<TV>(hi, lo, r, mg, mgx), W == null ? null : W + c0);
+                    ColumnGroups.Backward<TV>(X + c0, Dy + c0, Dx + c0, C, N, count, new ChannelConstants { Hi = hi, Lo = lo, R = r, MeanG = mg, MeanGXhat = mgx }, W == null ? null : W + c0);
             }
         }
 

@@ -32,8 +32,8 @@ internal static unsafe class ColumnGroups
         Run<TV, GradientColumns<TV>>(ref terms, ld, rows, count, sumDy, sumDyD, sumD);
     }
 
-    /// <summary>y[i, j] = x̂·w[j] + b[j] for rows [0, rows) and channels [0, count).</summary>
-    public static void Forward<TV>(float* x, float* y, nint ld, int rows, int count, PerChannelConstants<TV> k, float* w, float* b)
+    /// <summary>y[i, j] = x̂·w[j] + b[j] for rows [0, rows) and channels [0, count), with the group constants of channel j at index j.</summary>
+    public static void Forward<TV>(float* x, float* y, nint ld, int rows, int count, ChannelConstants k, float* w, float* b)
         where TV : unmanaged, IFloatVector<TV>
     {
         if (w != null && b != null) Forward<TV, Stream<TV>, Stream<TV>>(x, y, ld, rows, count, k, new(w), new(b));
@@ -43,25 +43,66 @@ internal static unsafe class ColumnGroups
     }
 
     /// <summary>dx[i, j] = r·((dy·w[j] − mg) − x̂·mgx) for rows [0, rows) and channels [0, count).</summary>
-    public static void Backward<TV>(float* x, float* dy, float* dx, nint ld, int rows, int count, PerChannelConstants<TV> k, float* w)
+    public static void Backward<TV>(float* x, float* dy, float* dx, nint ld, int rows, int count, ChannelConstants k, float* w)
         where TV : unmanaged, IFloatVector<TV>
     {
         if (w != null) Backward<TV, Stream<TV>>(x, dy, dx, ld, rows, count, k, new(w));
         else Backward<TV, Constant<TV>>(x, dy, dx, ld, rows, count, k, new(TV.Create(1f)));
     }
 
-    private static void Forward<TV, TW, TB>(float* x, float* y, nint ld, int rows, int count, PerChannelConstants<TV> k, TW w, TB b)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward<TV, TW, TB>(float* x, float* y, nint ld, int rows, int count, ChannelConstants k, TW w, TB b)
         where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV>
     {
+        int width = TV.Count, j = 0;
+        for (; j + width <= count; j += width)
+        {
+            TV hi = TV.Load(k.Hi + j), lo = TV.Load(k.Lo + j), r = TV.Load(k.R + j), wv = w.Load(j), bv = b.Load(j);
+            for (int i = 0; i < rows; i++)
+                TV.Store(NormalizeStep.Forward(TV.Load(x + i * ld + j), hi, lo, r, wv, bv), y + i * ld + j);
+        }
+        if (j == count) return;
+        // The last channels: constants padded once, each row's values through a padded vector.
+        int tail = count - j;
+        float* s = stackalloc float[8 * 16];
+        TV ph = TV.Load(Padding.Copy(k.Hi, j, tail, s, width, 0f) + j), pl = TV.Load(Padding.Copy(k.Lo, j, tail, s + 16, width, 0f) + j);
+        TV pr = TV.Load(Padding.Copy(k.R, j, tail, s + 32, width, 0f) + j);
+        TV pw = w.Padded(j, tail, s + 48, width, 0f).Load(j), pb = b.Padded(j, tail, s + 64, width, 0f).Load(j);
         for (int i = 0; i < rows; i++)
-            NormalizeStep.ForwardRun<TV, PerChannelConstants<TV>, TW, TB>(x + i * ld, y + i * ld, count, k, w, b);
+        {
+            float* xs = Padding.Copy(x + i * ld, j, tail, s + 80, width, 0f);
+            TV.Store(NormalizeStep.Forward(TV.Load(xs + j), ph, pl, pr, pw, pb), s + 96);
+            for (int q = 0; q < tail; q++) y[i * ld + j + q] = s[96 + q];
+        }
     }
 
-    private static void Backward<TV, TW>(float* x, float* dy, float* dx, nint ld, int rows, int count, PerChannelConstants<TV> k, TW w)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<TV, TW>(float* x, float* dy, float* dx, nint ld, int rows, int count, ChannelConstants k, TW w)
         where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
     {
+        int width = TV.Count, j = 0;
+        for (; j + width <= count; j += width)
+        {
+            TV hi = TV.Load(k.Hi + j), lo = TV.Load(k.Lo + j), r = TV.Load(k.R + j), mg = TV.Load(k.MeanG + j), mgx = TV.Load(k.MeanGXhat + j), wv = w.Load(j);
+            for (int i = 0; i < rows; i++)
+            {
+                nint o = i * ld + j;
+                TV.Store(NormalizeStep.Backward(TV.Load(x + o), TV.Load(dy + o), wv, hi, lo, r, mg, mgx, out _), dx + o);
+            }
+        }
+        if (j == count) return;
+        int tail = count - j;
+        float* s = stackalloc float[10 * 16];
+        TV ph = TV.Load(Padding.Copy(k.Hi, j, tail, s, width, 0f) + j), pl = TV.Load(Padding.Copy(k.Lo, j, tail, s + 16, width, 0f) + j);
+        TV pr = TV.Load(Padding.Copy(k.R, j, tail, s + 32, width, 0f) + j), pg = TV.Load(Padding.Copy(k.MeanG, j, tail, s + 48, width, 0f) + j);
+        TV pgx = TV.Load(Padding.Copy(k.MeanGXhat, j, tail, s + 64, width, 0f) + j), pw = w.Padded(j, tail, s + 80, width, 0f).Load(j);
         for (int i = 0; i < rows; i++)
-            NormalizeStep.BackwardRun<TV, PerChannelConstants<TV>, TW>(x + i * ld, dy + i * ld, dx + i * ld, count, k, w);
+        {
+            float* xs = Padding.Copy(x + i * ld, j, tail, s + 96, width, 0f);
+            float* gs = Padding.Copy(dy + i * ld, j, tail, s + 112, width, 0f);
+            TV.Store(NormalizeStep.Backward(TV.Load(xs + j), TV.Load(gs + j), pw, ph, pl, pr, pg, pgx, out _), s + 128);
+            for (int q = 0; q < tail; q++) dx[i * ld + j + q] = s[128 + q];
+        }
     }
 
     /// <summary>Down-the-rows sums for channels [0, count); r0..r2 need room for count rounded up to 16.</summary>
@@ -169,4 +210,10 @@ internal static unsafe class ColumnGroups
             };
         }
     }
+}
+
+/// <summary>Per-channel group constants of the column layout: channel j's mean (hi + lo), r, mean(g) and mean(g·x̂) at index j.</summary>
+internal unsafe struct ChannelConstants
+{
+    public float* Hi, Lo, R, MeanG, MeanGXhat;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Kernels.Simd;
 using static NormSharp.Kernels.Normalization.NormalizationArguments;
 
@@ -88,6 +89,7 @@ public static unsafe class GroupNormKernels
         public int Cpg, S, G;
         public float Eps;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             long m = (long)Cpg * S;
@@ -109,6 +111,7 @@ public static unsafe class GroupNormKernels
         public float* Dy, X, W, Mean, Rstd, Dx, DWeight, DBias;
         public int N, Cpg, S, G;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             // Per channel of the group: Σdy and Σdy·(x − hi) of the current sample, and the parameter gradients over samples.
@@ -119,6 +122,7 @@ public static unsafe class GroupNormKernels
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Group<TV>(int g, double* sumDy, double* sumDyD, double* accW, double* accB) where TV : unmanaged, IFloatVector<TV>
         {
             int ch0 = g * Cpg;

@@ -18,8 +18,8 @@ internal static unsafe class Moments
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Accumulate<TV>(float* x, nint n, float pivot, ref double s1, ref double s2) where TV : unmanaged, IFloatVector<TV>
     {
-        var terms = new ShiftedTerms<TV> { X = x, Pivot = pivot, PivotV = TV.Create(pivot) };
-        LaneSums.Run<TV, ShiftedTerms<TV>>(ref terms, n, out double a, out double b, out _);
+        var terms = new ShiftedTerms<TV> { X = x, PivotV = TV.Create(pivot) };
+        LaneSums.Run<TV, ShiftedTerms<TV>>(terms, n, out double a, out double b, out _);
         s1 += a;
         s2 += b;
     }
@@ -49,20 +49,18 @@ internal static unsafe class Moments
     private struct ShiftedTerms<TV> : ISumTerms<ShiftedTerms<TV>, TV> where TV : unmanaged, IFloatVector<TV>
     {
         public float* X;
-        public float Pivot;
         public TV PivotV;
 
         public static int Sums => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public readonly void Add(nint i, ref TV s0, ref TV s1, ref TV s2)
+        public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
         {
             var d = TV.Load(X + i) - PivotV;
-            s0 += d;
-            s1 = TV.Fma(d, d, s1);
+            return new Sums3<TV> { A = s.A + d, B = TV.Fma(d, d, s.B) };
         }
 
         public readonly ShiftedTerms<TV> Padded(nint start, int count, float* scratch) =>
-            this with { X = LaneSums.Pad(X, start, count, scratch, Pivot) };
+            this with { X = LaneSums.Pad(X, start, count, scratch, TV.First(PivotV)) };
     }
 }

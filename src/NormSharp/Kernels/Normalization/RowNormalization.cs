@@ -101,8 +101,8 @@ internal static unsafe class RowNormalization
                     rs = Moments.FinishRms(s2, n, Eps);
                 }
                 Rstd[r] = rs;
-                var k = new BroadcastConstants<TV>(new RowConstants { Hi = hi, Lo = lo, R = rs });
-                NormalizeStep.ForwardRun<TV, BroadcastConstants<TV>, TW, TB>(x, Y + (long)r * n, n, k, w, b);
+                // The next row, whose statistics come next, is requested while this one is normalized from cache.
+                NormalizeStep.ForwardRun<TV, TW, TB>(x, Y + (long)r * n, n, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
             }
         }
     }
@@ -134,23 +134,31 @@ internal static unsafe class RowNormalization
                 for (int q = 0; q < rows; q++)
                 {
                     float hi = TC.Value ? Mean[t + q] : 0f;
-                    var terms = new GradientTerms<TV, TW, TC> { X = x + (long)q * n, Dy = dy + (long)q * n, W = w, Hi = hi, HiV = TV.Create(hi) };
-                    LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(ref terms, n, out double sg, out double sgd, out double sd);
+                    var terms = new GradientTerms<TV, TW, TC> { X = x + (long)q * n, Dy = dy + (long)q * n, W = w, Hi = TV.Create(hi) };
+                    LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(terms, n, out double sg, out double sgd, out double sd);
                     k[q] = RowConstants.From(TC.Value, hi, Rstd[t + q], sg, sgd, sd, n);
                 }
+                // The next tile's rows of x and dy are requested, line by line, while this tile is finished from cache.
+                int next = Math.Min(tile, end - t - rows);
                 int full = n - n % TV.Count;
-                Columns<TV, TW>(x, dy, dx, w, pw, pb, k, rows, n, 0, full);
+                Columns<TV, TW>(x, dy, dx, w, pw, pb, k, rows, n, 0, full, next);
                 if (full < n) PaddedColumns<TV, TW>(x, dy, dx, w, pw, pb, k, rows, n, full);
             }
         }
 
         /// <summary>dx over columns [j0, j1) of a tile, the partials of each column held in registers across its rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Columns<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants* k, int rows, nint stride, nint j0, nint j1)
+        private static void Columns<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants* k, int rows, nint stride, nint j0, nint j1, int prefetchRows)
             where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
+            float* px = x + rows * stride, pdy = dy + rows * stride;
             for (nint j = j0; j < j1; j += TV.Count)
             {
+                for (int q = 0; q < prefetchRows; q++)
+                {
+                    Prefetch.Read(px + q * stride + j);
+                    Prefetch.Read(pdy + q * stride + j);
+                }
                 var wv = w.Load(j);
                 TV sw = TG.Value ? TV.Load(pw + j) : TV.Zero;
                 TV sb = TG.Value && TC.Value ? TV.Load(pb + j) : TV.Zero;
@@ -191,7 +199,7 @@ internal static unsafe class RowNormalization
             var ws = w.Padded(j0, count, ps, width, 0f);
             float* pws = TG.Value ? Padding.Copy(pw, j0, count, ps + 16, width, 0f) : null;
             float* pbs = TG.Value && TC.Value ? Padding.Copy(pb, j0, count, ps + 32, width, 0f) : null;
-            Columns<TV, TW>(xs - j0, gs - j0, ds - j0, ws, pws, pbs, k, rows, width, j0, j0 + width);
+            Columns<TV, TW>(xs - j0, gs - j0, ds - j0, ws, pws, pbs, k, rows, width, j0, j0 + width, 0);
             for (int q = 0; q < rows; q++)
                 for (int j = 0; j < count; j++) dx[q * n + j0 + j] = ds[q * width + j];
             for (int j = 0; j < count && TG.Value; j++)

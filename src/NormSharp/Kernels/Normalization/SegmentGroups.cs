@@ -28,13 +28,12 @@ internal static unsafe class SegmentGroups
     public static void Forward<TV>(float* x, float* y, nint stride, int segments, int length, float hi, float lo, float r,
         float* w, float* b, int channel0, int channelStep) where TV : unmanaged, IFloatVector<TV>
     {
-        var constants = new BroadcastConstants<TV>(new RowConstants { Hi = hi, Lo = lo, R = r });
         for (int k = 0; k < segments; k++)
         {
             int ch = channel0 + k * channelStep;
             var wv = new Constant<TV>(TV.Create(w == null ? 1f : w[ch]));
             var bv = new Constant<TV>(TV.Create(b == null ? 0f : b[ch]));
-            NormalizeStep.ForwardRun<TV, BroadcastConstants<TV>, Constant<TV>, Constant<TV>>(x + k * stride, y + k * stride, length, constants, wv, bv);
+            NormalizeStep.ForwardRun<TV, Constant<TV>, Constant<TV>>(x + k * stride, y + k * stride, length, hi, lo, r, wv, bv);
         }
     }
 
@@ -49,8 +48,8 @@ internal static unsafe class SegmentGroups
         var one = new Constant<TV>(TV.Create(1f));
         for (int k = 0; k < segments; k++)
         {
-            var terms = new GradientTerms<TV, Constant<TV>, Yes> { X = x + k * stride, Dy = dy + k * stride, W = one, Hi = hi, HiV = TV.Create(hi) };
-            LaneSums.Run<TV, GradientTerms<TV, Constant<TV>, Yes>>(ref terms, length, out double sg, out double sgd, out double sd);
+            var terms = new GradientTerms<TV, Constant<TV>, Yes> { X = x + k * stride, Dy = dy + k * stride, W = one, Hi = TV.Create(hi) };
+            LaneSums.Run<TV, GradientTerms<TV, Constant<TV>, Yes>>(terms, length, out double sg, out double sgd, out double sd);
             sumDy[k * slotStep] += sg;
             sumDyD[k * slotStep] += sgd;
             sumD += sd;
@@ -63,12 +62,11 @@ internal static unsafe class SegmentGroups
     public static void Backward<TV>(float* x, float* dy, float* dx, nint stride, int segments, int length, in RowConstants k,
         float* w, int channel0, int channelStep) where TV : unmanaged, IFloatVector<TV>
     {
-        var constants = new BroadcastConstants<TV>(k);
         for (int s = 0; s < segments; s++)
         {
             int ch = channel0 + s * channelStep;
             var wv = new Constant<TV>(TV.Create(w == null ? 1f : w[ch]));
-            NormalizeStep.BackwardRun<TV, BroadcastConstants<TV>, Constant<TV>>(x + s * stride, dy + s * stride, dx + s * stride, length, constants, wv);
+            NormalizeStep.BackwardRun<TV, Constant<TV>>(x + s * stride, dy + s * stride, dx + s * stride, length, k, wv);
         }
     }
 }

@@ -31,7 +31,8 @@ internal static unsafe class Elementwise
     public const int Grain = 32 * 1024;
 
     /// <summary>Runs <paramref name="op"/> over [0, n) on the calling thread.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>Compiled fully optimized from the first call: a kernel loop run through tiering's first tiers is many times slower.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TV, TOp>(ref TOp op, float* s0, float* s1, float* s2, float* s3, nint n)
         where TV : unmanaged, IFloatVector<TV>
         where TOp : struct, IElementwise<TV>

@@ -65,6 +65,9 @@ internal interface IFloatVector<TSelf> :
     /// <summary>2ⁿ for lanes holding whole numbers n in [−126, 127].</summary>
     static abstract TSelf Pow2(TSelf n);
 
+    /// <summary>The first lane.</summary>
+    static abstract float First(TSelf value);
+
     /// <summary>Sum of the lanes: the upper half added onto the lower half, repeatedly.</summary>
     static abstract float Sum(TSelf value);
 

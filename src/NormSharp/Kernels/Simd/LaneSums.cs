@@ -2,6 +2,12 @@ using System.Runtime.CompilerServices;
 
 namespace NormSharp.Kernels.Simd;
 
+/// <summary>Three vector accumulators, passed and returned by value so that the JIT keeps them in registers.</summary>
+internal struct Sums3<TV> where TV : unmanaged, IFloatVector<TV>
+{
+    public TV A, B, C;
+}
+
 /// <summary>
 /// What a reduction adds per element: up to three sums of terms read from the reduction's own streams.
 /// <see cref="Add"/> adds the terms of the <c>TV.Count</c> elements starting at index i, lane by lane.
@@ -13,8 +19,8 @@ internal unsafe interface ISumTerms<TSelf, TV>
     /// <summary>How many of the three sums are used (1 to 3); the rest stay zero.</summary>
     static abstract int Sums { get; }
 
-    /// <summary>Adds the terms of elements [i, i + Count) to s0, s1 and s2, lane by lane.</summary>
-    void Add(nint i, ref TV s0, ref TV s1, ref TV s2);
+    /// <summary>The accumulators with the terms of elements [i, i + Count) added, lane by lane.</summary>
+    Sums3<TV> Add(nint i, Sums3<TV> s);
 
     /// <summary>
     /// The same terms over a copy of elements [start, start + count) padded to <see cref="LaneSums.Lanes"/> elements
@@ -44,9 +50,22 @@ internal static unsafe class LaneSums
     public static float* Pad(float* source, nint start, int count, float* group, float pad) =>
         Padding.Copy(source, start, count, group, Lanes, pad);
 
+    /// <summary>Room for three padded lane groups, as a local rather than a stackalloc so that <see cref="Run"/> can be inlined.</summary>
+    [InlineArray(3 * Lanes)]
+    private struct Scratch
+    {
+        private float _element;
+    }
+
     /// <summary>Runs <paramref name="terms"/> over elements [0, n) and returns its sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run<TV, TT>(ref TT terms, nint n, out double r0, out double r1, out double r2)
+    /// <remarks>
+    /// The terms are taken by value, so their pointers and constants can live in registers through the loop. The
+    /// method is compiled on its own (not inlined into its callers) and fully optimized from the first call, so the
+    /// JIT's inlining budget is spent on the terms, not on the caller's other work.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    public static void Run<TV, TT>(TT terms, nint n, out double r0, out double r1, out double r2)
         where TV : unmanaged, IFloatVector<TV>
         where TT : struct, ISumTerms<TT, TV>
     {
@@ -54,55 +73,56 @@ internal static unsafe class LaneSums
         r1 = 0;
         r2 = 0;
         if (n <= 0) return;
-        int w = TV.Count;
+        int w = TV.Count, sums = TT.Sums;
         nint full = n & ~(nint)(Lanes - 1);
         int tail = (int)(n - full);
-        float* scratch = stackalloc float[3 * Lanes];
+        Unsafe.SkipInit(out Scratch buffer);
+        float* scratch = (float*)Unsafe.AsPointer(ref buffer[0]);
+        // The padded copy of the last partial group is made before any accumulator is live: a call made while vector
+        // accumulators are live makes the JIT spill them, and it may do so inside the loop.
+        var padded = tail > 0 ? terms.Padded(full, tail, scratch) : terms;
         for (nint start = 0; ; start += BlockElements)
         {
             nint end = Math.Min(full, start + BlockElements);
-            TV a0 = TV.Zero, a1 = TV.Zero, a2 = TV.Zero, a3 = TV.Zero, a4 = TV.Zero, a5 = TV.Zero, a6 = TV.Zero, a7 = TV.Zero;
-            TV b0 = TV.Zero, b1 = TV.Zero, b2 = TV.Zero, b3 = TV.Zero, b4 = TV.Zero, b5 = TV.Zero, b6 = TV.Zero, b7 = TV.Zero;
-            TV c0 = TV.Zero, c1 = TV.Zero, c2 = TV.Zero, c3 = TV.Zero, c4 = TV.Zero, c5 = TV.Zero, c6 = TV.Zero, c7 = TV.Zero;
+            Sums3<TV> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (nint i = start; i < end; i += Lanes)
             {
-                terms.Add(i, ref a0, ref b0, ref c0);
-                terms.Add(i + w, ref a1, ref b1, ref c1);
+                a0 = terms.Add(i, a0);
+                a1 = terms.Add(i + w, a1);
                 if (w <= 8)
                 {
-                    terms.Add(i + 2 * w, ref a2, ref b2, ref c2);
-                    terms.Add(i + 3 * w, ref a3, ref b3, ref c3);
+                    a2 = terms.Add(i + 2 * w, a2);
+                    a3 = terms.Add(i + 3 * w, a3);
                 }
                 if (w <= 4)
                 {
-                    terms.Add(i + 4 * w, ref a4, ref b4, ref c4);
-                    terms.Add(i + 5 * w, ref a5, ref b5, ref c5);
-                    terms.Add(i + 6 * w, ref a6, ref b6, ref c6);
-                    terms.Add(i + 7 * w, ref a7, ref b7, ref c7);
+                    a4 = terms.Add(i + 4 * w, a4);
+                    a5 = terms.Add(i + 5 * w, a5);
+                    a6 = terms.Add(i + 6 * w, a6);
+                    a7 = terms.Add(i + 7 * w, a7);
                 }
             }
             bool last = end == full;
             if (last && tail > 0)
             {
-                var padded = terms.Padded(full, tail, scratch);
-                padded.Add(full, ref a0, ref b0, ref c0);
-                padded.Add(full + w, ref a1, ref b1, ref c1);
+                a0 = padded.Add(full, a0);
+                a1 = padded.Add(full + w, a1);
                 if (w <= 8)
                 {
-                    padded.Add(full + 2 * w, ref a2, ref b2, ref c2);
-                    padded.Add(full + 3 * w, ref a3, ref b3, ref c3);
+                    a2 = padded.Add(full + 2 * w, a2);
+                    a3 = padded.Add(full + 3 * w, a3);
                 }
                 if (w <= 4)
                 {
-                    padded.Add(full + 4 * w, ref a4, ref b4, ref c4);
-                    padded.Add(full + 5 * w, ref a5, ref b5, ref c5);
-                    padded.Add(full + 6 * w, ref a6, ref b6, ref c6);
-                    padded.Add(full + 7 * w, ref a7, ref b7, ref c7);
+                    a4 = padded.Add(full + 4 * w, a4);
+                    a5 = padded.Add(full + 5 * w, a5);
+                    a6 = padded.Add(full + 6 * w, a6);
+                    a7 = padded.Add(full + 7 * w, a7);
                 }
             }
-            r0 += Fold(a0, a1, a2, a3, a4, a5, a6, a7);
-            if (TT.Sums > 1) r1 += Fold(b0, b1, b2, b3, b4, b5, b6, b7);
-            if (TT.Sums > 2) r2 += Fold(c0, c1, c2, c3, c4, c5, c6, c7);
+            r0 += Fold(a0.A, a1.A, a2.A, a3.A, a4.A, a5.A, a6.A, a7.A);
+            if (sums > 1) r1 += Fold(a0.B, a1.B, a2.B, a3.B, a4.B, a5.B, a6.B, a7.B);
+            if (sums > 2) r2 += Fold(a0.C, a1.C, a2.C, a3.C, a4.C, a5.C, a6.C, a7.C);
             if (last) return;
         }
     }

@@ -39,6 +39,8 @@ internal readonly struct Vec128 : IFloatVector<Vec128>
     public static Vec128 Pow2(Vec128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
 
     // The last two halvings on extracted lanes: (x0 + x2) + (x1 + x3), the order every width ends with.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float First(Vec128 value) => value._v.ToScalar();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vec128 value) => (value._v.GetElement(0) + value._v.GetElement(2)) + (value._v.GetElement(1) + value._v.GetElement(3));
 

@@ -38,6 +38,8 @@ internal readonly struct Vec256 : IFloatVector<Vec256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec256 Pow2(Vec256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float First(Vec256 value) => value._v.ToScalar();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vec256 value) => Vec128.Sum(Vec128.Wrap(value._v.GetLower() + value._v.GetUpper()));
 

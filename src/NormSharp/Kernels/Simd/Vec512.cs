@@ -34,6 +34,8 @@ internal readonly struct Vec512 : IFloatVector<Vec512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vec512 Pow2(Vec512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float First(Vec512 value) => value._v.ToScalar();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vec512 value) => Vec256.Sum(Vec256.Wrap(value._v.GetLower() + value._v.GetUpper()));
 

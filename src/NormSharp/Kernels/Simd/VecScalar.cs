@@ -71,6 +71,8 @@ internal readonly struct VecScalar : IFloatVector<VecScalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static VecScalar Pow2(VecScalar n) => new(Exp2(n._x0), Exp2(n._x1), Exp2(n._x2), Exp2(n._x3));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float First(VecScalar v) => v._x0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(VecScalar v) => (v._x0 + v._x2) + (v._x1 + v._x3);
 
