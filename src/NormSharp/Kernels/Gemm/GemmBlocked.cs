@@ -26,6 +26,12 @@ internal static unsafe class GemmBlocked
     /// <summary>Below this much work per chunk (about 10 µs), handing a chunk to another thread costs more than it saves.</summary>
     private const double MinFlopsPerChunk = 1e6;
 
+    /// <summary>
+    /// Fewest slivers per chunk: each chunk packs the whole of the other operand again, which eight slivers of work
+    /// amortize to a few percent. (The split never changes a result: every element of C is one thread's.)
+    /// </summary>
+    private const int MinSliversPerChunk = 8;
+
     /// <summary>Splits C over the pool along its longer side (in whole slivers) and runs the loop nest on each part.</summary>
     public static void Multiply<TV>(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc) where TV : unmanaged, IFloatVector<TV>
@@ -36,7 +42,9 @@ internal static unsafe class GemmBlocked
         int tile = splitN ? PackedTile<TV>.NR : PackedTile<TV>.MR;
         int count = ((splitN ? n : m) + tile - 1) / tile;
         double flopsPerSliver = 2.0 * (splitN ? m : n) * k * tile;
-        int grain = (int)Math.Min(int.MaxValue, Math.Ceiling(MinFlopsPerChunk / flopsPerSliver));
+        int grain = (int)Math.Min(int.MaxValue, Math.Max(MinSliversPerChunk, Math.Ceiling(MinFlopsPerChunk / flopsPerSliver)));
+        // But no fewer chunks than threads, while there are slivers to go round.
+        grain = Math.Max(1, Math.Min(grain, (count + ParallelFor.MaxThreads - 1) / ParallelFor.MaxThreads));
         var body = new Body<TV>
         {
             TransA = transA, TransB = transB, SplitN = splitN, M = m, N = n, K = k, Alpha = alpha, Beta = beta,

@@ -94,90 +94,134 @@ internal static unsafe class GemmSmall
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            // Four accumulators per row of a 4-row block hold 16 lanes each: one output per slot at 512 bits
-            // (four columns), two at 256 (two columns), four at 128 (one column).
-            int columns = TV.Count / 4;
+            // An output's 16 lanes take one accumulator at 512 bits, two at 256, four at 128. Blocks of 4 rows × 4
+            // columns at 512 bits (16 of 32 registers), 4 × 1 at 256 and 2 × 1 at 128 (8 of 16), so the accumulators
+            // stay in registers and every row group still shares each streamed column of Y among four rows.
+            int columns = TV.Count == 16 ? 4 : 1, rowsPerBlock = TV.Count == 4 ? 2 : 4;
             int j1 = Math.Min(N, end * 4);
-            for (int j = start * 4; j < j1; j += columns)
+            // The padded copies of X's rows' last partial group of 16 terms, made once for all the blocks.
+            int kv = K & ~(DotLanes - 1), tail = K - kv;
+            float[] tails = Normalization.KernelScratch.Floats(tail > 0 ? Rows * DotLanes : 1);
+            fixed (float* xt = tails)
             {
-                // Each group of four rows passes over the same columns of Y, which stay in L1 after the first.
-                for (int r = 0; r < Rows; r += 4)
-                    Block<TV>(r, Math.Min(4, Rows - r), j, Math.Min(columns, j1 - j));
+                for (int r = 0; r < Rows && tail > 0; r++) Padding.Copy(X + r * Xs, kv, tail, xt + r * DotLanes, DotLanes, 0f);
+                for (int j = start * 4; j < j1; j += columns)
+                {
+                    int cols = Math.Min(columns, j1 - j);
+                    // Each group of rows passes over the same columns of Y, which stay in L1 after the first.
+                    for (int r = 0; r < Rows; r += rowsPerBlock)
+                    {
+                        switch (Math.Min(rowsPerBlock, Rows - r))
+                        {
+                            case 1: Block<TV, R1>(r, j, cols, xt); break;
+                            case 2: Block<TV, R2>(r, j, cols, xt); break;
+                            case 3: Block<TV, R3>(r, j, cols, xt); break;
+                            default: Block<TV, R4>(r, j, cols, xt); break;
+                        }
+                    }
+                }
             }
         }
 
-        /// <summary>Rows r..r+rows of X against columns j..j+cols of Y; rows and columns past the valid ones repeat the last and are not stored.</summary>
+        /// <summary>
+        /// Rows r..r+TR of X against columns j..j+cols of Y; columns past the valid ones repeat the last and are not
+        /// stored. Accumulator (i, q) holds row i's output column q / L, lanes (q mod L)·W.. of it, where L = 16 / W is
+        /// the number of vectors per output. The last partial group of 16 terms reads copies padded with zeros (X's
+        /// made once by the caller, Y's here before the loop), taken by the loop's last pass.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Block<TV>(int r, int rows, int j, int cols) where TV : unmanaged, IFloatVector<TV>
+        [SkipLocalsInit]
+        private readonly void Block<TV, TR>(int r, int j, int cols, float* xTails) where TV : unmanaged, IFloatVector<TV> where TR : struct, IRowCount
         {
-            int w = TV.Count, lanesPerOutput = DotLanes / w;
+            int w = TV.Count, l = DotLanes / w, rows = TR.Value;
+            bool four = l != 2; // four accumulators per row; two (one column of two vectors) at 256 bits
             float* x0 = X + r * Xs;
             float* x1 = x0 + Math.Min(1, rows - 1) * Xs, x2 = x0 + Math.Min(2, rows - 1) * Xs, x3 = x0 + Math.Min(3, rows - 1) * Xs;
             float* y0 = Y + j * Ys;
             float* y1 = y0 + Math.Min(1, cols - 1) * Ys, y2 = y0 + Math.Min(2, cols - 1) * Ys, y3 = y0 + Math.Min(3, cols - 1) * Ys;
+            int kv = K & ~(DotLanes - 1), tail = K - kv;
+            float* t = stackalloc float[4 * DotLanes];
+            if (tail > 0)
+            {
+                Padding.Copy(y0, kv, tail, t, DotLanes, 0f);
+                Padding.Copy(y1, kv, tail, t + 16, DotLanes, 0f);
+                Padding.Copy(y2, kv, tail, t + 32, DotLanes, 0f);
+                Padding.Copy(y3, kv, tail, t + 48, DotLanes, 0f);
+            }
+            // Slot q reads column q / l at offset (q % l)·w.
+            float* b0 = Col(y0, y1, y2, y3, 0 / l) + 0 % l * w, b1 = Col(y0, y1, y2, y3, 1 / l) + 1 % l * w;
+            float* b2 = Col(y0, y1, y2, y3, 2 / l) + 2 % l * w, b3 = Col(y0, y1, y2, y3, 3 / l) + 3 % l * w;
             TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
             TV s20 = TV.Zero, s21 = TV.Zero, s22 = TV.Zero, s23 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero, s32 = TV.Zero, s33 = TV.Zero;
-            int kv = K & ~(DotLanes - 1);
-            for (int p = 0; p < kv; p += DotLanes)
-                Step<TV>(x0 + p, x1 + p, x2 + p, x3 + p, y0 + p, y1 + p, y2 + p, y3 + p,
-                    ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
-                    ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
-            if (kv < K)
+            int end = tail > 0 ? kv + DotLanes : kv;
+            for (int p = 0; p < end; p += DotLanes)
             {
-                // The last partial group of k: every operand row's tail copied and padded with zeros.
-                float* t = stackalloc float[8 * DotLanes];
-                int count = K - kv;
-                float* px0 = Padding.Copy(x0, kv, count, t, DotLanes, 0f) + kv, px1 = Padding.Copy(x1, kv, count, t + 16, DotLanes, 0f) + kv;
-                float* px2 = Padding.Copy(x2, kv, count, t + 32, DotLanes, 0f) + kv, px3 = Padding.Copy(x3, kv, count, t + 48, DotLanes, 0f) + kv;
-                float* py0 = Padding.Copy(y0, kv, count, t + 64, DotLanes, 0f) + kv, py1 = Padding.Copy(y1, kv, count, t + 80, DotLanes, 0f) + kv;
-                float* py2 = Padding.Copy(y2, kv, count, t + 96, DotLanes, 0f) + kv, py3 = Padding.Copy(y3, kv, count, t + 112, DotLanes, 0f) + kv;
-                Step<TV>(px0, px1, px2, px3, py0, py1, py2, py3,
-                    ref s00, ref s01, ref s02, ref s03, ref s10, ref s11, ref s12, ref s13,
-                    ref s20, ref s21, ref s22, ref s23, ref s30, ref s31, ref s32, ref s33);
+                if (p == kv)
+                {
+                    // The padded pass: every pointer re-based so that index p lands on its copy.
+                    float* tx = xTails + r * DotLanes - p;
+                    x0 = tx;
+                    x1 = tx + Math.Min(1, rows - 1) * DotLanes;
+                    x2 = tx + Math.Min(2, rows - 1) * DotLanes;
+                    x3 = tx + Math.Min(3, rows - 1) * DotLanes;
+                    float* ty = t - p;
+                    b0 = ty + (0 / l) * DotLanes + 0 % l * w;
+                    b1 = ty + (1 / l) * DotLanes + 1 % l * w;
+                    b2 = ty + Math.Min(2 / l, cols - 1) * DotLanes + 2 % l * w;
+                    b3 = ty + Math.Min(3 / l, cols - 1) * DotLanes + 3 % l * w;
+                }
+                TV v0 = TV.Load(b0 + p), v1 = TV.Load(b1 + p);
+                TV v2 = four ? TV.Load(b2 + p) : v0, v3 = four ? TV.Load(b3 + p) : v1;
+                TV a0 = TV.Load(x0 + p), a1 = l > 1 ? TV.Load(x0 + p + w) : a0, a2 = l > 2 ? TV.Load(x0 + p + 2 * w) : a0, a3 = l > 3 ? TV.Load(x0 + p + 3 * w) : a0;
+                s00 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s00);
+                s01 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s01);
+                if (four)
+                {
+                    s02 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s02);
+                    s03 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s03);
+                }
+                if (rows > 1)
+                {
+                    a0 = TV.Load(x1 + p); a1 = l > 1 ? TV.Load(x1 + p + w) : a0; a2 = l > 2 ? TV.Load(x1 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x1 + p + 3 * w) : a0;
+                    s10 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s10);
+                    s11 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s11);
+                    if (four)
+                    {
+                        s12 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s12);
+                        s13 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s13);
+                    }
+                }
+                if (rows > 2)
+                {
+                    a0 = TV.Load(x2 + p); a1 = l > 1 ? TV.Load(x2 + p + w) : a0; a2 = l > 2 ? TV.Load(x2 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x2 + p + 3 * w) : a0;
+                    s20 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s20);
+                    s21 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s21);
+                    if (four)
+                    {
+                        s22 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s22);
+                        s23 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s23);
+                    }
+                }
+                if (rows > 3)
+                {
+                    a0 = TV.Load(x3 + p); a1 = l > 1 ? TV.Load(x3 + p + w) : a0; a2 = l > 2 ? TV.Load(x3 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x3 + p + 3 * w) : a0;
+                    s30 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s30);
+                    s31 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s31);
+                    if (four)
+                    {
+                        s32 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s32);
+                        s33 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s33);
+                    }
+                }
             }
-            Store<TV>(r, j, cols, lanesPerOutput, s00, s01, s02, s03);
-            if (rows > 1) Store<TV>(r + 1, j, cols, lanesPerOutput, s10, s11, s12, s13);
-            if (rows > 2) Store<TV>(r + 2, j, cols, lanesPerOutput, s20, s21, s22, s23);
-            if (rows > 3) Store<TV>(r + 3, j, cols, lanesPerOutput, s30, s31, s32, s33);
-        }
-
-        /// <summary>
-        /// One group of 16 terms: slot q of a row holds output column q / L, lanes (q mod L)·W.. of it, where L is
-        /// the number of vectors per output (16 / W).
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Step<TV>(float* x0, float* x1, float* x2, float* x3, float* y0, float* y1, float* y2, float* y3,
-            ref TV s00, ref TV s01, ref TV s02, ref TV s03, ref TV s10, ref TV s11, ref TV s12, ref TV s13,
-            ref TV s20, ref TV s21, ref TV s22, ref TV s23, ref TV s30, ref TV s31, ref TV s32, ref TV s33) where TV : unmanaged, IFloatVector<TV>
-        {
-            int w = TV.Count, l = DotLanes / w;
-            // Slot q reads column q / l at offset (q % l)·w.
-            TV b0 = TV.Load(Col(y0, y1, y2, y3, 0 / l) + 0 % l * w);
-            TV b1 = TV.Load(Col(y0, y1, y2, y3, 1 / l) + 1 % l * w);
-            TV b2 = TV.Load(Col(y0, y1, y2, y3, 2 / l) + 2 % l * w);
-            TV b3 = TV.Load(Col(y0, y1, y2, y3, 3 / l) + 3 % l * w);
-            Row(x0, b0, b1, b2, b3, l, ref s00, ref s01, ref s02, ref s03);
-            Row(x1, b0, b1, b2, b3, l, ref s10, ref s11, ref s12, ref s13);
-            Row(x2, b0, b1, b2, b3, l, ref s20, ref s21, ref s22, ref s23);
-            Row(x3, b0, b1, b2, b3, l, ref s30, ref s31, ref s32, ref s33);
+            Store<TV>(r, j, cols, l, s00, s01, s02, s03);
+            if (rows > 1) Store<TV>(r + 1, j, cols, l, s10, s11, s12, s13);
+            if (rows > 2) Store<TV>(r + 2, j, cols, l, s20, s21, s22, s23);
+            if (rows > 3) Store<TV>(r + 3, j, cols, l, s30, s31, s32, s33);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static float* Col(float* y0, float* y1, float* y2, float* y3, int c) => c == 0 ? y0 : c == 1 ? y1 : c == 2 ? y2 : y3;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row<TV>(float* x, TV b0, TV b1, TV b2, TV b3, int l, ref TV s0, ref TV s1, ref TV s2, ref TV s3) where TV : unmanaged, IFloatVector<TV>
-        {
-            int w = TV.Count;
-            TV a0 = TV.Load(x);
-            TV a1 = l > 1 ? TV.Load(x + w) : a0;
-            TV a2 = l > 2 ? TV.Load(x + 2 * w) : a0;
-            TV a3 = l > 3 ? TV.Load(x + 3 * w) : a0;
-            s0 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), b0, s0);
-            s1 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), b1, s1);
-            s2 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), b2, s2);
-            s3 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), b3, s3);
-        }
 
         /// <summary>Folds each output's 16 lanes (lane j + 8 onto j, and so on) and stores alpha·sum (+ beta·old).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
