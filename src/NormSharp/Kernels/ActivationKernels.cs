@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
 using static NormSharp.Kernels.ElementwiseKernels;
@@ -109,47 +110,56 @@ public static class ActivationKernels
 
     private struct Relu : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => TV.Max(x, TV.Zero);
     }
 
     private struct ReluGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV y) where TV : unmanaged, IFloatVector<TV> => TV.Select(TV.GreaterThan(y, TV.Zero), dy, TV.Zero);
     }
 
     private struct Tanh : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => FloatMath<TV>.Tanh(x);
     }
 
     private struct TanhGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV y) where TV : unmanaged, IFloatVector<TV> => dy * TV.Fma(TV.Zero - y, y, TV.Create(1f));
     }
 
     private struct Sigmoid : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => FloatMath<TV>.Sigmoid(x);
     }
 
     private struct SigmoidGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV y) where TV : unmanaged, IFloatVector<TV> => dy * y * (TV.Create(1f) - y);
     }
 
     private struct Gelu : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => x * FloatMath<TV>.NormalCdf(x);
     }
 
     private struct GeluGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV x) where TV : unmanaged, IFloatVector<TV> =>
             dy * TV.Fma(x, FloatMath<TV>.NormalPdf(x), FloatMath<TV>.NormalCdf(x));
     }
 
     private struct GeluTanh : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV>
         {
             var half = TV.Create(0.5f);
@@ -159,6 +169,7 @@ public static class ActivationKernels
 
     private struct GeluTanhGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV x) where TV : unmanaged, IFloatVector<TV>
         {
             var one = TV.Create(1f);
@@ -173,11 +184,13 @@ public static class ActivationKernels
 
     private struct Silu : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => x * FloatMath<TV>.Sigmoid(x);
     }
 
     private struct SiluGrad : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV dy, TV x) where TV : unmanaged, IFloatVector<TV>
         {
             var one = TV.Create(1f);
@@ -188,6 +201,7 @@ public static class ActivationKernels
 
     private struct ExpOp : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV x, TV unused) where TV : unmanaged, IFloatVector<TV> => FloatMath<TV>.Exp(x);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
@@ -138,16 +139,19 @@ public static unsafe class ElementwiseKernels
 
     private struct AddOp : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => a + b;
     }
 
     private struct SubOp : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => a - b;
     }
 
     private struct MulOp : IBinaryOp
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => a * b;
     }
 
@@ -155,12 +159,16 @@ public static unsafe class ElementwiseKernels
     {
         public float S;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => a * TV.Create(S);
     }
 
     private struct AddScaledOp : IBinaryOp
     {
         public float S;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => TV.Fma(a, TV.Create(S), b);
     }
@@ -186,6 +194,8 @@ public static unsafe class ElementwiseKernels
         public static int Reads => 0b0011;
         public static int Writes => 0b1000;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = Op.Invoke(s0, s1);
     }
 
@@ -208,6 +218,8 @@ public static unsafe class ElementwiseKernels
         public float* A, B;
 
         public static int Sums => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly Sums3<TV> Add(nint i, Sums3<TV> s) =>
             new() { A = B == null ? s.A + TV.Load(A + i) : TV.Fma(TV.Load(A + i), TV.Load(B + i), s.A) };

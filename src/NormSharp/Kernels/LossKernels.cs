@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
@@ -96,6 +97,8 @@ public static unsafe class LossKernels
         public float* P, T;
 
         public static int Sums => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
         {

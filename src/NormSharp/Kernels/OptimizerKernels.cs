@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
 
@@ -104,6 +105,8 @@ public static unsafe class OptimizerKernels
         public static int Reads => TMomentum.Value ? 0b0111 : 0b0011;
         public static int Writes => TMomentum.Value ? 0b0101 : 0b0001;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly void Apply(ref TV p, ref TV grad, ref TV buffer, ref TV unused)
         {
             // Without weight decay the parameter does not enter the gradient at all (PyTorch skips the term, so an
@@ -145,6 +148,8 @@ public static unsafe class OptimizerKernels
 
         public static int Reads => 0b1111;
         public static int Writes => 0b1101;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly void Apply(ref TV p, ref TV grad, ref TV m, ref TV v)
         {

@@ -144,6 +144,8 @@ public static unsafe class SoftmaxKernels
         public static int Reads => 0;
         public static int Writes => 0b1000;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = TV.Create(Value);
     }
 
@@ -153,6 +155,8 @@ public static unsafe class SoftmaxKernels
 
         public static int Reads => 0b0001;
         public static int Writes => 0b1000;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = FloatMath<TV>.Exp(s0 - TV.Create(Max));
     }
@@ -164,6 +168,8 @@ public static unsafe class SoftmaxKernels
         public static int Reads => 0b1000;
         public static int Writes => 0b1000;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 *= TV.Create(Factor);
     }
 
@@ -174,6 +180,8 @@ public static unsafe class SoftmaxKernels
         public static int Reads => 0b0001;
         public static int Writes => 0b1000;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = s0 - TV.Create(Value);
     }
 
@@ -182,6 +190,8 @@ public static unsafe class SoftmaxKernels
         public float* A;
 
         public static int Sums => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly Sums3<TV> Add(nint i, Sums3<TV> s) => new() { A = s.A + TV.Load(A + i) };
 
@@ -193,6 +203,8 @@ public static unsafe class SoftmaxKernels
     {
         public float Shift;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+
         public readonly TV Invoke<TV>(TV dy, TV y) where TV : unmanaged, IFloatVector<TV> => (dy - TV.Create(Shift)) * y;
     }
 
@@ -200,6 +212,8 @@ public static unsafe class SoftmaxKernels
     private struct ExpScaledFrom : ElementwiseKernels.IBinaryOp
     {
         public float Scale;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
         public readonly TV Invoke<TV>(TV y, TV dy) where TV : unmanaged, IFloatVector<TV> => TV.Fma(FloatMath<TV>.Exp(y), TV.Create(Scale), dy);
     }
