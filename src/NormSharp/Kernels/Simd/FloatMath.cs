@@ -13,7 +13,7 @@ internal static class FloatMath<TV> where TV : unmanaged, IFloatVector<TV>
     private const float RoundingMagic = 12582912f;
 
     /// <summary>Below this e^x is under the smallest normal float; the result is flushed to zero rather than made subnormal.</summary>
-    private const float ExpLowest = -87.33654f;
+    private const float ExpLowest = -87.3365f;
 
     /// <summary>Above this e^x overflows float.</summary>
     private const float ExpHighest = 88.72283f;
