@@ -10,7 +10,7 @@ namespace NormSharp.Kernels;
 /// transcendental functions of <see cref="FloatMath{TV}"/>, so every width (tails included) gives the same bits.
 /// Backwards of ReLU, tanh and sigmoid read the forward output; those of GELU and SiLU read the input.
 /// </summary>
-public static class ActivationKernels
+public static partial class ActivationKernels
 {
     /// <summary>y = max(0, x) (NaN stays NaN).</summary>
     public static void ReluForward(ReadOnlySpan<float> x, Span<float> y)

@@ -30,14 +30,13 @@ public sealed class LayerNorm : Module
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new Errors.InvalidValueException(nameof(normalizedShape), $"LayerNorm: normalized shape must be non-empty with positive dimensions, got {Errors.ShapeMismatchException.Format(normalizedShape)}.");
-        if (!(eps > 0f) || float.IsInfinity(eps))
-            throw new Errors.InvalidValueException(nameof(eps), $"LayerNorm: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("LayerNorm", eps);
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         if (elementwiseAffine)
         {
-            Weight = Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight");
-            if (bias) Bias = Variable.Parameter(Tensor.Zeros(normalizedShape), "bias");
+            Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight"));
+            if (bias) Bias = RegisterParameter("bias", Variable.Parameter(Tensor.Zeros(normalizedShape), "bias"));
         }
     }
 
@@ -49,12 +48,5 @@ public sealed class LayerNorm : Module
     public override Variable Forward(Variable input) => F.LayerNorm(input, _normalizedShape, Weight, Bias, Eps);
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"LayerNorm({Errors.ShapeMismatchException.Format(_normalizedShape)}, eps={Eps})";
+    protected override string ExtraRepr() => $"{Repr.Shape(_normalizedShape)}, eps={Repr.Float(Eps)}, elementwise_affine={Repr.Bool(Weight is not null)}";
 }

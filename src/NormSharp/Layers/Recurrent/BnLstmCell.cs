@@ -64,7 +64,16 @@ public sealed class BnLstmCell : Module, IRecurrentCell
         (_ihMean, _ihVar) = (Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 1f));
         (_hhMean, _hhVar) = (Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 1f));
         (_cMean, _cVar) = (Make(hiddenSize, 0f), Make(hiddenSize, 1f));
-        _stepsSeen = Tensor.Zeros(1);
+        _stepsSeen = RegisterBuffer("steps_seen", Tensor.Zeros(1));
+        for (int t = 0; t < maxSteps; t++)
+        {
+            RegisterBufferItem("running_ih_mean", t, _ihMean[t]);
+            RegisterBufferItem("running_ih_var", t, _ihVar[t]);
+            RegisterBufferItem("running_hh_mean", t, _hhMean[t]);
+            RegisterBufferItem("running_hh_var", t, _hhVar[t]);
+            RegisterBufferItem("running_c_mean", t, _cMean[t]);
+            RegisterBufferItem("running_c_var", t, _cVar[t]);
+        }
     }
 
     /// <inheritdoc />
@@ -94,26 +103,4 @@ public sealed class BnLstmCell : Module, IRecurrentCell
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
-    [
-        ("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias", Bias),
-        ("bn_ih_weight", BnIhWeight), ("bn_hh_weight", BnHhWeight), ("bn_c_weight", BnCWeight), ("bn_c_bias", BnCBias),
-    ];
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Tensor Buffer)> OwnBuffers()
-    {
-        yield return ("steps_seen", _stepsSeen);
-        for (int t = 0; t < MaxSteps; t++)
-        {
-            yield return ($"running_ih_mean.{t}", _ihMean[t]);
-            yield return ($"running_ih_var.{t}", _ihVar[t]);
-            yield return ($"running_hh_mean.{t}", _hhMean[t]);
-            yield return ($"running_hh_var.{t}", _hhVar[t]);
-            yield return ($"running_c_mean.{t}", _cMean[t]);
-            yield return ($"running_c_var.{t}", _cVar[t]);
-        }
-    }
 }
