@@ -15,16 +15,6 @@ internal static unsafe class RowNormalization
     /// <summary>Rows per parallel chunk: a chunk moves at least 64 KB.</summary>
     public static int Grain(int cols) => Math.Max(1, 16 * 1024 / Math.Max(1, cols));
 
-    /// <summary>Most rows of a backward tile.</summary>
-    private const int MaxTile = 16;
-
-    /// <summary>
-    /// Rows per backward tile: the tile's rows of x and dy (about 32 KB) stay in L1 between the pass that sums them
-    /// and the pass that writes dx, and that pass keeps the parameter-gradient partials of a column in registers
-    /// across the tile's rows.
-    /// </summary>
-    private static int Tile(int cols) => Math.Clamp(4096 / Math.Max(1, cols), 1, MaxTile);
-
     /// <summary>Normalizes rows [0, rows) of x into y, writing each row's mean (hi part; centred only) and rstd.</summary>
     public static void Forward(bool centered, float* x, float* w, float* b, float* y, float* mean, float* rstd, int rows, int cols, float eps)
     {
@@ -101,8 +91,9 @@ internal static unsafe class RowNormalization
                     rs = Moments.FinishRms(s2, n, Eps);
                 }
                 Rstd[r] = rs;
-                // The next row, whose statistics come next, is requested while this one is normalized from cache.
-                NormalizeStep.ForwardRun<TV, TW, TB>(x, Y + (long)r * n, n, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
+                // The next row, whose statistics come next, is requested while this one is normalized from cache
+                // (long rows only: the hardware prefetcher keeps up with short ones).
+                NormalizeStep.ForwardRun<TV, TW, TB>(x, Y + (long)r * n, n, hi, lo, rs, w, b, r + 1 < end && n >= 256 ? x + n : null);
             }
         }
     }
@@ -125,87 +116,58 @@ internal static unsafe class RowNormalization
             int n = Cols;
             float* pw = TG.Value ? Partials + (long)chunk * n : null;
             float* pb = TG.Value && TC.Value ? Partials + (long)(Chunks + chunk) * n : null;
-            RowConstants* k = stackalloc RowConstants[MaxTile];
-            int tile = Tile(n);
-            for (int t = start; t < end; t += tile)
+            int full = n - n % TV.Count;
+            for (int r = start; r < end; r++)
             {
-                int rows = Math.Min(tile, end - t);
-                float* x = X + (long)t * n, dy = Dy + (long)t * n, dx = Dx + (long)t * n;
-                for (int q = 0; q < rows; q++)
-                {
-                    float hi = TC.Value ? Mean[t + q] : 0f;
-                    var terms = new GradientTerms<TV, TW, TC> { X = x + (long)q * n, Dy = dy + (long)q * n, W = w, Hi = TV.Create(hi) };
-                    LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(terms, n, out double sg, out double sgd, out double sd);
-                    k[q] = RowConstants.From(TC.Value, hi, Rstd[t + q], sg, sgd, sd, n);
-                }
-                // The next tile's rows of x and dy are requested, line by line, while this tile is finished from cache.
-                int next = Math.Min(tile, end - t - rows);
-                int full = n - n % TV.Count;
-                Columns<TV, TW>(x, dy, dx, w, pw, pb, k, rows, n, 0, full, next);
-                if (full < n) PaddedColumns<TV, TW>(x, dy, dx, w, pw, pb, k, rows, n, full);
+                float* x = X + (long)r * n, dy = Dy + (long)r * n, dx = Dx + (long)r * n;
+                float hi = TC.Value ? Mean[r] : 0f;
+                var terms = new GradientTerms<TV, TW, TC> { X = x, Dy = dy, W = w, Hi = TV.Create(hi) };
+                LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(terms, n, out double sg, out double sgd, out double sd);
+                var k = RowConstants.From(TC.Value, hi, Rstd[r], sg, sgd, sd, n);
+                Row<TV, TW>(x, dy, dx, w, pw, pb, k, 0, full);
+                if (full < n) PaddedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, full);
             }
         }
 
-        /// <summary>dx over columns [j0, j1) of a tile, the partials of each column held in registers across its rows.</summary>
+        /// <summary>
+        /// dx over columns [j0, j1) of one row, and the parameter-gradient partials Σ dy·x̂ and Σ dy of the chunk;
+        /// the row's constants held in registers.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Columns<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants* k, int rows, nint stride, nint j0, nint j1, int prefetchRows)
+        private static void Row<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, in RowConstants k, nint j0, nint j1)
             where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
-            float* px = x + rows * stride, pdy = dy + rows * stride;
+            TV hi = TV.Create(k.Hi), lo = TV.Create(k.Lo), r = TV.Create(k.R), mg = TV.Create(k.MeanG), mgx = TV.Create(k.MeanGXhat);
             for (nint j = j0; j < j1; j += TV.Count)
             {
-                for (int q = 0; q < prefetchRows; q++)
-                {
-                    Prefetch.Read(px + q * stride + j);
-                    Prefetch.Read(pdy + q * stride + j);
-                }
-                var wv = w.Load(j);
-                TV sw = TG.Value ? TV.Load(pw + j) : TV.Zero;
-                TV sb = TG.Value && TC.Value ? TV.Load(pb + j) : TV.Zero;
-                for (int q = 0; q < rows; q++)
-                {
-                    nint o = q * stride + j;
-                    var dyv = TV.Load(dy + o);
-                    var dxv = NormalizeStep.Backward(TV.Load(x + o), dyv, wv, TV.Create(k[q].Hi), TV.Create(k[q].Lo), TV.Create(k[q].R),
-                        TV.Create(k[q].MeanG), TV.Create(k[q].MeanGXhat), out var xhat);
-                    TV.Store(dxv, dx + o);
-                    if (TG.Value)
-                    {
-                        sw = TV.Fma(dyv, xhat, sw);
-                        if (TC.Value) sb += dyv;
-                    }
-                }
+                var dyv = TV.Load(dy + j);
+                TV.Store(NormalizeStep.Backward(TV.Load(x + j), dyv, w.Load(j), hi, lo, r, mg, mgx, out var xhat), dx + j);
                 if (TG.Value)
                 {
-                    TV.Store(sw, pw + j);
-                    if (TC.Value) TV.Store(sb, pb + j);
+                    TV.Store(TV.Fma(dyv, xhat, TV.Load(pw + j)), pw + j);
+                    if (TC.Value) TV.Store(TV.Load(pb + j) + dyv, pb + j);
                 }
             }
         }
 
-        /// <summary>The last, partial vector of columns: each row's part copied into padded scratch and run through <see cref="Columns"/>.</summary>
-        private static void PaddedColumns<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants* k, int rows, nint n, nint j0)
+        /// <summary>The last, partial vector of a row: its part copied into padded scratch and run through <see cref="Row"/>.</summary>
+        [SkipLocalsInit]
+        private static void PaddedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, in RowConstants k, nint n, nint j0)
             where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
             int width = TV.Count, count = (int)(n - j0);
-            float* scratch = stackalloc float[(3 * MaxTile + 3) * 16];
-            float* xs = scratch, gs = scratch + MaxTile * 16, ds = scratch + 2 * MaxTile * 16;
-            float* ps = scratch + 3 * MaxTile * 16;
-            for (int q = 0; q < rows; q++)
-            {
-                Padding.Copy(x + q * n, j0, count, xs + q * width, width, 0f);
-                Padding.Copy(dy + q * n, j0, count, gs + q * width, width, 0f);
-            }
-            var ws = w.Padded(j0, count, ps, width, 0f);
-            float* pws = TG.Value ? Padding.Copy(pw, j0, count, ps + 16, width, 0f) : null;
-            float* pbs = TG.Value && TC.Value ? Padding.Copy(pb, j0, count, ps + 32, width, 0f) : null;
-            Columns<TV, TW>(xs - j0, gs - j0, ds - j0, ws, pws, pbs, k, rows, width, j0, j0 + width, 0);
-            for (int q = 0; q < rows; q++)
-                for (int j = 0; j < count; j++) dx[q * n + j0 + j] = ds[q * width + j];
+            float* s = stackalloc float[6 * 16];
+            float* xs = Padding.Copy(x, j0, count, s, width, 0f), gs = Padding.Copy(dy, j0, count, s + 16, width, 0f);
+            var ws = w.Padded(j0, count, s + 32, width, 0f);
+            float* pws = TG.Value ? Padding.Copy(pw, j0, count, s + 48, width, 0f) : null;
+            float* pbs = TG.Value && TC.Value ? Padding.Copy(pb, j0, count, s + 64, width, 0f) : null;
+            float* ds = s + 80 - j0;
+            Row<TV, TW>(xs, gs, ds, ws, pws, pbs, k, j0, j0 + width);
+            for (int j = 0; j < count; j++) dx[j0 + j] = ds[j0 + j];
             for (int j = 0; j < count && TG.Value; j++)
             {
-                pw[j0 + j] = ps[16 + j];
-                if (TC.Value) pb[j0 + j] = ps[32 + j];
+                pw[j0 + j] = pws[j0 + j];
+                if (TC.Value) pb[j0 + j] = pbs[j0 + j];
             }
         }
     }
