@@ -94,6 +94,18 @@ public static unsafe class ElementwiseKernels
         }
     }
 
+    /// <summary>Σ (a − b)², in the fixed order of <see cref="LaneSums"/>.</summary>
+    public static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        SameLength("SquaredDistance", a.Length, b.Length, b.Length);
+        fixed (float* pa = a, pb = b)
+        {
+            var work = new SumWork { A = pa, B = pb, N = a.Length, Difference = true };
+            Widths.Dispatch(ref work);
+            return work.Result;
+        }
+    }
+
     /// <summary>Σ x, in the fixed order of <see cref="LaneSums"/>.</summary>
     public static double Sum(ReadOnlySpan<float> x)
     {
@@ -160,7 +172,6 @@ public static unsafe class ElementwiseKernels
         public float S;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => a * TV.Create(S);
     }
 
@@ -169,7 +180,6 @@ public static unsafe class ElementwiseKernels
         public float S;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly TV Invoke<TV>(TV a, TV b) where TV : unmanaged, IFloatVector<TV> => TV.Fma(a, TV.Create(S), b);
     }
 
@@ -195,7 +205,6 @@ public static unsafe class ElementwiseKernels
         public static int Writes => 0b1000;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = Op.Invoke(s0, s1);
     }
 
@@ -203,29 +212,36 @@ public static unsafe class ElementwiseKernels
     {
         public float* A, B;
         public int N;
+        public bool Difference;
         public double Result;
 
         public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
         {
-            var terms = new ProductTerms<TV> { A = A, B = B };
+            var terms = new ProductTerms<TV> { A = A, B = B, Difference = Difference };
             LaneSums.Run<TV, ProductTerms<TV>>(terms, N, out Result, out _, out _);
         }
     }
 
-    /// <summary>Σ a·b, or Σ a when b is null.</summary>
+    /// <summary>Σ a·b, Σ (a − b)² with <see cref="Difference"/>, or Σ a when b is null.</summary>
     private struct ProductTerms<TV> : ISumTerms<ProductTerms<TV>, TV> where TV : unmanaged, IFloatVector<TV>
     {
         public float* A, B;
+        public bool Difference;
 
         public static int Sums => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
-        public readonly Sums3<TV> Add(nint i, Sums3<TV> s) =>
-            new() { A = B == null ? s.A + TV.Load(A + i) : TV.Fma(TV.Load(A + i), TV.Load(B + i), s.A) };
+        public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
+        {
+            if (B == null) return new() { A = s.A + TV.Load(A + i) };
+            if (!Difference) return new() { A = TV.Fma(TV.Load(A + i), TV.Load(B + i), s.A) };
+            var d = TV.Load(A + i) - TV.Load(B + i);
+            return new() { A = TV.Fma(d, d, s.A) };
+        }
 
         public readonly ProductTerms<TV> Padded(nint start, int count, float* scratch) => new()
         {
+            Difference = Difference,
             A = LaneSums.Pad(A, start, count, scratch, 0f),
             B = B == null ? null : (A == B ? LaneSums.Pad(A, start, count, scratch, 0f) : LaneSums.Pad(B, start, count, scratch + LaneSums.Lanes, 0f)),
         };

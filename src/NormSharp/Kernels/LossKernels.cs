@@ -1,12 +1,10 @@
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using NormSharp.Errors;
-using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels;
 
 /// <summary>Loss functions, fused with their first derivative where that saves a pass; the same bits at every vector width.</summary>
-public static unsafe class LossKernels
+public static class LossKernels
 {
     /// <summary>
     /// Mean over rows of −log softmax(logits[r])[labels[r]], computed as logsumexp − logit (stable for any
@@ -44,18 +42,13 @@ public static unsafe class LossKernels
         return correct;
     }
 
-    /// <summary>Mean of (prediction − target)², summed in the fixed order of <see cref="LaneSums"/>.</summary>
+    /// <summary>Mean of (prediction − target)², summed in the fixed order of <see cref="Simd.LaneSums"/>.</summary>
     public static float MseForward(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target)
     {
         if (prediction.Length != target.Length)
             throw new ShapeMismatchException($"Mse: prediction has {prediction.Length} elements, target {target.Length}.");
         if (prediction.IsEmpty) return 0f;
-        fixed (float* p = prediction, t = target)
-        {
-            var work = new SquaredErrorWork { P = p, T = t, N = prediction.Length };
-            Widths.Dispatch(ref work);
-            return (float)(work.Sum / prediction.Length);
-        }
+        return (float)(ElementwiseKernels.SquaredDistance(prediction, target) / prediction.Length);
     }
 
     /// <summary>dprediction = upstream·2(prediction − target)/n.</summary>
@@ -77,39 +70,5 @@ public static unsafe class LossKernels
         for (int r = 0; r < rows; r++)
             if ((uint)labels[r] >= (uint)classes)
                 throw new InvalidValueException("labels", $"CrossEntropy: label {labels[r]} of row {r} is outside [0, {classes}).");
-    }
-
-    private struct SquaredErrorWork : IWidthGeneric
-    {
-        public float* P, T;
-        public int N;
-        public double Sum;
-
-        public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
-        {
-            var terms = new SquaredError<TV> { P = P, T = T };
-            LaneSums.Run<TV, SquaredError<TV>>(terms, N, out Sum, out _, out _);
-        }
-    }
-
-    private struct SquaredError<TV> : ISumTerms<SquaredError<TV>, TV> where TV : unmanaged, IFloatVector<TV>
-    {
-        public float* P, T;
-
-        public static int Sums => 1;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
-        public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
-        {
-            var d = TV.Load(P + i) - TV.Load(T + i);
-            return new() { A = TV.Fma(d, d, s.A) };
-        }
-
-        public readonly SquaredError<TV> Padded(nint start, int count, float* scratch) => new()
-        {
-            P = LaneSums.Pad(P, start, count, scratch, 0f),
-            T = LaneSums.Pad(T, start, count, scratch + LaneSums.Lanes, 0f),
-        };
     }
 }

@@ -106,7 +106,6 @@ public static unsafe class OptimizerKernels
         public static int Writes => TMomentum.Value ? 0b0101 : 0b0001;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV p, ref TV grad, ref TV buffer, ref TV unused)
         {
             // Without weight decay the parameter does not enter the gradient at all (PyTorch skips the term, so an
@@ -150,7 +149,6 @@ public static unsafe class OptimizerKernels
         public static int Writes => 0b1101;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV p, ref TV grad, ref TV m, ref TV v)
         {
             var g = L2Decays ? TV.Fma(L2, p, grad) : grad;

@@ -145,7 +145,6 @@ public static unsafe class SoftmaxKernels
         public static int Writes => 0b1000;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = TV.Create(Value);
     }
 
@@ -157,7 +156,6 @@ public static unsafe class SoftmaxKernels
         public static int Writes => 0b1000;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = FloatMath<TV>.Exp(s0 - TV.Create(Max));
     }
 
@@ -169,7 +167,6 @@ public static unsafe class SoftmaxKernels
         public static int Writes => 0b1000;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 *= TV.Create(Factor);
     }
 
@@ -181,7 +178,6 @@ public static unsafe class SoftmaxKernels
         public static int Writes => 0b1000;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = s0 - TV.Create(Value);
     }
 
@@ -192,7 +188,6 @@ public static unsafe class SoftmaxKernels
         public static int Sums => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly Sums3<TV> Add(nint i, Sums3<TV> s) => new() { A = s.A + TV.Load(A + i) };
 
         public readonly SumTerms<TV> Padded(nint start, int count, float* scratch) => new() { A = LaneSums.Pad(A, start, count, scratch, 0f) };
@@ -204,7 +199,6 @@ public static unsafe class SoftmaxKernels
         public float Shift;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly TV Invoke<TV>(TV dy, TV y) where TV : unmanaged, IFloatVector<TV> => (dy - TV.Create(Shift)) * y;
     }
 
@@ -214,7 +208,6 @@ public static unsafe class SoftmaxKernels
         public float Scale;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
         public readonly TV Invoke<TV>(TV y, TV dy) where TV : unmanaged, IFloatVector<TV> => TV.Fma(FloatMath<TV>.Exp(y), TV.Create(Scale), dy);
     }
 }
