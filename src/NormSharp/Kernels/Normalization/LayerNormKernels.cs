@@ -79,14 +79,16 @@ public static unsafe class LayerNormKernels
         if (rows == 0 || cols == 0) return;
         int chunks = ParallelFor.ChunkCount(rows, RowNormalization.Grain(cols));
         bool grads = !dweight.IsEmpty || !dbias.IsEmpty;
-        // Both partial regions are written whenever either gradient is wanted (one may go unread).
-        float[] partial = RowScratch.Zeroed(grads ? 2 * chunks * cols : 0);
-        fixed (float* pdy = dy, px = x, pw = weight, pm = mean, pr = rstd, pdx = dx, pp = partial)
-            RowNormalization.Backward(centered, pdy, px, weight.IsEmpty ? null : pw, pm, pr, pdx, grads ? pp : null, rows, cols, chunks);
-        for (int c = 0; c < chunks && grads; c++)
+        fixed (float* pdy = dy, px = x, pw = weight, pm = mean, pr = rstd, pdx = dx)
         {
-            if (!dweight.IsEmpty) ElementwiseKernels.AddInPlace(dweight, partial.AsSpan(c * cols, cols));
-            if (!dbias.IsEmpty) ElementwiseKernels.AddInPlace(dbias, partial.AsSpan((chunks + c) * cols, cols));
+            // Both partial regions are written whenever either gradient is wanted (one may go unread).
+            RowPartials.Layout? partials = grads ? RowPartials.Zeroed(chunks, cols, RowNormalization.PartialsPhase(px, pdy, pdx, cols), pdx) : null;
+            RowNormalization.Backward(centered, pdy, px, weight.IsEmpty ? null : pw, pm, pr, pdx, partials, rows, cols, chunks);
+            for (int c = 0; c < chunks && partials is { } layout; c++)
+            {
+                if (!dweight.IsEmpty) ElementwiseKernels.AddInPlace(dweight, new ReadOnlySpan<float>(layout.WeightOf(c), cols));
+                if (!dbias.IsEmpty) ElementwiseKernels.AddInPlace(dbias, new ReadOnlySpan<float>(layout.BiasOf(c), cols));
+            }
         }
     }
 }

@@ -29,25 +29,36 @@ internal static unsafe class RowNormalization
     }
 
     /// <summary>
-    /// dx for rows [0, rows) in <paramref name="chunks"/> chunks, and when <paramref name="partials"/> is not null the
-    /// parameter-gradient partials: chunk c's Σ dy·x̂ at partials[c·cols] and (centred only) Σ dy at partials[(chunks + c)·cols].
+    /// dx for rows [0, rows) in <paramref name="chunks"/> chunks, and when <paramref name="partials"/> is given the
+    /// parameter-gradient partials of each chunk: Σ dy·x̂ at its weight region and (centred only) Σ dy at its bias region.
     /// </summary>
-    public static void Backward(bool centered, float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks)
+    /// <remarks>
+    /// The caller places the partials with <see cref="PartialsPhase"/>: the loops read and write them every row, and a
+    /// store that straddles two lines followed by a load of the same place makes the load wait for the store.
+    /// </remarks>
+    public static void Backward(bool centered, float* dy, float* x, float* w, float* mean, float* rstd, float* dx, RowPartials.Layout? partials, int rows, int cols, int chunks)
     {
         if (centered) Backward<Yes>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
         else Backward<No>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
     }
 
-    private static void Backward<TC>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks) where TC : struct, IFlag
+    /// <summary>
+    /// Where within a 64-byte line the backward wants its partials: at the rows' position when the rows take the
+    /// aligned pass, else at the line's start (the unaligned pass reads them from column 0).
+    /// </summary>
+    public static int PartialsPhase(float* x, float* dy, float* dx, int cols) =>
+        AlignedRows.Phase(Widths.Active, cols, x, dy, dx) >= 0 ? (int)(((nuint)dx & 63) >> 2) : 0;
+
+    private static void Backward<TC>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, RowPartials.Layout? partials, int rows, int cols, int chunks) where TC : struct, IFlag
     {
-        if (partials != null) Backward<TC, Yes>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
-        else Backward<TC, No>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
+        if (partials is { } layout) Backward<TC, Yes>(dy, x, w, mean, rstd, dx, layout, rows, cols, chunks);
+        else Backward<TC, No>(dy, x, w, mean, rstd, dx, default, rows, cols, chunks);
     }
 
-    private static void Backward<TC, TG>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks)
+    private static void Backward<TC, TG>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, RowPartials.Layout partials, int rows, int cols, int chunks)
         where TC : struct, IFlag where TG : struct, IFlag
     {
-        var body = new BackwardBody<TC, TG> { Dy = dy, X = x, W = w, Mean = mean, Rstd = rstd, Dx = dx, Partials = partials, Cols = cols, Chunks = chunks };
+        var body = new BackwardBody<TC, TG> { Dy = dy, X = x, W = w, Mean = mean, Rstd = rstd, Dx = dx, Partials = partials, Cols = cols };
         WidthParallel.RunChunks(rows, chunks, ref body);
     }
 
@@ -59,17 +70,34 @@ internal static unsafe class RowNormalization
 
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
+            int n = Cols, phase = AlignedRows.Phase<TV>(n, X, Y);
+            float* w = W, b = B;
+            if (phase >= 0)
+            {
+                // Parameters at another position than the rows are copied to it (placed clear of y, see Placement).
+                int copy = AlignedRows.CopyFloats(n);
+                float* scratch = KernelScratch.Aligned(2 * copy);
+                w = AlignedRows.Matched<TV>(w, n, Y, Placement.ForwardWeight, scratch);
+                b = AlignedRows.Matched<TV>(b, n, Y, Placement.ForwardBias, scratch + copy);
+            }
+            if (phase >= 0) Operands<TV, Yes>(w, b, start, end, AlignedRows.Head<TV>(phase));
+            else Operands<TV, No>(w, b, start, end, 0);
+        }
+
+        private readonly void Operands<TV, TA>(float* w, float* b, int start, int end, int head) where TV : unmanaged, IFloatVector<TV> where TA : struct, IFlag
+        {
             // The operands are chosen once per chunk; each combination is its own compiled loop.
-            if (W != null && B != null) Rows<TV, Stream<TV>, Stream<TV>>(new(W), new(B), start, end);
-            else if (W != null) Rows<TV, Stream<TV>, Constant<TV>>(new(W), new(TV.Zero), start, end);
-            else if (B != null) Rows<TV, Constant<TV>, Stream<TV>>(new(TV.Create(1f)), new(B), start, end);
-            else Rows<TV, Constant<TV>, Constant<TV>>(new(TV.Create(1f)), new(TV.Zero), start, end);
+            if (w != null && b != null) Rows<TV, Stream<TV>, Stream<TV>, TA>(new(w), new(b), start, end, head);
+            else if (w != null) Rows<TV, Stream<TV>, Constant<TV>, TA>(new(w), new(TV.Zero), start, end, head);
+            else if (b != null) Rows<TV, Constant<TV>, Stream<TV>, TA>(new(TV.Create(1f)), new(b), start, end, head);
+            else Rows<TV, Constant<TV>, Constant<TV>, TA>(new(TV.Create(1f)), new(TV.Zero), start, end, head);
         }
 
         // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        // TA: the rows take the aligned pass (AlignedRows), whose first aligned element is head.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Rows<TV, TW, TB>(TW w, TB b, int start, int end)
-            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV>
+        private readonly void Rows<TV, TW, TB, TA>(TW w, TB b, int start, int end, int head)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> where TA : struct, IFlag
         {
             int n = Cols;
             float* X = this.X, Y = this.Y;
@@ -93,29 +121,62 @@ internal static unsafe class RowNormalization
                 Rstd[r] = rs;
                 // The next row, whose statistics come next, is requested while this one is normalized from cache
                 // (long rows only: the hardware prefetcher keeps up with short ones).
-                NormalizeStep.ForwardRun<TV, TW, TB>(x, Y + (long)r * n, n, hi, lo, rs, w, b, r + 1 < end && n >= 256 ? x + n : null);
+                // Long rows are normalized by a call of their own, whose loop keeps its pointers in registers.
+                float* y = Y + (long)r * n;
+                if (TA.Value) AlignedRow<TV, TW, TB>(x, y, n, head, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
+                else if (n >= 256) LongRow<TV, TW, TB>(x, y, n, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
+                else NormalizeStep.ForwardRun<TV, TW, TB>(x, y, n, hi, lo, rs, w, b);
             }
         }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static void AlignedRow<TV, TW, TB>(float* x, float* y, nint n, nint head, float hi, float lo, float r, TW w, TB b, float* next)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> =>
+            AlignedRows.Forward<TV, TW, TB>(x, y, n, head, hi, lo, r, w, b, n >= 256 ? next : null);
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static void LongRow<TV, TW, TB>(float* x, float* y, nint n, float hi, float lo, float r, TW w, TB b, float* next)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> =>
+            NormalizeStep.ForwardRun<TV, TW, TB>(x, y, n, hi, lo, r, w, b, next);
     }
 
     private struct BackwardBody<TC, TG> : IParallelWidthBody where TC : struct, IFlag where TG : struct, IFlag
     {
-        public float* Dy, X, W, Mean, Rstd, Dx, Partials;
-        public int Cols, Chunks;
+        public float* Dy, X, W, Mean, Rstd, Dx;
+        public RowPartials.Layout Partials;
+        public int Cols;
 
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            if (W != null) Rows<TV, Stream<TV>>(new(W), chunk, start, end);
-            else Rows<TV, Constant<TV>>(new(TV.Create(1f)), chunk, start, end);
+            // The same choice as PartialsPhase's, which placed the partials.
+            int n = Cols, phase = AlignedRows.Phase<TV>(n, X, Dy, Dx);
+            float* w = phase >= 0 ? AlignedRows.Matched<TV>(W, n, Dx, Placement.BackwardWeight, KernelScratch.Aligned(AlignedRows.CopyFloats(n))) : W;
+            float* pw = TG.Value ? Partials.WeightOf(chunk) : null, pb = TG.Value && TC.Value ? Partials.BiasOf(chunk) : null;
+            if (phase >= 0)
+            {
+                if (w != null) Rows<TV, Stream<TV>, Yes>(new(w), pw, pb, start, end, AlignedRows.Head<TV>(phase));
+                else Rows<TV, Constant<TV>, Yes>(new(TV.Create(1f)), pw, pb, start, end, AlignedRows.Head<TV>(phase));
+            }
+            else if (n >= LongRow)
+            {
+                if (w != null) Rows<TV, Stream<TV>, No>(new(w), pw, pb, start, end, 0);
+                else Rows<TV, Constant<TV>, No>(new(TV.Create(1f)), pw, pb, start, end, 0);
+            }
+            else
+            {
+                if (w != null) ShortRows<TV, Stream<TV>>(new(w), pw, pb, start, end);
+                else ShortRows<TV, Constant<TV>>(new(TV.Create(1f)), pw, pb, start, end);
+            }
         }
 
-        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Rows<TV, TW>(TW w, int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
+        /// <summary>Rows this long or longer run their two passes as calls of their own (a call per row costs as much as a short row's sums).</summary>
+        private const int LongRow = 128;
+
+        // Short rows: both passes inlined into the row loop.
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private readonly void ShortRows<TV, TW>(TW w, float* pw, float* pb, int start, int end) where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
             int n = Cols;
-            float* pw = TG.Value ? Partials + (long)chunk * n : null;
-            float* pb = TG.Value && TC.Value ? Partials + (long)(Chunks + chunk) * n : null;
             int full = n - n % TV.Count;
             for (int r = start; r < end; r++)
             {
@@ -128,6 +189,50 @@ internal static unsafe class RowNormalization
                 if (full < n) PaddedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, full);
             }
         }
+
+        // Long rows (TA: aligned, first aligned element head). Kernels run long loops from their first call: compile
+        // them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private readonly void Rows<TV, TW, TA>(TW w, float* pw, float* pb, int start, int end, int head)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TA : struct, IFlag
+        {
+            int n = Cols;
+            int full = n - n % TV.Count;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * n, dy = Dy + (long)r * n, dx = Dx + (long)r * n;
+                float hi = TC.Value ? Mean[r] : 0f;
+                var terms = new GradientTerms<TV, TW, TC> { X = x, Dy = dy, W = w, Hi = TV.Create(hi) };
+                RowSums(terms, n, out double sg, out double sgd, out double sd);
+                var k = RowConstants.From(TC.Value, hi, Rstd[r], sg, sgd, sd, n);
+                if (TA.Value)
+                {
+                    AlignedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, head);
+                }
+                else
+                {
+                    UnalignedRow<TV, TW>(x, dy, dx, w, pw, pb, k, full);
+                    if (full < n) PaddedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, full);
+                }
+            }
+        }
+
+        // The row's passes compiled on their own, each a small method whose pointers and constants stay in registers
+        // (inlined into the row loop, the loop's many live values pushed them to the stack).
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static void RowSums<TV, TW>(GradientTerms<TV, TW, TC> terms, nint n, out double sg, out double sgd, out double sd)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> =>
+            LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(terms, n, out sg, out sgd, out sd);
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static void AlignedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants k, nint n, nint head)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> =>
+            AlignedRows.Backward<TV, TW, TC, TG>(x, dy, dx, w, pw, pb, k, n, head);
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private static void UnalignedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants k, nint full)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> =>
+            Row<TV, TW>(x, dy, dx, w, pw, pb, k, 0, full);
 
         /// <summary>
         /// dx over columns [j0, j1) of one row, and the parameter-gradient partials Σ dy·x̂ and Σ dy of the chunk;
