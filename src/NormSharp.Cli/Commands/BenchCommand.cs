@@ -22,8 +22,8 @@ internal static class BenchCommand
             {
                 Name = "norms",
                 Summary = "LayerNorm and RMSNorm forward and forward+backward bandwidth, as a fraction of copy bandwidth",
-                Details = "Traffic counts 2 floats per element for the forward (read x, write y) and 5 for forward+backward\n(adding read dy, read x, write dx). The copy bandwidth is measured in the same process with the same threads.",
-                Options = [JsonOption, ThreadsOption, SecondsOption],
+                Details = "Traffic counts 2 floats per element for the forward (read x, write y) and 5 for forward+backward\n(adding read dy, read x, write dx). The copy bandwidth is measured in the same process with the same threads,\nin rounds alternating with the kernels: copy is x into y (the forward's two arrays), copy4 is x into y and dy\ninto dx (the four arrays forward+backward touches; where two arrays fit in the cache and four do not, copy\nruns from cache and forward+backward cannot).",
+                Options = [JsonOption, ThreadsOption, SecondsOption, new OptionSpec("shapes", "LIST", "shapes ROWSxCOLS, comma-separated", string.Join(",", NormsBenchmark.DefaultShapes.Select(s => $"{s.Rows}x{s.Cols}")))],
                 Handler = RunNorms,
                 Examples = ["normsharp bench norms --json norms.json"],
             },
@@ -49,11 +49,14 @@ internal static class BenchCommand
     {
         ApplyThreads(a);
         var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
-        var report = NormsBenchmark.Run(NormsBenchmark.DefaultShapes, time, s => ctx.Error.WriteLine(s));
-        ctx.Out.WriteLine($"threads {report.Threads}; each case's copy of the same bytes timed in rounds alternating with it");
-        ctx.Out.WriteLine($"{"op",-11} {"rows",7} {"cols",6} {"copy GB/s",10} {"fwd GB/s",9} {"fwd/copy",9} {"f+b GB/s",9} {"f+b/copy",9}");
+        string shapesText = a.RequiredString("shapes");
+        var shapes = NormsBenchmark.ParseShapes(shapesText)
+            ?? throw new UsageException($"--shapes expects ROWSxCOLS pairs of positive whole numbers, comma-separated, got '{shapesText}'");
+        var report = NormsBenchmark.Run(shapes, time, s => ctx.Error.WriteLine(s));
+        ctx.Out.WriteLine($"threads {report.Threads}; each case's copies of the same arrays timed in rounds alternating with it");
+        ctx.Out.WriteLine($"{"op",-11} {"rows",7} {"cols",6} {"copy GB/s",10} {"fwd GB/s",9} {"fwd/copy",9} {"f+b GB/s",9} {"f+b/copy",9} {"copy4 GB/s",11} {"f+b/copy4",10}");
         foreach (var c in report.Cases)
-            ctx.Out.WriteLine($"{c.Op,-11} {c.Rows,7} {c.Cols,6} {c.CopyGbps,10:F1} {c.FwdGbps,9:F1} {c.FwdVsCopy,9:F2} {c.FwdBwdGbps,9:F1} {c.FwdBwdVsCopy,9:F2}");
+            ctx.Out.WriteLine($"{c.Op,-11} {c.Rows,7} {c.Cols,6} {c.CopyGbps,10:F1} {c.FwdGbps,9:F1} {c.FwdVsCopy,9:F2} {c.FwdBwdGbps,9:F1} {c.FwdBwdVsCopy,9:F2} {c.Copy4Gbps,11:F1} {c.FwdBwdVsCopy4,10:F2}");
         WriteJson(a, report);
         return CommandLine.Ok;
     }
