@@ -27,7 +27,7 @@ internal static class ReproduceCommand
             new("full", null, "the paper-size profile"),
             new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
             new("data-dir", "DIR", "a folder with the four IDX files instead of the dataset's default location"),
-            new("seeds", "N", "seeds per configuration (at least 3 for a verdict worth reading)", "3"),
+            new("seeds", "N", $"seeds per configuration for every claim (at least 2), instead of the profile's (quick: {ExperimentProfile.Quick.DescribeSeeds()}; full: {ExperimentProfile.Full.DescribeSeeds()}; G is deterministic); verdicts use 95% t intervals over the seeds, so fewer seeds give wider intervals"),
             new("out", "DIR", "output folder", "reproduction"),
             new("only", "A,C,..", "run only these claims"),
             new("threads", "N", "kernel threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
@@ -42,7 +42,7 @@ internal static class ReproduceCommand
         var profile = a.Flag("full") ? ExperimentProfile.Full : ExperimentProfile.Quick;
         string dataset = a.Choice("dataset", DatasetCatalog.Names);
         string? dataDir = a.String("data-dir");
-        int seeds = a.Int("seeds", 1, 100);
+        int? seeds = a.Has("seeds") ? a.Int("seeds", 2, 100) : null;
         string dir = a.RequiredString("out");
         string[]? only = a.String("only") is { } o ? o.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToUpperInvariant()).ToArray() : null;
         if (only is not null)
@@ -65,7 +65,7 @@ internal static class ReproduceCommand
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
             ["profile"] = profile.Name,
             ["dataset"] = dataset,
-            ["seeds"] = seeds.ToString(CultureInfo.InvariantCulture),
+            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? profile.DescribeSeeds(only),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
             ["threads"] = NormSharp.Threading.ParallelFor.MaxThreads.ToString(CultureInfo.InvariantCulture),

@@ -12,11 +12,13 @@ public sealed class ImageClassificationTask : ITrainingTask
     private readonly DatasetSplit _data;
     private readonly BatchLoader _loader;
     private readonly (float Mean, float Std)? _standardization;
+    private readonly TrainingConfig _config;
 
     /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
     public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
     {
         _data = data;
+        _config = config;
         _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
         _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: DropsLoneSample(config, data.Train.Count), standardization: _standardization);
         Name = config.Model == "rnn" ? config.Task : "classify";
@@ -62,6 +64,8 @@ public sealed class ImageClassificationTask : ITrainingTask
     /// <inheritdoc />
     public (double Loss, double Accuracy) Evaluate(Module model)
     {
+        // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training images with the current weights.
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
         model.Eval();
         try
         {
@@ -82,5 +86,20 @@ public sealed class ImageClassificationTask : ITrainingTask
         {
             model.Train();
         }
+    }
+
+    /// <summary>
+    /// Whether <c>Evaluate</c> first re-estimates the population statistics of batch-normalized recurrent cells over
+    /// one pass of the training images with the current weights (<see cref="PopulationStatistics"/>); true by default.
+    /// False scores the statistics the model holds, e.g. to test a model on sequences longer than it was trained on.
+    /// </summary>
+    public bool ReestimatesPopulationStatistics { get; init; } = true;
+
+    /// <summary>One pass over the training images in training-size batches, in a fixed shuffled order of its own (the training loader is not moved).</summary>
+    private IEnumerable<Tensor> PopulationBatches()
+    {
+        var loader = new BatchLoader(_data.Train, _config.BatchSize, _config.Seed ^ 0x9E3779B97F4A7C15UL, shuffle: true,
+            dropLast: DropsLoneSample(_config, _data.Train.Count), standardization: _standardization);
+        while (loader.Next()) yield return loader.Batch;
     }
 }

@@ -70,6 +70,8 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <summary>Runs <paramref name="score"/> over the test set in batches of 500, in evaluation mode without recording.</summary>
     protected (double Loss, double Accuracy) EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
     {
+        // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training sequences with the current weights.
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
         model.Eval();
         try
         {
@@ -91,6 +93,20 @@ public abstract class SyntheticSequenceTask : ITrainingTask
         {
             model.Train();
         }
+    }
+
+    /// <summary>
+    /// Whether <c>Evaluate</c> first re-estimates the population statistics of batch-normalized recurrent cells over
+    /// one pass of the training sequences with the current weights (<see cref="PopulationStatistics"/>); true by default.
+    /// False scores the statistics the model holds, e.g. to test a model on sequences longer than it was trained on.
+    /// </summary>
+    public bool ReestimatesPopulationStatistics { get; init; } = true;
+
+    /// <summary>One pass over the training sequences (drawn independently, so consecutive ones form random batches) in training-size batches; a last batch of one is skipped.</summary>
+    private IEnumerable<Tensor> PopulationBatches()
+    {
+        int n = TrainInputs.Dim(0), size = _loader.BatchSize;
+        for (int start = 0; start + 1 < n; start += size) yield return TrainInputs.Narrow(start, Math.Min(size, n - start));
     }
 
     /// <summary>The recurrent layer a sequence task's models use.</summary>
