@@ -140,9 +140,22 @@ public class ReproductionEndToEndTests
         ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" });
         foreach (var f in new[] { "report.md", "report.html", "results.json", "figures/A-test-error.png", "figures/A-test-error.svg" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
-        var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
-        Assert.Contains("\"verdict\"", json);
-        Assert.Contains("\"rule\"", json);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        foreach (var claim in json.RootElement.GetProperty("claims").EnumerateArray())
+        {
+            string id = claim.GetProperty("id").GetString()!;
+            foreach (var field in new[] { "verdict", "rule", "effect", "ci_low", "ci_high", "margin", "seeds", "findings" })
+                Assert.True(claim.TryGetProperty(field, out _), $"{id} lacks {field}");
+            var seeds = claim.GetProperty("seeds").EnumerateArray().Select(s => s.GetUInt64()).ToArray();
+            Assert.Equal(id == "G" ? [] : new ulong[] { 1, 2, 3 }, seeds);
+            foreach (var finding in claim.GetProperty("findings").EnumerateArray())
+                if (finding.GetProperty("comparison").ValueKind != System.Text.Json.JsonValueKind.Null)
+                    Assert.Equal(3, finding.GetProperty("comparison").GetProperty("per_seed").GetArrayLength());
+        }
+        var report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("| claim | verdict | deciding comparison | effect | 95% interval | threshold | margin | seeds |", report);
+        Assert.Contains("per-seed values", report);
+        Assert.Contains("exact (deterministic)", report);
         runner.WriteIndex(Path.Combine(outDir, "runs.csv"));
         var index = File.ReadAllLines(Path.Combine(outDir, "runs.csv"));
         Assert.Equal(runner.Results.Select(r => r.Id).Distinct().Count() + 1, index.Length);

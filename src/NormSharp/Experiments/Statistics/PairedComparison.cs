@@ -97,8 +97,8 @@ public sealed record PairedComparison
             }
         }
         if (problem is null && n < 2) problem = "one seed gives no interval";
-        double mean = Mean(analysed);
-        double se = n >= 2 ? StdDev(analysed) / Math.Sqrt(n) : double.NaN;
+        double mean = Stats.Mean(analysed);
+        double se = n >= 2 ? Stats.Std(analysed) / Math.Sqrt(n) : double.NaN;
         double lo = double.NaN, hi = double.NaN, bLo = double.NaN, bHi = double.NaN;
         if (problem is null)
         {
@@ -126,19 +126,5 @@ public sealed record PairedComparison
             BootstrapHigh = Back(bHi),
             Problem = problem,
         };
-    }
-
-    private static double Mean(IReadOnlyList<double> xs)
-    {
-        double s = 0;
-        foreach (double x in xs) s += x;
-        return s / xs.Count;
-    }
-
-    private static double StdDev(IReadOnlyList<double> xs)
-    {
-        double m = Mean(xs), s = 0;
-        foreach (double x in xs) s += (x - m) * (x - m);
-        return Math.Sqrt(s / (xs.Count - 1));
     }
 }
