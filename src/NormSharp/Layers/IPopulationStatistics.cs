@@ -8,8 +8,8 @@ namespace NormSharp.Layers;
 /// </summary>
 internal interface IPopulationStatistics
 {
-    /// <summary>Starts collecting batch statistics.</summary>
-    void BeginPopulationEstimate();
+    /// <summary>Starts collecting batch statistics, to be combined as <paramref name="variance"/> says.</summary>
+    void BeginPopulationEstimate(PopulationVariance variance);
 
     /// <summary>Stops collecting; with <paramref name="apply"/> the averages replace the evaluation statistics, else they are discarded.</summary>
     void EndPopulationEstimate(bool apply);

@@ -49,36 +49,47 @@ public class PopulationStatisticsTests
         Assert.True(MaxAbsDiff(stale, training) > 0.05, $"the stale running statistics should have mismatched, but differ by only {MaxAbsDiff(stale, training)}");
     }
 
-    [Fact]
-    public void TheStatisticsAreTheAveragesOfEachBatchsMeanAndUnbiasedVariance()
+    [Theory]
+    [InlineData(PopulationVariance.Pooled, 0f)]
+    [InlineData(PopulationVariance.Pooled, 300f)]
+    [InlineData(PopulationVariance.BatchAverage, 0f)]
+    public void TheStatisticsAreThoseOfAllSamplesOrTheAveragesOfTheBatches(PopulationVariance variance, float shift)
     {
         var layer = new RecurrentLayer(CellKind.BnLstm, 3, 4, new Rng(2), maxSteps: 5);
         var cell = (BnLstmCell)layer.Cells[0];
-        var a = Sequences(5, 6, 3, 3);
-        var b = Sequences(5, 4, 3, 4);
+        var a = Sequences(5, 6, 3, 3, shift);
+        var b = Sequences(5, 4, 3, 4, shift + 2);
         // Step 1's input projection depends only on the inputs: W·x_1 for each batch.
-        double[] expectedMean = new double[16], expectedVar = new double[16];
+        var rows = new List<double[]>();
+        var batchMeans = new List<double[]>();
+        var batchVars = new List<double[]>();
         foreach (var batch in new[] { a, b })
         {
             int n = batch.Dim(1);
             using var _ = GradMode.NoGrad();
             var p = F.Linear(Variable.Constant(batch.Narrow(1, 1).Reshape(n, 3)), cell.WeightIh).Value;
-            for (int c = 0; c < 16; c++)
-            {
-                double m = 0, q = 0;
-                for (int i = 0; i < n; i++) m += p[i, c];
-                m /= n;
-                for (int i = 0; i < n; i++) q += (p[i, c] - m) * (p[i, c] - m);
-                expectedMean[c] += m / 2;
-                expectedVar[c] += q / (n - 1) / 2;
-            }
+            var own = Enumerable.Range(0, n).Select(i => Enumerable.Range(0, 16).Select(c => (double)p[i, c]).ToArray()).ToList();
+            rows.AddRange(own);
+            batchMeans.Add(Enumerable.Range(0, 16).Select(c => own.Average(r => r[c])).ToArray());
+            batchVars.Add(Enumerable.Range(0, 16).Select(c => own.Sum(r => Math.Pow(r[c] - batchMeans[^1][c], 2)) / (n - 1)).ToArray());
         }
-        Assert.Equal(2, layer.ReestimatePopulationStatistics([a, b]));
+        Assert.Equal(2, layer.ReestimatePopulationStatistics([a, b], variance));
         var buffers = layer.NamedBuffers().ToDictionary(t => t.Name, t => t.Buffer);
         for (int c = 0; c < 16; c++)
         {
-            Assert.Equal(expectedMean[c], buffers["cells.0.running_ih_mean.1"][c], 1e-5);
-            Assert.Equal(expectedVar[c], buffers["cells.0.running_ih_var.1"][c], 1e-5);
+            double mean, var;
+            if (variance == PopulationVariance.Pooled)
+            {
+                mean = rows.Average(r => r[c]);
+                var = rows.Sum(r => Math.Pow(r[c] - mean, 2)) / (rows.Count - 1);
+            }
+            else
+            {
+                mean = (batchMeans[0][c] + batchMeans[1][c]) / 2;
+                var = (batchVars[0][c] + batchVars[1][c]) / 2;
+            }
+            Assert.Equal(mean, buffers["cells.0.running_ih_mean.1"][c], 1e-5 * Math.Max(1, Math.Abs(mean)));
+            Assert.Equal(var, buffers["cells.0.running_ih_var.1"][c], 2e-4 * Math.Max(1e-2, var));
         }
         // The blank first step and the zero initial state have no spread at all.
         Assert.All(buffers["cells.0.running_ih_var.0"].ToArray(), v => Assert.Equal(0f, v));

@@ -100,8 +100,8 @@ public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
     }
 
     /// <inheritdoc />
-    void IPopulationStatistics.BeginPopulationEstimate() =>
-        _estimate = [new StepStatisticsEstimate(4 * HiddenSize, MaxSteps), new StepStatisticsEstimate(4 * HiddenSize, MaxSteps), new StepStatisticsEstimate(HiddenSize, MaxSteps)];
+    void IPopulationStatistics.BeginPopulationEstimate(PopulationVariance variance) =>
+        _estimate = [new StepStatisticsEstimate(4 * HiddenSize, MaxSteps, variance), new StepStatisticsEstimate(4 * HiddenSize, MaxSteps, variance), new StepStatisticsEstimate(HiddenSize, MaxSteps, variance)];
 
     /// <inheritdoc />
     void IPopulationStatistics.EndPopulationEstimate(bool apply)

@@ -103,10 +103,10 @@ public sealed class RecurrentLayer : Module
     /// least two sequences), as <see cref="PopulationStatistics.Reestimate"/> does for a whole model. Returns the
     /// number of batches used; 0 when the cells keep no statistics.
     /// </summary>
-    public int ReestimatePopulationStatistics(IEnumerable<Tensor> sequences)
+    public int ReestimatePopulationStatistics(IEnumerable<Tensor> sequences, PopulationVariance variance = PopulationVariance.Pooled)
     {
         ArgumentNullException.ThrowIfNull(sequences);
-        return PopulationStatistics.Run(this, sequences, batchDim: BatchFirst ? 0 : 1, x => Run(Variable.Constant(x), allOutputs: false));
+        return PopulationStatistics.Run(this, sequences, batchDim: BatchFirst ? 0 : 1, variance, x => Run(Variable.Constant(x), allOutputs: false));
     }
 
     /// <summary>

@@ -95,11 +95,12 @@ public sealed class ImageClassificationTask : ITrainingTask
     /// </summary>
     public bool ReestimatesPopulationStatistics { get; init; } = true;
 
-    /// <summary>One pass over the training images in training-size batches, in a fixed shuffled order of its own (the training loader is not moved).</summary>
+    /// <summary>One pass over the training images in large batches, in a fixed shuffled order of its own (the training loader is not moved).</summary>
     private IEnumerable<Tensor> PopulationBatches()
     {
-        var loader = new BatchLoader(_data.Train, _config.BatchSize, _config.Seed ^ 0x9E3779B97F4A7C15UL, shuffle: true,
-            dropLast: DropsLoneSample(_config, _data.Train.Count), standardization: _standardization);
+        int size = PopulationStatistics.SuggestedBatchSize;
+        var loader = new BatchLoader(_data.Train, size, _config.Seed ^ 0x9E3779B97F4A7C15UL, shuffle: true,
+            dropLast: _data.Train.Count % size == 1, standardization: _standardization);
         while (loader.Next()) yield return loader.Batch;
     }
 }

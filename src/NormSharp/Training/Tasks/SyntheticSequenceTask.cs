@@ -102,10 +102,10 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// </summary>
     public bool ReestimatesPopulationStatistics { get; init; } = true;
 
-    /// <summary>One pass over the training sequences (drawn independently, so consecutive ones form random batches) in training-size batches; a last batch of one is skipped.</summary>
+    /// <summary>One pass over the training sequences (drawn independently, so consecutive ones form random batches) in large batches; a last batch of one is skipped.</summary>
     private IEnumerable<Tensor> PopulationBatches()
     {
-        int n = TrainInputs.Dim(0), size = _loader.BatchSize;
+        int n = TrainInputs.Dim(0), size = PopulationStatistics.SuggestedBatchSize;
         for (int start = 0; start + 1 < n; start += size) yield return TrainInputs.Narrow(start, Math.Min(size, n - start));
     }
 
