@@ -65,7 +65,7 @@ internal static class ReproduceCommand
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
             ["profile"] = profile.Name,
             ["dataset"] = dataset,
-            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? profile.DescribeSeeds(only),
+            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(only) is { Length: > 0 } d ? d : "none (G is deterministic)"),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
             ["threads"] = NormSharp.Threading.ParallelFor.MaxThreads.ToString(CultureInfo.InvariantCulture),

@@ -13,27 +13,32 @@ namespace NormSharp.Layers;
 /// training; each time step's population mean and variance become those of all samples of the pass
 /// (<see cref="PopulationVariance.Pooled"/>), or the average of the batches' means and unbiased variances
 /// (<see cref="PopulationVariance.BatchAverage"/>, what PyTorch's <c>torch.optim.swa_utils.update_bn</c> computes).
-/// Use large batches (<see cref="SuggestedBatchSize"/>): the pass normalizes each step with its batch's statistics,
-/// so with small batches the states it reaches at later steps follow noisy normalizations that evaluation never
-/// applies, and the statistics collected there describe states evaluation does not produce.
+/// <para>
+/// Use batches as large as memory allows. The pass normalizes every step with its batch's statistics, so the
+/// states it reaches at later steps follow that batch's normalization of the earlier steps, while evaluation
+/// follows the population's; where batch statistics are noisy (a few inked pixels in a batch of 64) the two
+/// drift apart, and statistics collected over small batches describe states evaluation never produces. One
+/// batch of all the samples (or of a large random sample of them, <see cref="SuggestedSampleCount"/>) gives the
+/// statistics of exactly the states evaluation produces on those samples: each step is normalized with the
+/// statistics of all of them.
+/// </para>
 /// </summary>
 public static class PopulationStatistics
 {
     /// <summary>
-    /// Samples per batch of a re-estimation pass that the training tasks use: batch statistics over 1000 samples
-    /// are close to the population's, so the pass's states match evaluation's. Measured on sequential MNIST rows
-    /// (BN-LSTM, hidden 64, 3000 images, batch 64 in training): evaluation-mode test accuracy 60–62% with
-    /// batches of 1000 (as with one batch of all 3000 images and with training-mode batch statistics) against
-    /// 42–54% with batches of 64.
+    /// How many training samples the training tasks re-estimate from, in one batch (all of them when there are
+    /// fewer). Measured on sequential MNIST rows with a BN-LSTM trained in batches of 64 (hidden 128, 8000 images,
+    /// 10 epochs, seed 1): evaluation-mode test accuracy 64% with statistics from batches of 64, 90% from batches of
+    /// 1000, 97% from one batch of all 8000, where the same weights score 96% with training-mode batch statistics.
     /// </summary>
-    public const int SuggestedBatchSize = 1000;
+    public const int SuggestedSampleCount = 10_000;
 
     /// <summary>Whether <paramref name="model"/> holds a module whose statistics <see cref="Reestimate"/> can re-estimate.</summary>
     public static bool Applies(Module model) => model.NamedModules().Any(m => m.Module is IPopulationStatistics);
 
     /// <summary>
     /// Runs <paramref name="model"/> over <paramref name="inputBatches"/> (each a model input with at least two
-    /// samples along its first dimension) without recording gradients and other modules in evaluation mode,
+    /// samples along its first dimension; see the class remarks on their size) without recording gradients and other modules in evaluation mode,
     /// and replaces the evaluation statistics of every re-estimable module by the statistics of the pass. Returns the
     /// number of batches used (0 when the model has nothing to re-estimate). When it fails, the statistics are
     /// left as they were. The model's mode is restored afterwards.

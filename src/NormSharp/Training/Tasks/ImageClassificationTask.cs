@@ -95,12 +95,14 @@ public sealed class ImageClassificationTask : ITrainingTask
     /// </summary>
     public bool ReestimatesPopulationStatistics { get; init; } = true;
 
-    /// <summary>One pass over the training images in large batches, in a fixed shuffled order of its own (the training loader is not moved).</summary>
+    /// <summary>
+    /// The training images as one batch, or a random sample of <see cref="PopulationStatistics.SuggestedSampleCount"/>
+    /// of them drawn with a seed of its own (the training loader is not moved).
+    /// </summary>
     private IEnumerable<Tensor> PopulationBatches()
     {
-        int size = PopulationStatistics.SuggestedBatchSize;
-        var loader = new BatchLoader(_data.Train, size, _config.Seed ^ 0x9E3779B97F4A7C15UL, shuffle: true,
-            dropLast: _data.Train.Count % size == 1, standardization: _standardization);
-        while (loader.Next()) yield return loader.Batch;
+        var loader = new BatchLoader(_data.Train, Math.Min(_data.Train.Count, PopulationStatistics.SuggestedSampleCount), _config.Seed ^ 0x9E3779B97F4A7C15UL,
+            shuffle: true, standardization: _standardization);
+        if (loader.Next()) yield return loader.Batch;
     }
 }

@@ -102,11 +102,13 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// </summary>
     public bool ReestimatesPopulationStatistics { get; init; } = true;
 
-    /// <summary>One pass over the training sequences (drawn independently, so consecutive ones form random batches) in large batches; a last batch of one is skipped.</summary>
+    /// <summary>
+    /// The training sequences as one batch, or the first <see cref="PopulationStatistics.SuggestedSampleCount"/> of
+    /// them (drawn independently, so they are a random sample).
+    /// </summary>
     private IEnumerable<Tensor> PopulationBatches()
     {
-        int n = TrainInputs.Dim(0), size = PopulationStatistics.SuggestedBatchSize;
-        for (int start = 0; start + 1 < n; start += size) yield return TrainInputs.Narrow(start, Math.Min(size, n - start));
+        yield return TrainInputs.Narrow(0, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount));
     }
 
     /// <summary>The recurrent layer a sequence task's models use.</summary>
