@@ -67,6 +67,20 @@ public static class GradCheck
         return worst;
     }
 
+    /// <summary>
+    /// As <see cref="Run"/>, but throws a <see cref="GradientCheckException"/> naming the input, the
+    /// element and both values when the worst element disagrees (PyTorch's <c>gradcheck</c>).
+    /// </summary>
+    public static Worst Check(Func<Variable> forward, IReadOnlyList<Variable> inputs, double step = 1e-2, double atol = 2e-3, double rtol = 2e-2, ulong seed = 1)
+    {
+        var worst = Run(forward, inputs, step, atol, rtol, seed);
+        if (!(worst.Error <= 1))
+            throw new GradientCheckException(
+                $"GradCheck: the gradient of input {worst.Input} ({inputs[worst.Input]}) at element {worst.Element} is {worst.Analytic:G6} by backward but {worst.Numeric:G6} by finite differences " +
+                $"(error {worst.Error:G3} times the tolerance {atol} + {rtol}·|numeric|).", worst);
+        return worst;
+    }
+
     private static double ProbeValue(Func<Variable> forward, Tensor probe)
     {
         using var _ = GradMode.NoGrad();

@@ -10,6 +10,9 @@ public abstract class Node
     /// <summary>The variable this node produced.</summary>
     internal Variable Output = null!;
 
+    /// <summary>Position of the node among those its tape recorded in the current step; a backward pass runs them in decreasing order.</summary>
+    internal int Seq;
+
     /// <summary>Computes the inputs' gradients from <see cref="Output"/>'s gradient.</summary>
     internal abstract void Backward(Tape tape);
 

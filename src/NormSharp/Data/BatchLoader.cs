@@ -111,6 +111,8 @@ public sealed class BatchLoader
         Labels = partial ? _partialLabels! : _fullLabels;
         int features = _data.Features;
         var src = _data.Images.Span;
+        // Variables made from the previous batch must not silently see this one.
+        Batch.MarkModified();
         var dst = Batch.Span;
         for (int i = 0; i < count; i++)
         {

@@ -5,7 +5,7 @@ using NormSharp.Errors;
 namespace NormSharp.Kernels;
 
 /// <summary>Activation functions, forward and backward side by side. Backwards of ReLU, tanh and sigmoid read the forward output.</summary>
-public static class ActivationKernels
+public static partial class ActivationKernels
 {
     /// <summary>y = max(0, x).</summary>
     public static void ReluForward(ReadOnlySpan<float> x, Span<float> y)

@@ -31,6 +31,20 @@ public sealed class BatchNorm1d : Module
     /// <summary>The running (unbiased) variance, or null when not tracked.</summary>
     public Tensor? RunningVar { get; }
 
+    /// <summary>
+    /// Training-mode forward passes with running statistics so far (PyTorch's <c>num_batches_tracked</c>). It
+    /// does not affect the output, since the running averages always use <see cref="Momentum"/>, so NormSharp's
+    /// own state dict leaves it out (so checkpoints written before it existed still load); a PyTorch-style state
+    /// dict carries it as an int64 scalar.
+    /// </summary>
+    public long NumBatchesTracked
+    {
+        get => _numBatchesTracked;
+        set => _numBatchesTracked = value >= 0 ? value : throw new InvalidValueException(nameof(NumBatchesTracked), $"BatchNorm1d: num_batches_tracked cannot be negative, got {value}.");
+    }
+
+    private long _numBatchesTracked;
+
     /// <summary>Creates the layer with gain 1, bias 0, running mean 0 and running variance 1.</summary>
     public BatchNorm1d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
     {
@@ -42,13 +56,13 @@ public sealed class BatchNorm1d : Module
         Momentum = momentum;
         if (affine)
         {
-            Weight = Variable.Parameter(Tensor.Full(1f, numFeatures), "weight");
-            Bias = Variable.Parameter(Tensor.Zeros(numFeatures), "bias");
+            Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, numFeatures), "weight"));
+            Bias = RegisterParameter("bias", Variable.Parameter(Tensor.Zeros(numFeatures), "bias"));
         }
         if (trackRunningStats)
         {
-            RunningMean = Tensor.Zeros(numFeatures);
-            RunningVar = Tensor.Full(1f, numFeatures);
+            RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+            RunningVar = RegisterBuffer("running_var", Tensor.Full(1f, numFeatures));
         }
     }
 
@@ -56,23 +70,11 @@ public sealed class BatchNorm1d : Module
     public override Variable Forward(Variable input)
     {
         bool useBatchStats = IsTraining || RunningMean is null;
-        return F.BatchNorm(input, Weight, Bias, RunningMean, RunningVar, useBatchStats, Momentum, Eps);
+        var y = F.BatchNorm(input, Weight, Bias, RunningMean, RunningVar, useBatchStats, Momentum, Eps);
+        if (IsTraining && RunningMean is not null) _numBatchesTracked++;
+        return y;
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Tensor Buffer)> OwnBuffers()
-    {
-        if (RunningMean is not null) yield return ("running_mean", RunningMean);
-        if (RunningVar is not null) yield return ("running_var", RunningVar);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"BatchNorm1d({NumFeatures}, eps={Eps}, momentum={Momentum})";
+    protected override string ExtraRepr() => $"{NumFeatures}, eps={Repr.Float(Eps)}, momentum={Repr.Float(Momentum)}, affine={Repr.Bool(Weight is not null)}, track_running_stats={Repr.Bool(RunningMean is not null)}";
 }

@@ -16,7 +16,7 @@ public sealed class Dropout : Module
     /// <summary>Creates the layer; masks are drawn from <paramref name="rng"/>.</summary>
     public Dropout(float p, Rng rng)
     {
-        if (!(p >= 0f && p < 1f)) throw new InvalidValueException(nameof(p), $"Dropout: p must be in [0, 1), got {p}.");
+        if (!(p >= 0f && p <= 1f)) throw new InvalidValueException(nameof(p), $"Dropout: p must be in [0, 1], got {p}.");
         P = p;
         Rng = rng;
     }
@@ -25,5 +25,5 @@ public sealed class Dropout : Module
     public override Variable Forward(Variable input) => F.Dropout(input, P, Rng, IsTraining);
 
     /// <inheritdoc />
-    public override string ToString() => $"Dropout(p={P})";
+    protected override string ExtraRepr() => $"p={Repr.Float(P)}";
 }

@@ -33,8 +33,8 @@ public sealed class GroupNorm : Module
         Eps = eps;
         if (affine)
         {
-            Weight = Variable.Parameter(Tensor.Full(1f, numChannels), "weight");
-            Bias = Variable.Parameter(Tensor.Zeros(numChannels), "bias");
+            Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, numChannels), "weight"));
+            Bias = RegisterParameter("bias", Variable.Parameter(Tensor.Zeros(numChannels), "bias"));
         }
     }
 
@@ -42,12 +42,5 @@ public sealed class GroupNorm : Module
     public override Variable Forward(Variable input) => F.GroupNorm(input, NumGroups, Weight, Bias, Eps);
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"GroupNorm({NumGroups}, {NumChannels}, eps={Eps})";
+    protected override string ExtraRepr() => $"{NumGroups}, {NumChannels}, eps={Repr.Float(Eps)}, affine={Repr.Bool(Weight is not null)}";
 }

@@ -36,8 +36,8 @@ public sealed class LayerNorm : Module
         Eps = eps;
         if (elementwiseAffine)
         {
-            Weight = Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight");
-            if (bias) Bias = Variable.Parameter(Tensor.Zeros(normalizedShape), "bias");
+            Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight"));
+            if (bias) Bias = RegisterParameter("bias", Variable.Parameter(Tensor.Zeros(normalizedShape), "bias"));
         }
     }
 
@@ -49,12 +49,5 @@ public sealed class LayerNorm : Module
     public override Variable Forward(Variable input) => F.LayerNorm(input, _normalizedShape, Weight, Bias, Eps);
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Weight is not null) yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"LayerNorm({Errors.ShapeMismatchException.Format(_normalizedShape)}, eps={Eps})";
+    protected override string ExtraRepr() => $"{Repr.Shape(_normalizedShape)}, eps={Repr.Float(Eps)}, elementwise_affine={Repr.Bool(Weight is not null)}";
 }

@@ -29,20 +29,13 @@ public sealed class Linear : Module
         var w = Tensor.Zeros(outFeatures, inFeatures);
         var b = bias ? Tensor.Zeros(outFeatures) : null;
         Init.Fill(init, w.Span, b is null ? Span<float>.Empty : b.Span, inFeatures, outFeatures, rng);
-        Weight = Variable.Parameter(w, "weight");
-        Bias = b is null ? null : Variable.Parameter(b, "bias");
+        Weight = RegisterParameter("weight", Variable.Parameter(w, "weight"));
+        Bias = b is null ? null : RegisterParameter("bias", Variable.Parameter(b, "bias"));
     }
 
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Linear(input, Weight, Bias);
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        yield return ("weight", Weight);
-        if (Bias is not null) yield return ("bias", Bias);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"Linear({InFeatures}, {OutFeatures}, bias={Bias is not null})";
+    protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Repr.Bool(Bias is not null)}";
 }

@@ -55,25 +55,18 @@ public sealed class Mlp : Module
                 F.Activation.Tanh => new Tanh(),
                 F.Activation.Sigmoid => new Sigmoid(),
                 F.Activation.Gelu => new Gelu(),
+                F.Activation.GeluTanh => new Gelu(F.GeluApproximation.Tanh),
+                F.Activation.Silu => new SiLU(),
                 _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation"),
             });
             if (dropout > 0f) layers.Add(new Dropout(dropout, rng));
         }
-        Layers = new Sequential(layers.ToArray());
+        Layers = RegisterModule("layers", new Sequential(layers.ToArray()));
     }
 
     /// <inheritdoc />
     public override Variable Forward(Variable input) => Layers.Forward(input);
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children()
-    {
-        yield return ("layers", Layers);
-    }
-
     /// <summary>A short description such as <c>mlp-784-1000-1000-10</c>.</summary>
     public string Describe() => "mlp-" + string.Join("-", Widths);
-
-    /// <inheritdoc />
-    public override string ToString() => $"Mlp({string.Join("-", Widths)}, norm={NormKinds.Name(Norm)}, {Activation})";
 }

@@ -12,6 +12,11 @@ public sealed class Sequential : Module
     {
         ArgumentNullException.ThrowIfNull(layers);
         _layers = (Module[])layers.Clone();
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (_layers[i] is null) throw new ArgumentNullException(nameof(layers), $"Sequential: layer {i} is null.");
+            RegisterModule(i.ToString(System.Globalization.CultureInfo.InvariantCulture), _layers[i]);
+        }
     }
 
     /// <summary>The layers in order.</summary>
@@ -24,13 +29,4 @@ public sealed class Sequential : Module
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;
     }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children()
-    {
-        for (int i = 0; i < _layers.Length; i++) yield return (i.ToString(System.Globalization.CultureInfo.InvariantCulture), _layers[i]);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => "Sequential(" + string.Join(", ", _layers.Select(l => l.ToString())) + ")";
 }

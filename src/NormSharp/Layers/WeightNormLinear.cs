@@ -34,17 +34,11 @@ public sealed class WeightNormLinear : Module
             g[o] = (float)Math.Sqrt(s);
         }
         WeightG = Variable.Parameter(g, "weight_g");
-        Bias = plain.Bias is null ? null : Variable.Parameter(plain.Bias.Value, "bias");
+        Bias = plain.Bias is null ? null : RegisterParameter("bias", Variable.Parameter(plain.Bias.Value, "bias"));
+        RegisterParameter("weight_g", WeightG);
+        RegisterParameter("weight_v", WeightV);
     }
 
     /// <inheritdoc />
     public override Variable Forward(Variable input) => F.Linear(input, F.WeightNorm(WeightV, WeightG), Bias);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters()
-    {
-        if (Bias is not null) yield return ("bias", Bias);
-        yield return ("weight_g", WeightG);
-        yield return ("weight_v", WeightV);
-    }
 }

@@ -12,30 +12,34 @@ public sealed partial class Tensor
     private readonly float[] _storage;
     private readonly int _offset;
     private readonly int[] _shape;
+    private readonly VersionCounter _version;
 
     /// <summary>Number of elements.</summary>
     public int Length { get; }
 
     /// <summary>
-    /// A view of <paramref name="shape"/> over <paramref name="storage"/> starting at <paramref name="offset"/>.
+    /// A view of <paramref name="shape"/> over the storage of <paramref name="source"/> starting at <paramref name="offset"/>.
     /// A factory rather than a constructor: an (array, int, int) constructor would read a rows×cols call as an offset.
     /// </summary>
-    internal static Tensor View(float[] storage, int offset, ReadOnlySpan<int> shape)
+    /// <remarks>The view shares <paramref name="source"/>'s storage and its version counter.</remarks>
+    internal static Tensor View(Tensor source, int offset, ReadOnlySpan<int> shape)
     {
-        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(source);
+        var storage = source._storage;
         var dims = shape.ToArray();
         long n = CheckedLength(dims);
         if (offset < 0 || offset + n > storage.Length)
             throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(dims)} needs {n} elements from offset {offset}, but the storage holds {storage.Length}.");
-        return new Tensor(storage, offset, dims, (int)n);
+        return new Tensor(storage, offset, dims, (int)n, source._version);
     }
 
-    private Tensor(float[] storage, int offset, int[] shape, int length)
+    private Tensor(float[] storage, int offset, int[] shape, int length, VersionCounter version)
     {
         _storage = storage;
         _offset = offset;
         _shape = shape;
         Length = length;
+        _version = version;
     }
 
     /// <summary>Wraps <paramref name="data"/> (no copy); its length must equal the product of <paramref name="shape"/>.</summary>
@@ -49,6 +53,7 @@ public sealed partial class Tensor
         _storage = data;
         _offset = 0;
         Length = (int)n;
+        _version = new VersionCounter();
     }
 
     /// <summary>A new zero-filled tensor.</summary>
@@ -107,12 +112,55 @@ public sealed partial class Tensor
         set => Span[index] = value;
     }
 
-    /// <summary>Element access for a rank-2 tensor.</summary>
+    /// <summary>Element access for a rank-2 tensor; the rank and both indices are checked.</summary>
     public float this[int row, int col]
     {
-        get => Span[row * _shape[^1] + col];
-        set => Span[row * _shape[^1] + col] = value;
+        get => Span[FlatIndex(row, col)];
+        set => Span[FlatIndex(row, col)] = value;
     }
+
+    /// <summary>Element access for a rank-3 tensor; the rank and every index are checked.</summary>
+    public float this[int i, int j, int k]
+    {
+        get => Span[FlatIndex(i, j, k)];
+        set => Span[FlatIndex(i, j, k)] = value;
+    }
+
+    private int FlatIndex(int row, int col)
+    {
+        if (_shape.Length != 2)
+            throw new ShapeMismatchException($"Tensor: two indices address a rank-2 tensor, but this one has shape {ShapeMismatchException.Format(_shape)}.");
+        if ((uint)row >= (uint)_shape[0] || (uint)col >= (uint)_shape[1])
+            throw new IndexOutOfRangeException($"Tensor: index [{row}, {col}] is outside shape {ShapeMismatchException.Format(_shape)}.");
+        return row * _shape[1] + col;
+    }
+
+    private int FlatIndex(int i, int j, int k)
+    {
+        if (_shape.Length != 3)
+            throw new ShapeMismatchException($"Tensor: three indices address a rank-3 tensor, but this one has shape {ShapeMismatchException.Format(_shape)}.");
+        if ((uint)i >= (uint)_shape[0] || (uint)j >= (uint)_shape[1] || (uint)k >= (uint)_shape[2])
+            throw new IndexOutOfRangeException($"Tensor: index [{i}, {j}, {k}] is outside shape {ShapeMismatchException.Format(_shape)}.");
+        return (i * _shape[1] + j) * _shape[2] + k;
+    }
+
+    /// <summary>
+    /// Counts in-place modifications of the storage this tensor shares with its views (PyTorch's
+    /// <c>_version</c>). Writes through <see cref="Span"/> are not counted; <see cref="CopyFrom"/>,
+    /// <see cref="MarkModified"/> and the library's own buffer reuse are. An autograd
+    /// <c>Variable</c> made from a tensor remembers its version and refuses to be used once it changed.
+    /// </summary>
+    public int Version => _version.Value;
+
+    /// <summary>
+    /// Declares that the storage was (or is about to be) overwritten in place: variables made from it
+    /// before then fail loudly instead of silently seeing the new values. Call it when a buffer that
+    /// was handed out is refilled (a data loader reusing its batch buffer, for example).
+    /// </summary>
+    public void MarkModified() => _version.Value++;
+
+    /// <summary>True when this tensor and <paramref name="other"/> are windows of the same storage.</summary>
+    internal bool SharesStorageWith(Tensor other) => ReferenceEquals(_storage, other._storage);
 
     /// <summary>A view with another shape over the same elements; one dimension may be -1 (inferred).</summary>
     public Tensor Reshape(params ReadOnlySpan<int> shape)
@@ -140,7 +188,7 @@ public sealed partial class Tensor
         }
         if (known != Length)
             throw new ShapeMismatchException($"Reshape: cannot view {ShapeMismatchException.Format(_shape)} ({Length} elements) as {ShapeMismatchException.Format(shape)} ({known} elements).");
-        return View(_storage, _offset, resolved);
+        return View(this, _offset, resolved);
     }
 
     /// <summary>A view of <paramref name="count"/> entries of the first dimension starting at <paramref name="start"/>.</summary>
@@ -153,7 +201,7 @@ public sealed partial class Tensor
         Span<int> s = stackalloc int[_shape.Length];
         _shape.CopyTo(s);
         s[0] = count;
-        return View(_storage, _offset + start * inner, s);
+        return View(this, _offset + start * inner, s);
     }
 
     /// <summary>A deep copy with its own storage.</summary>
@@ -169,6 +217,7 @@ public sealed partial class Tensor
     {
         if (source.Length != Length)
             throw new ShapeMismatchException($"CopyFrom: source {ShapeMismatchException.Format(source.Shape)} and destination {ShapeMismatchException.Format(_shape)} differ in size.");
+        MarkModified();
         source.Span.CopyTo(Span);
     }
 
@@ -177,9 +226,6 @@ public sealed partial class Tensor
 
     /// <summary>The elements as a new array.</summary>
     public float[] ToArray() => Span.ToArray();
-
-    /// <inheritdoc />
-    public override string ToString() => $"Tensor{ShapeMismatchException.Format(_shape)}";
 
     /// <summary>Product of the dimensions, checked for negative sizes and overflow.</summary>
     public static long CheckedLength(ReadOnlySpan<int> shape)
@@ -192,5 +238,11 @@ public sealed partial class Tensor
             if (n > Array.MaxLength) throw new ShapeMismatchException($"Tensor: shape {ShapeMismatchException.Format(shape)} has more elements than an array can hold.");
         }
         return n;
+    }
+
+    /// <summary>The shared, mutable version of a storage; a class so that every view sees one count.</summary>
+    private sealed class VersionCounter
+    {
+        public int Value;
     }
 }

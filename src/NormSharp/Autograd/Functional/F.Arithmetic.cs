@@ -9,62 +9,39 @@ namespace NormSharp.Autograd;
 /// result with a kernel and, while gradients are recorded, leaves a node whose backward is that
 /// kernel's backward. Split over files by family.
 /// </summary>
+/// <remarks>
+/// Binary elementwise operations broadcast as NumPy and PyTorch do: shapes are aligned at their trailing
+/// dimensions, and a dimension of size 1 (or a missing leading one) stretches to match the other operand.
+/// The gradient of a stretched operand is summed back over the stretched dimensions to its own shape.
+/// </remarks>
 public static partial class F
 {
-    /// <summary>Elementwise sum. <paramref name="b"/> has the shape of <paramref name="a"/>, or the shape of its trailing dimensions (broadcast over the leading ones, as a bias is).</summary>
-    public static Variable Add(Variable a, Variable b)
-    {
-        Tape.CheckAlive(a, "Add");
-        Tape.CheckAlive(b, "Add");
-        int cols = BroadcastWidth(a, b, "Add");
-        var tape = Tape.Current;
-        var y = tape.Allocate(a.Shape);
-        if (cols == a.Value.Length) ElementwiseKernels.Add(a.Value.Span, b.Value.Span, y.Span);
-        else ElementwiseKernels.AddRowBroadcast(a.Value.Span, b.Value.Span, y.Span, a.Value.Length / cols, cols);
-        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
-        var node = tape.RentNode<AddNode>();
-        node.A = a;
-        node.B = b;
-        node.Sign = 1f;
-        return tape.Record(node, y);
-    }
+    /// <summary>Elementwise sum <paramref name="a"/> + <paramref name="b"/>, broadcast (PyTorch's <c>add</c>).</summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
+    public static Variable Add(Variable a, Variable b) => AddOrSub(a, b, 1f, "Add");
 
-    /// <summary>Elementwise difference <paramref name="a"/> − <paramref name="b"/> (same shapes, or <paramref name="b"/> broadcast as in <see cref="Add"/>).</summary>
-    public static Variable Sub(Variable a, Variable b)
-    {
-        Tape.CheckAlive(a, "Sub");
-        Tape.CheckAlive(b, "Sub");
-        int cols = BroadcastWidth(a, b, "Sub");
-        var tape = Tape.Current;
-        var y = tape.Allocate(a.Shape);
-        if (cols == a.Value.Length) ElementwiseKernels.Sub(a.Value.Span, b.Value.Span, y.Span);
-        else
-        {
-            // a − b = a + (−1)·b broadcast: negate into y row by row.
-            int rows = a.Value.Length / cols;
-            var bs = b.Value.Span;
-            var ys = y.Span;
-            a.Value.Span.CopyTo(ys);
-            for (int r = 0; r < rows; r++) ElementwiseKernels.AddScaled(ys.Slice(r * cols, cols), bs, -1f);
-        }
-        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
-        var node = tape.RentNode<AddNode>();
-        node.A = a;
-        node.B = b;
-        node.Sign = -1f;
-        return tape.Record(node, y);
-    }
+    /// <summary>Elementwise difference <paramref name="a"/> − <paramref name="b"/>, broadcast (PyTorch's <c>sub</c>).</summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
+    public static Variable Sub(Variable a, Variable b) => AddOrSub(a, b, -1f, "Sub");
 
-    /// <summary>Elementwise product of two tensors of the same shape.</summary>
+    /// <summary>Elementwise product <paramref name="a"/> ⊙ <paramref name="b"/>, broadcast (PyTorch's <c>mul</c>).</summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
     public static Variable Mul(Variable a, Variable b)
     {
         Tape.CheckAlive(a, "Mul");
         Tape.CheckAlive(b, "Mul");
-        if (!a.Shape.SequenceEqual(b.Shape))
-            throw new ShapeMismatchException($"Mul: shapes {ShapeMismatchException.Format(a.Shape)} and {ShapeMismatchException.Format(b.Shape)} differ.");
         var tape = Tape.Current;
-        var y = tape.Allocate(a.Shape);
-        ElementwiseKernels.Mul(a.Value.Span, b.Value.Span, y.Span);
+        Tensor y;
+        if (a.Shape.SequenceEqual(b.Shape))
+        {
+            y = tape.Allocate(a.Shape);
+            ElementwiseKernels.Mul(a.Value.Span, b.Value.Span, y.Span);
+        }
+        else
+        {
+            y = AllocateBroadcast(tape, a, b, "Mul");
+            BroadcastKernels.Mul(a.Value.Span, a.Shape, b.Value.Span, b.Shape, y.Span, y.Shape);
+        }
         if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
         var node = tape.RentNode<MulNode>();
         node.A = a;
@@ -72,13 +49,74 @@ public static partial class F
         return tape.Record(node, y);
     }
 
-    /// <summary>Multiplies every element by the constant <paramref name="scale"/>.</summary>
-    public static Variable Scale(Variable a, float scale)
+    /// <summary>Elementwise quotient <paramref name="a"/> / <paramref name="b"/>, broadcast (PyTorch's <c>div</c>, true division).</summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not broadcast.</exception>
+    public static Variable Div(Variable a, Variable b)
     {
-        Tape.CheckAlive(a, "Scale");
+        Tape.CheckAlive(a, "Div");
+        Tape.CheckAlive(b, "Div");
+        var tape = Tape.Current;
+        var y = AllocateBroadcast(tape, a, b, "Div");
+        BroadcastKernels.Div(a.Value.Span, a.Shape, b.Value.Span, b.Shape, y.Span, y.Shape);
+        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
+        var node = tape.RentNode<DivNode>();
+        node.A = a;
+        node.B = b;
+        return tape.Record(node, y);
+    }
+
+    /// <summary><paramref name="a"/> + <paramref name="b"/> for a constant <paramref name="b"/>.</summary>
+    public static Variable Add(Variable a, float b) => Affine(a, 1f, b, "Add");
+
+    /// <summary><paramref name="a"/> − <paramref name="b"/> for a constant <paramref name="b"/>.</summary>
+    public static Variable Sub(Variable a, float b) => Affine(a, 1f, -b, "Sub");
+
+    /// <summary><paramref name="a"/> − <paramref name="b"/> for a constant <paramref name="a"/> (PyTorch's <c>rsub</c>).</summary>
+    public static Variable Sub(float a, Variable b) => Affine(b, -1f, a, "Sub");
+
+    /// <summary><paramref name="a"/> · <paramref name="b"/> for a constant <paramref name="b"/>.</summary>
+    public static Variable Mul(Variable a, float b) => Affine(a, b, 0f, "Mul");
+
+    /// <summary><paramref name="a"/> / <paramref name="b"/> for a constant <paramref name="b"/> (a true division, as PyTorch's, not a multiplication by 1/b).</summary>
+    public static Variable Div(Variable a, float b)
+    {
+        Tape.CheckAlive(a, "Div");
         var tape = Tape.Current;
         var y = tape.Allocate(a.Shape);
-        ElementwiseKernels.Scale(a.Value.Span, scale, y.Span);
+        System.Numerics.Tensors.TensorPrimitives.Divide(a.Value.Span, b, y.Span);
+        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
+        var node = tape.RentNode<DivByConstantNode>();
+        node.A = a;
+        node.Divisor = b;
+        return tape.Record(node, y);
+    }
+
+    /// <summary><paramref name="a"/> / <paramref name="b"/> for a constant numerator (PyTorch's <c>reciprocal</c> scaled).</summary>
+    public static Variable Div(float a, Variable b)
+    {
+        Tape.CheckAlive(b, "Div");
+        var tape = Tape.Current;
+        var y = tape.Allocate(b.Shape);
+        System.Numerics.Tensors.TensorPrimitives.Divide(a, b.Value.Span, y.Span);
+        if (!Tape.NeedsGrad(b)) return tape.Wrap(y);
+        var node = tape.RentNode<ConstantOverNode>();
+        node.B = b;
+        return tape.Record(node, y);
+    }
+
+    /// <summary>−<paramref name="a"/> (PyTorch's <c>neg</c>).</summary>
+    public static Variable Neg(Variable a) => Affine(a, -1f, 0f, "Neg");
+
+    /// <summary>Multiplies every element by the constant <paramref name="scale"/>.</summary>
+    public static Variable Scale(Variable a, float scale) => Affine(a, scale, 0f, "Scale");
+
+    /// <summary>y = scale·a + shift with constants, one node for every scalar-operand form of + − ·.</summary>
+    private static Variable Affine(Variable a, float scale, float shift, string op)
+    {
+        Tape.CheckAlive(a, op);
+        var tape = Tape.Current;
+        var y = tape.Allocate(a.Shape);
+        MathKernels.Affine(a.Value.Span, scale, shift, y.Span);
         if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
         var node = tape.RentNode<ScaleNode>();
         node.A = a;
@@ -86,47 +124,84 @@ public static partial class F
         return tape.Record(node, y);
     }
 
-    /// <summary>Sum of all elements, as a scalar.</summary>
-    public static Variable Sum(Variable a) => Reduce(a, 1f, "Sum");
-
-    /// <summary>Mean of all elements, as a scalar.</summary>
-    public static Variable Mean(Variable a) => Reduce(a, a.Value.Length == 0 ? 0f : 1f / a.Value.Length, "Mean");
-
-    private static Variable Reduce(Variable a, float factor, string op)
+    private static Variable AddOrSub(Variable a, Variable b, float sign, string op)
     {
         Tape.CheckAlive(a, op);
+        Tape.CheckAlive(b, op);
         var tape = Tape.Current;
-        var y = tape.Allocate(ReadOnlySpan<int>.Empty);
-        double s = 0;
-        foreach (float v in a.Value.Span) s += v;
-        y[0] = (float)(s * factor);
-        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
-        var node = tape.RentNode<ReduceNode>();
+        Tensor y;
+        int cols = TrailingWidth(b.Shape, a.Shape);
+        if (cols == a.Value.Length)
+        {
+            y = tape.Allocate(a.Shape);
+            if (sign > 0) ElementwiseKernels.Add(a.Value.Span, b.Value.Span, y.Span);
+            else ElementwiseKernels.Sub(a.Value.Span, b.Value.Span, y.Span);
+        }
+        else if (cols > 0 && sign > 0)
+        {
+            // The bias shape: b is a's trailing dimensions, repeated over its leading ones.
+            y = tape.Allocate(a.Shape);
+            ElementwiseKernels.AddRowBroadcast(a.Value.Span, b.Value.Span, y.Span, a.Value.Length / cols, cols);
+        }
+        else
+        {
+            y = AllocateBroadcast(tape, a, b, op);
+            if (sign > 0) BroadcastKernels.Add(a.Value.Span, a.Shape, b.Value.Span, b.Shape, y.Span, y.Shape);
+            else BroadcastKernels.Sub(a.Value.Span, a.Shape, b.Value.Span, b.Shape, y.Span, y.Shape);
+        }
+        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
+        var node = tape.RentNode<AddNode>();
         node.A = a;
-        node.Factor = factor;
+        node.B = b;
+        node.Sign = sign;
         return tape.Record(node, y);
     }
 
-    /// <summary>A view of <paramref name="a"/> with another shape (one dimension may be −1); gradients flow through unchanged.</summary>
-    public static Variable Reshape(Variable a, params ReadOnlySpan<int> shape)
+    /// <summary>
+    /// The element count of <paramref name="small"/> when it equals <paramref name="large"/> or its trailing
+    /// dimensions (the case of a bias, served by a row-broadcast kernel); −1 otherwise; an empty
+    /// <paramref name="small"/> counts as width 1 so that it never takes the row path.
+    /// </summary>
+    private static int TrailingWidth(ReadOnlySpan<int> small, ReadOnlySpan<int> large)
     {
-        Tape.CheckAlive(a, "Reshape");
-        var tape = Tape.Current;
-        var y = a.Value.Reshape(shape);
-        if (!Tape.NeedsGrad(a)) return tape.Wrap(y);
-        var node = tape.RentNode<ReshapeNode>();
-        node.A = a;
-        return tape.Record(node, y);
+        if (small.Length > large.Length || !large[(large.Length - small.Length)..].SequenceEqual(small)) return -1;
+        long n = Tensor.CheckedLength(small);
+        return n == 0 ? (small.SequenceEqual(large) ? 0 : -1) : (int)n;
     }
 
-    private static int BroadcastWidth(Variable a, Variable b, string op)
+    /// <summary>A tensor of the shape <paramref name="a"/> and <paramref name="b"/> broadcast to.</summary>
+    private static Tensor AllocateBroadcast(Tape tape, Variable a, Variable b, string op)
     {
-        var sa = a.Shape;
-        var sb = b.Shape;
-        if (sb.Length <= sa.Length && sa[(sa.Length - sb.Length)..].SequenceEqual(sb))
-            return b.Value.Length == 0 ? 1 : b.Value.Length;
-        throw new ShapeMismatchException($"{op}: shape {ShapeMismatchException.Format(sb)} cannot be broadcast to {ShapeMismatchException.Format(sa)} (it must equal it or its trailing dimensions).");
+        Span<int> shape = stackalloc int[Math.Max(a.Value.Rank, b.Value.Rank)];
+        BroadcastKernels.BroadcastShape(a.Shape, b.Shape, shape, op);
+        return tape.Allocate(shape);
     }
+
+    /// <summary>
+    /// Writes <paramref name="full"/> (shaped like the output) into v's gradient, summed over the dimensions where v
+    /// was stretched; <paramref name="sign"/> scales it. Nothing happens when v needs no gradient.
+    /// </summary>
+    private static void ReduceGradient(Tape tape, Variable v, ReadOnlySpan<float> full, ReadOnlySpan<int> fullShape, float sign = 1f)
+    {
+        if (tape.GradientFor(v) is not { } g) return;
+        var dst = g.Buffer.Span;
+        if (v.Shape.SequenceEqual(fullShape))
+        {
+            if (sign == 1f) full.CopyTo(dst);
+            else ElementwiseKernels.Scale(full, sign, dst);
+        }
+        else
+        {
+            int cols = TrailingWidth(v.Shape, fullShape);
+            if (cols > 0) ElementwiseKernels.SumOverRows(full, dst, full.Length / cols, cols, accumulate: false);
+            else BroadcastKernels.SumTo(full, fullShape, dst, v.Shape);
+            if (sign != 1f) ElementwiseKernels.Scale(dst, sign, dst);
+        }
+        g.Commit();
+    }
+
+    /// <summary>Scratch of the output's shape, for a gradient that is summed down to its input's shape afterwards.</summary>
+    private static Tensor OutputScratch(Tape tape, Node node) => tape.Allocate(node.Output.Value.Shape);
 
     private sealed class AddNode : Node
     {
@@ -136,22 +211,9 @@ public static partial class F
         internal override void Backward(Tape tape)
         {
             var dy = Output.Grad!.Span;
-            if (tape.GradientFor(A) is { } ga)
-            {
-                dy.CopyTo(ga.Buffer.Span);
-                ga.Commit();
-            }
-            if (tape.GradientFor(B) is { } gb)
-            {
-                int cols = B.Value.Length;
-                if (cols == dy.Length) ElementwiseKernels.Scale(dy, Sign, gb.Buffer.Span);
-                else
-                {
-                    ElementwiseKernels.SumOverRows(dy, gb.Buffer.Span, dy.Length / cols, cols, accumulate: false);
-                    if (Sign != 1f) ElementwiseKernels.Scale(gb.Buffer.Span, Sign, gb.Buffer.Span);
-                }
-                gb.Commit();
-            }
+            var shape = Output.Value.Shape;
+            ReduceGradient(tape, A, dy, shape);
+            ReduceGradient(tape, B, dy, shape, Sign);
         }
 
         internal override void Clear()
@@ -167,17 +229,49 @@ public static partial class F
 
         internal override void Backward(Tape tape)
         {
-            var dy = Output.Grad!.Span;
-            if (tape.GradientFor(A) is { } ga)
+            var dy = Output.Grad!;
+            GradientOfProduct(tape, A, B, dy);
+            GradientOfProduct(tape, B, A, dy);
+        }
+
+        /// <summary>d(x·other)/dx = dy ⊙ other, reduced to x's shape.</summary>
+        private void GradientOfProduct(Tape tape, Variable x, Variable other, Tensor dy)
+        {
+            if (!x.RequiresGrad) return;
+            if (x.Shape.SequenceEqual(dy.Shape))
             {
-                ElementwiseKernels.Mul(dy, B.Value.Span, ga.Buffer.Span);
-                ga.Commit();
+                var g = tape.GradientFor(x)!.Value;
+                if (other.Shape.SequenceEqual(dy.Shape)) ElementwiseKernels.Mul(dy.Span, other.Value.Span, g.Buffer.Span);
+                else BroadcastKernels.Mul(dy.Span, dy.Shape, other.Value.Span, other.Shape, g.Buffer.Span, dy.Shape);
+                g.Commit();
+                return;
             }
-            if (tape.GradientFor(B) is { } gb)
-            {
-                ElementwiseKernels.Mul(dy, A.Value.Span, gb.Buffer.Span);
-                gb.Commit();
-            }
+            var t = OutputScratch(tape, this);
+            BroadcastKernels.Mul(dy.Span, dy.Shape, other.Value.Span, other.Shape, t.Span, t.Shape);
+            ReduceGradient(tape, x, t.Span, t.Shape);
+        }
+
+        internal override void Clear()
+        {
+            base.Clear();
+            A = B = null!;
+        }
+    }
+
+    private sealed class DivNode : Node
+    {
+        public Variable A = null!, B = null!;
+
+        internal override void Backward(Tape tape)
+        {
+            var dy = Output.Grad!;
+            // t = dy / b is a's gradient before reduction; b's is −t ⊙ y (= −dy·a/b²).
+            var t = OutputScratch(tape, this);
+            BroadcastKernels.Div(dy.Span, dy.Shape, B.Value.Span, B.Shape, t.Span, t.Shape);
+            ReduceGradient(tape, A, t.Span, t.Shape);
+            if (!B.RequiresGrad) return;
+            ElementwiseKernels.Mul(t.Span, Output.Value.Span, t.Span);
+            ReduceGradient(tape, B, t.Span, t.Shape, -1f);
         }
 
         internal override void Clear()
@@ -208,18 +302,16 @@ public static partial class F
         }
     }
 
-    private sealed class ReduceNode : Node
+    private sealed class DivByConstantNode : Node
     {
         public Variable A = null!;
-        public float Factor;
+        public float Divisor;
 
         internal override void Backward(Tape tape)
         {
-            if (tape.GradientFor(A) is { } ga)
-            {
-                ga.Buffer.Span.Fill(Output.Grad![0] * Factor);
-                ga.Commit();
-            }
+            if (tape.GradientFor(A) is not { } ga) return;
+            System.Numerics.Tensors.TensorPrimitives.Divide(Output.Grad!.Span, Divisor, ga.Buffer.Span);
+            ga.Commit();
         }
 
         internal override void Clear()
@@ -229,23 +321,25 @@ public static partial class F
         }
     }
 
-    private sealed class ReshapeNode : Node
+    private sealed class ConstantOverNode : Node
     {
-        public Variable A = null!;
+        public Variable B = null!;
 
         internal override void Backward(Tape tape)
         {
-            if (tape.GradientFor(A) is { } ga)
-            {
-                Output.Grad!.Span.CopyTo(ga.Buffer.Span);
-                ga.Commit();
-            }
+            // y = c / b: dy/db = −c/b² = −y/b.
+            if (tape.GradientFor(B) is not { } gb) return;
+            var dst = gb.Buffer.Span;
+            ElementwiseKernels.Mul(Output.Grad!.Span, Output.Value.Span, dst);
+            System.Numerics.Tensors.TensorPrimitives.Divide(dst, B.Value.Span, dst);
+            System.Numerics.Tensors.TensorPrimitives.Negate(dst, dst);
+            gb.Commit();
         }
 
         internal override void Clear()
         {
             base.Clear();
-            A = null!;
+            B = null!;
         }
     }
 }

@@ -15,6 +15,8 @@ public static partial class F
     public static Variable BatchNorm(Variable x, Variable? weight, Variable? bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f)
     {
         Tape.CheckAlive(x, "BatchNorm");
+        Tape.CheckAlive(weight, "BatchNorm");
+        Tape.CheckAlive(bias, "BatchNorm");
         if (x.Value.Rank is not (2 or 3))
             throw new ShapeMismatchException($"BatchNorm: input must be [N, C] or [N, C, L], got {ShapeMismatchException.Format(x.Shape)}.");
         int n = x.Value.Dim(0), c = x.Value.Dim(1), l = x.Value.Rank == 3 ? x.Value.Dim(2) : 1;

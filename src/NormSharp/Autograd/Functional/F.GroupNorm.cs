@@ -10,6 +10,8 @@ public static partial class F
     public static Variable GroupNorm(Variable x, int groups, Variable? weight = null, Variable? bias = null, float eps = 1e-5f)
     {
         Tape.CheckAlive(x, "GroupNorm");
+        Tape.CheckAlive(weight, "GroupNorm");
+        Tape.CheckAlive(bias, "GroupNorm");
         if (x.Value.Rank < 2)
             throw new ShapeMismatchException($"GroupNorm: input must be [N, C, ...], got {ShapeMismatchException.Format(x.Shape)}.");
         int n = x.Value.Dim(0), c = x.Value.Dim(1);

@@ -15,6 +15,8 @@ public static partial class F
     public static Variable LayerNorm(Variable x, ReadOnlySpan<int> normalizedShape, Variable? weight = null, Variable? bias = null, float eps = 1e-5f)
     {
         Tape.CheckAlive(x, "LayerNorm");
+        Tape.CheckAlive(weight, "LayerNorm");
+        Tape.CheckAlive(bias, "LayerNorm");
         int cols = NormalizedSize(x, normalizedShape, weight, bias, eps, "LayerNorm");
         int rows = cols == 0 ? 0 : x.Value.Length / cols;
         var tape = Tape.Current;

@@ -12,6 +12,8 @@ public static partial class F
     public static Variable Linear(Variable x, Variable weight, Variable? bias = null)
     {
         Tape.CheckAlive(x, "Linear");
+        Tape.CheckAlive(weight, "Linear");
+        Tape.CheckAlive(bias, "Linear");
         if (weight.Value.Rank != 2)
             throw new ShapeMismatchException($"Linear: weight must be [out, in], got {ShapeMismatchException.Format(weight.Shape)}.");
         int outF = weight.Value.Dim(0), inF = weight.Value.Dim(1);
@@ -38,31 +40,6 @@ public static partial class F
         return tape.Record(node, y);
     }
 
-    /// <summary>
-    /// Matrix product of two rank-2 variables: [m, k]·[k, n], or [m, k]·[n, k]ᵀ when <paramref name="transposeB"/>.
-    /// </summary>
-    public static Variable MatMul(Variable a, Variable b, bool transposeB = false)
-    {
-        Tape.CheckAlive(a, "MatMul");
-        Tape.CheckAlive(b, "MatMul");
-        if (a.Value.Rank != 2 || b.Value.Rank != 2)
-            throw new ShapeMismatchException($"MatMul: both operands must be rank 2, got {ShapeMismatchException.Format(a.Shape)} and {ShapeMismatchException.Format(b.Shape)}.");
-        int m = a.Value.Dim(0), k = a.Value.Dim(1);
-        int kb = transposeB ? b.Value.Dim(1) : b.Value.Dim(0);
-        int n = transposeB ? b.Value.Dim(0) : b.Value.Dim(1);
-        if (k != kb)
-            throw new ShapeMismatchException($"MatMul: inner dimensions differ: {ShapeMismatchException.Format(a.Shape)} times {ShapeMismatchException.Format(b.Shape)}{(transposeB ? "ᵀ" : "")}.");
-        var tape = Tape.Current;
-        var y = tape.Allocate(m, n);
-        Gemm.Multiply(false, transposeB, m, n, k, 1f, a.Value.Span, k, b.Value.Span, transposeB ? k : n, 0f, y.Span, n);
-        if (!Tape.NeedsGrad(a, b)) return tape.Wrap(y);
-        var node = tape.RentNode<MatMulNode>();
-        node.A = a;
-        node.B = b;
-        node.TransposeB = transposeB;
-        return tape.Record(node, y);
-    }
-
     private sealed class LinearNode : Node
     {
         public Variable X = null!, W = null!;
@@ -86,35 +63,6 @@ public static partial class F
             base.Clear();
             X = W = null!;
             B = null;
-        }
-    }
-
-    private sealed class MatMulNode : Node
-    {
-        public Variable A = null!, B = null!;
-        public bool TransposeB;
-
-        internal override void Backward(Tape tape)
-        {
-            int m = A.Value.Dim(0), k = A.Value.Dim(1);
-            int n = TransposeB ? B.Value.Dim(0) : B.Value.Dim(1);
-            var dy = Output.Grad!.Span;
-            // dA = dY·op(B)ᵀ
-            if (tape.GradientForAccumulatingKernel(A, out bool accA) is { } da)
-                Gemm.Multiply(false, !TransposeB, m, k, n, 1f, dy, n, B.Value.Span, TransposeB ? k : n, accA ? 1f : 0f, da.Span, k);
-            if (tape.GradientForAccumulatingKernel(B, out bool accB) is { } db)
-            {
-                if (TransposeB) // B is [n, k]: dB = dYᵀ·A
-                    Gemm.Multiply(true, false, n, k, m, 1f, dy, n, A.Value.Span, k, accB ? 1f : 0f, db.Span, k);
-                else // B is [k, n]: dB = Aᵀ·dY
-                    Gemm.Multiply(true, false, k, n, m, 1f, A.Value.Span, k, dy, n, accB ? 1f : 0f, db.Span, n);
-            }
-        }
-
-        internal override void Clear()
-        {
-            base.Clear();
-            A = B = null!;
         }
     }
 }

@@ -48,6 +48,7 @@ public static partial class F
         var node = tape.RentNode<MseNode>();
         node.Prediction = prediction;
         node.Target = target;
+        node.TargetVersion = target.Version;
         return tape.Record(node, loss);
     }
 
@@ -77,9 +78,12 @@ public static partial class F
     {
         public Variable Prediction = null!;
         public Tensor Target = null!;
+        public int TargetVersion;
 
         internal override void Backward(Tape tape)
         {
+            if (Target.Version != TargetVersion)
+                throw new StaleVariableException($"Mse: the target {ShapeMismatchException.Format(Target.Shape)} was overwritten in place (a data loader refilling its buffer?) between the forward pass and the backward pass; finish the backward pass before fetching the next batch.");
             if (tape.GradientFor(Prediction) is not { } g) return;
             LossKernels.MseBackward(Prediction.Value.Span, Target.Span, Output.Grad![0], g.Buffer.Span);
             g.Commit();

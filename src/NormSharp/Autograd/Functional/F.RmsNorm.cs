@@ -13,6 +13,7 @@ public static partial class F
     public static Variable RmsNorm(Variable x, ReadOnlySpan<int> normalizedShape, Variable? weight = null, float eps = 1e-5f)
     {
         Tape.CheckAlive(x, "RmsNorm");
+        Tape.CheckAlive(weight, "RmsNorm");
         int cols = NormalizedSize(x, normalizedShape, weight, null, eps, "RmsNorm");
         int rows = cols == 0 ? 0 : x.Value.Length / cols;
         var tape = Tape.Current;

@@ -110,30 +110,16 @@ public static class IdxFile
     /// <summary>Writes <paramref name="array"/> to <paramref name="path"/> atomically (temporary file, then rename), gzip-compressed if asked.</summary>
     public static void Write(string path, IdxArray array, bool gzip = false)
     {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, fs =>
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Stream s = gzip ? new GZipStream(fs, CompressionLevel.Optimal, leaveOpen: true) : fs;
-                var header = new byte[4 + 4 * array.Dims.Length];
-                header[2] = (byte)array.ElementType;
-                header[3] = (byte)array.Dims.Length;
-                for (int i = 0; i < array.Dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), array.Dims[i]);
-                s.Write(header);
-                s.Write(array.Payload);
-                if (gzip) s.Dispose();
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+            Stream s = gzip ? new GZipStream(fs, CompressionLevel.Optimal, leaveOpen: true) : fs;
+            var header = new byte[4 + 4 * array.Dims.Length];
+            header[2] = (byte)array.ElementType;
+            header[3] = (byte)array.Dims.Length;
+            for (int i = 0; i < array.Dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), array.Dims[i]);
+            s.Write(header);
+            s.Write(array.Payload);
+            if (gzip) s.Dispose();
+        });
     }
 }

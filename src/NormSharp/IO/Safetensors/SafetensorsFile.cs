@@ -191,6 +191,35 @@ public sealed class SafetensorsFile
     /// <summary>True when a tensor called <paramref name="name"/> is present.</summary>
     public bool Contains(string name) => _byName.ContainsKey(name);
 
+    /// <summary>
+    /// The integers of the tensor called <paramref name="name"/>, exactly (no float32 rounding), for counters such
+    /// as PyTorch's <c>num_batches_tracked</c>. The tensor must have an integer or BOOL element type.
+    /// </summary>
+    public long[] GetInt64(string name)
+    {
+        if (!_byName.TryGetValue(name, out var e))
+            throw new CorruptFileException(Source, $"no tensor named '{name}'.");
+        var bytes = _data.AsSpan((int)(_dataStart + e.Begin), (int)(e.End - e.Begin));
+        var values = new long[e.ElementCount];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = e.DType switch
+            {
+                "I64" => BinaryPrimitives.ReadInt64LittleEndian(bytes[(8 * i)..]),
+                "I32" => BinaryPrimitives.ReadInt32LittleEndian(bytes[(4 * i)..]),
+                "I16" => BinaryPrimitives.ReadInt16LittleEndian(bytes[(2 * i)..]),
+                "I8" => (sbyte)bytes[i],
+                "U8" or "BOOL" => bytes[i],
+                "U16" => BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]),
+                "U32" => BinaryPrimitives.ReadUInt32LittleEndian(bytes[(4 * i)..]),
+                "U64" => BinaryPrimitives.ReadUInt64LittleEndian(bytes[(8 * i)..]) is var u && u <= long.MaxValue ? (long)u
+                    : throw new CorruptFileException(Source, $"tensor '{name}' (U64) holds {u}, beyond the int64 range."),
+                _ => throw new CorruptFileException(Source, $"tensor '{name}' has element type {e.DType}; integers were expected."),
+            };
+        }
+        return values;
+    }
+
     /// <summary>The tensor called <paramref name="name"/> as float32 (F32 as is; F64, F16, BF16 and the integer types converted).</summary>
     public Tensor GetTensor(string name)
     {
@@ -211,7 +240,7 @@ public sealed class SafetensorsFile
                 for (int i = 0; i < dst.Length; i++) dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]);
                 break;
             case "BF16":
-                for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16);
+                for (int i = 0; i < dst.Length; i++) dst[i] = BFloat16.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]));
                 break;
             case "I64":
                 for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes[(8 * i)..]);

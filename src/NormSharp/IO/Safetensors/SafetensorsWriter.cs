@@ -7,61 +7,55 @@ using NormSharp.Tensors;
 namespace NormSharp.IO.Safetensors;
 
 /// <summary>
-/// Writes float32 tensors in the safetensors format. The file appears atomically: it is written to a
-/// temporary file in the same folder, flushed to disk, then renamed over the target, so a crash leaves
-/// either the old file or the new one, never a torn one.
+/// Writes tensors in the safetensors format (float32 by default; F16, BF16 and I64 on request). The file
+/// appears atomically (<see cref="AtomicFile"/>): a crash leaves either the old file or the new one, never a torn one.
 /// </summary>
 public static class SafetensorsWriter
 {
-    /// <summary>Writes <paramref name="tensors"/> (in the given order) with optional string metadata to <paramref name="path"/>.</summary>
+    /// <summary>Writes <paramref name="tensors"/> (in the given order, as float32) with optional string metadata to <paramref name="path"/>.</summary>
     public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var list = tensors.ToList();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, _) in list)
-        {
-            if (name == "__metadata__") throw new Errors.InvalidValueException("tensors", "safetensors: a tensor may not be called __metadata__.");
-            if (!names.Add(name)) throw new Errors.InvalidValueException("tensors", $"safetensors: the tensor name '{name}' is used twice.");
-        }
-        byte[] header = BuildHeader(list, metadata);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                fs.Write(len);
-                fs.Write(header);
-                foreach (var (_, t) in list)
-                {
-                    var span = t.Span;
-                    if (BitConverter.IsLittleEndian) fs.Write(MemoryMarshal.AsBytes(span));
-                    else
-                    {
-                        var tmp = new byte[4];
-                        foreach (float f in span)
-                        {
-                            BinaryPrimitives.WriteSingleLittleEndian(tmp, f);
-                            fs.Write(tmp);
-                        }
-                    }
-                }
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        ArgumentNullException.ThrowIfNull(tensors);
+        Write(path, tensors.Select(t => SafetensorsTensor.FromTensor(t.Name, t.Tensor)), metadata);
     }
 
-    private static byte[] BuildHeader(List<(string Name, Tensor Tensor)> list, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (in the given order), each in its own element type (F32, F16, BF16 or
+    /// I64), with optional string metadata to <paramref name="path"/>.
+    /// </summary>
+    public static void Write(string path, IEnumerable<SafetensorsTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var list = tensors.ToList();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in list)
+        {
+            if (t.Name == "__metadata__") throw new Errors.InvalidValueException("tensors", "safetensors: a tensor may not be called __metadata__.");
+            if (!names.Add(t.Name)) throw new Errors.InvalidValueException("tensors", $"safetensors: the tensor name '{t.Name}' is used twice.");
+        }
+        byte[] header = BuildHeader(list, metadata);
+        AtomicFile.Write(path, fs =>
+        {
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            fs.Write(len);
+            fs.Write(header);
+            var element = new byte[8];
+            foreach (var t in list)
+            {
+                var raw = t.RawSingles;
+                if (!raw.IsEmpty || t.ElementCount == 0) fs.Write(MemoryMarshal.AsBytes(raw));
+                else
+                    for (int i = 0; i < t.ElementCount; i++)
+                    {
+                        t.WriteElement(i, element);
+                        fs.Write(element, 0, t.ElementSize);
+                    }
+            }
+        });
+    }
+
+    private static byte[] BuildHeader(List<SafetensorsTensor> list, IReadOnlyDictionary<string, string>? metadata)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -74,16 +68,16 @@ public static class SafetensorsWriter
                 w.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, t) in list)
+            foreach (var t in list)
             {
-                w.WriteStartObject(name);
-                w.WriteString("dtype", "F32");
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", t.DTypeName);
                 w.WriteStartArray("shape");
                 foreach (int d in t.Shape) w.WriteNumberValue(d);
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += 4L * t.Length;
+                offset += t.ElementSize * t.ElementCount;
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();

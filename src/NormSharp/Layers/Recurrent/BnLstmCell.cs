@@ -9,8 +9,8 @@ namespace NormSharp.Layers.Recurrent;
 /// normalization: the input and recurrent summed inputs and the cell state are batch-normalized with
 /// statistics of their own for every time step. Evaluation uses per-step population statistics: running
 /// averages collected in training, which <see cref="PopulationStatistics.Reestimate"/> (or
-/// <see cref="RecurrentLayer.ReestimatePopulationStatistics"/>) replaces by averages over a pass of training data
-/// with the final weights, as Cooijmans et al. do. A sequence longer than any seen reuses the last step's statistics.
+/// <see cref="RecurrentLayer.ReestimatePopulationStatistics"/>) replaces by the statistics of a pass over training
+/// data with the final weights, as Cooijmans et al. do. A sequence longer than any seen reuses the last step's statistics.
 /// </summary>
 public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
 {
@@ -68,7 +68,16 @@ public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
         Tensor[] Make(int width, float value) => Enumerable.Range(0, maxSteps).Select(_ => Tensor.Full(value, width)).ToArray();
         _mean = [Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 0f), Make(hiddenSize, 0f)];
         _var = [Make(4 * hiddenSize, 1f), Make(4 * hiddenSize, 1f), Make(hiddenSize, 1f)];
-        _stepsSeen = Tensor.Zeros(1);
+        _stepsSeen = RegisterBuffer("steps_seen", Tensor.Zeros(1));
+        for (int t = 0; t < maxSteps; t++)
+        {
+            RegisterBufferItem("running_ih_mean", t, _mean[Ih][t]);
+            RegisterBufferItem("running_ih_var", t, _var[Ih][t]);
+            RegisterBufferItem("running_hh_mean", t, _mean[Hh][t]);
+            RegisterBufferItem("running_hh_var", t, _var[Hh][t]);
+            RegisterBufferItem("running_c_mean", t, _mean[C][t]);
+            RegisterBufferItem("running_c_var", t, _var[C][t]);
+        }
     }
 
     /// <inheritdoc />
@@ -117,26 +126,4 @@ public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
-    [
-        ("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias", Bias),
-        ("bn_ih_weight", BnIhWeight), ("bn_hh_weight", BnHhWeight), ("bn_c_weight", BnCWeight), ("bn_c_bias", BnCBias),
-    ];
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Tensor Buffer)> OwnBuffers()
-    {
-        yield return ("steps_seen", _stepsSeen);
-        for (int t = 0; t < MaxSteps; t++)
-        {
-            yield return ($"running_ih_mean.{t}", _mean[Ih][t]);
-            yield return ($"running_ih_var.{t}", _var[Ih][t]);
-            yield return ($"running_hh_mean.{t}", _mean[Hh][t]);
-            yield return ($"running_hh_var.{t}", _var[Hh][t]);
-            yield return ($"running_c_mean.{t}", _mean[C][t]);
-            yield return ($"running_c_var.{t}", _var[C][t]);
-        }
-    }
 }

@@ -45,10 +45,6 @@ public sealed class GruCell : Module, IRecurrentCell
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
-        [("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias_ih", BiasIh), ("bias_hh", BiasHh)];
 }
 
 /// <summary>The gate arithmetic shared by the GRU variants.</summary>

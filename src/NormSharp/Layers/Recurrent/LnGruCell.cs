@@ -88,11 +88,4 @@ public sealed class LnGruCell : Module, IRecurrentCell
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Variable Parameter)> OwnParameters() =>
-    [
-        ("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias_ih", BiasIh), ("bias_hh", BiasHh),
-        ("ln_ih_weight", LnIhWeight), ("ln_ih_bias", LnIhBias), ("ln_hh_weight", LnHhWeight), ("ln_hh_bias", LnHhBias),
-    ];
 }

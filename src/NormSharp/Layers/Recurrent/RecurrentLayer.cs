@@ -222,11 +222,5 @@ public sealed class RecurrentLayer : Module
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children()
-    {
-        for (int l = 0; l < _cells.Length; l++) yield return ($"cells.{l}", _cells[l]);
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => $"RecurrentLayer({CellKinds.Name(Kind)}, hidden={HiddenSize}, layers={_cells.Length})";
+    protected override string ExtraRepr() => $"{CellKinds.Name(Kind)}, hidden_size={HiddenSize}, num_layers={_cells.Length}, batch_first={Repr.Bool(BatchFirst)}";
 }

@@ -38,6 +38,9 @@ public sealed class SequenceClassifier : Module, ISequenceModel
     /// <summary>How images are read.</summary>
     public SequenceReading Reading { get; }
 
+    /// <summary>With <see cref="SequenceReading.PermutedPixels"/>, the input position read at each time step; otherwise null.</summary>
+    public IReadOnlyList<int>? Permutation => _permutation is null ? null : Array.AsReadOnly(_permutation);
+
     /// <summary>Builds the classifier for images of <paramref name="height"/>×<paramref name="width"/>.</summary>
     public SequenceClassifier(CellKind cell, SequenceReading reading, int height, int width, int hidden, int classes, Rng rng, int layers = 1, ulong permutationSeed = 1234)
     {
@@ -48,8 +51,8 @@ public sealed class SequenceClassifier : Module, ISequenceModel
             _permutation = Enumerable.Range(0, height * width).ToArray();
             new Rng(permutationSeed).Shuffle(_permutation.AsSpan());
         }
-        Rnn = new RecurrentLayer(cell, StepWidth, hidden, rng, layers, batchFirst: true, maxSteps: Steps);
-        Head = new Linear(hidden, classes, rng);
+        Rnn = RegisterModule("rnn", new RecurrentLayer(cell, StepWidth, hidden, rng, layers, batchFirst: true, maxSteps: Steps));
+        Head = RegisterModule("head", new Linear(hidden, classes, rng));
     }
 
     /// <inheritdoc />
@@ -72,13 +75,6 @@ public sealed class SequenceClassifier : Module, ISequenceModel
         var seq = F.Reshape(x, batch, Steps, StepWidth);
         var last = Rnn.Run(seq, allOutputs: false).Last;
         return Head.Forward(last);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children()
-    {
-        yield return ("rnn", Rnn);
-        yield return ("head", Head);
     }
 
     /// <summary>A short description, e.g. <c>rnn-ln-lstm-128x1</c>.</summary>

@@ -109,7 +109,4 @@ public sealed class SequenceRegressor : Module, ISequenceModel
     /// <inheritdoc />
     public override Variable Forward(Variable input) =>
         Head.Forward(Rnn.Run(F.Reshape(input, input.Value.Dim(0), Steps, StepWidth), allOutputs: false).Last);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children() => [("rnn", Rnn), ("head", Head)];
 }

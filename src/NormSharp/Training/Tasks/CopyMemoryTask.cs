@@ -124,7 +124,4 @@ public sealed class SequenceTagger : Module, ISequenceModel
         var outputs = Rnn.Run(F.Reshape(input, batch, Steps, StepWidth)).Outputs!;
         return Head.Forward(F.Reshape(outputs, batch * Steps, Rnn.HiddenSize));
     }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, Module Child)> Children() => [("rnn", Rnn), ("head", Head)];
 }

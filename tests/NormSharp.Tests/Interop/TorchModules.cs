@@ -1,0 +1,28 @@
+using NormSharp.Layers;
+using NormSharp.Tensors;
+
+namespace NormSharp.Tests.Interop;
+
+/// <summary>The NormSharp model equivalent to a PyTorch module constructor (same state-dict names and layout).</summary>
+internal static class TorchModules
+{
+    public static Module Build(TorchModuleSpec spec)
+    {
+        var rng = new Rng(1); // every weight is replaced by the state dict
+        return spec.Kind switch
+        {
+            "nn.Sequential" => new Sequential(spec.Args.Select(a => Build(a as TorchModuleSpec ?? throw new FormatException($"nn.Sequential holds {a}, not a module."))).ToArray()),
+            "nn.Linear" => new Linear(spec.Int(0, "in_features"), spec.Int(1, "out_features"), rng, spec.Bool(2, "bias", true)),
+            "nn.LayerNorm" => new LayerNorm(spec.Int(0, "normalized_shape"), (float)spec.Number(1, "eps", 1e-5), spec.Bool(2, "elementwise_affine", true), spec.Bool(3, "bias", true)),
+            "nn.RMSNorm" => new RmsNorm(spec.Int(0, "normalized_shape"), (float)spec.Number(1, "eps", 1e-5), spec.Bool(2, "elementwise_affine", true)),
+            "nn.BatchNorm1d" => new BatchNorm1d(spec.Int(0, "num_features"), (float)spec.Number(1, "eps", 1e-5), (float)spec.Number(2, "momentum", 0.1), spec.Bool(3, "affine", true), spec.Bool(4, "track_running_stats", true)),
+            "nn.GroupNorm" => new GroupNorm(spec.Int(0, "num_groups"), spec.Int(1, "num_channels"), (float)spec.Number(2, "eps", 1e-5), spec.Bool(3, "affine", true)),
+            "nn.ReLU" => new ReLU(),
+            "nn.Tanh" => new Tanh(),
+            "nn.Sigmoid" => new Sigmoid(),
+            "nn.GELU" when (spec.String(0, "approximate") ?? "none") == "none" => new Gelu(),
+            "nn.Dropout" => new Dropout((float)spec.Number(0, "p", 0.5), rng),
+            _ => throw new NotSupportedException($"the PyTorch module {spec.Kind} has no NormSharp equivalent yet."),
+        };
+    }
+}
