@@ -19,7 +19,7 @@ public class PopulationStatisticsRecipeTests
         Epochs = 8,
         LearningRate = 2e-2,
         Seed = 2,
-        Threads = 1,
+        Threads = 2,
     };
 
     [Fact]
