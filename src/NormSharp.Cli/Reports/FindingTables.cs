@@ -23,7 +23,9 @@ internal static class FindingTables
 
     /// <summary>A claim's findings: effect, t interval, bootstrap cross-check, threshold, margin and verdict of each.</summary>
     public static ReportTable Findings(ClaimResult claim) => new(
-        "comparisons (paired by seed; 95% Student-t interval; the percentile bootstrap is a cross-check and decides nothing)",
+        claim.Findings.Any(f => f.Comparison is not null)
+            ? "comparisons (paired by seed; 95% Student-t interval; the percentile bootstrap is a cross-check and decides nothing)"
+            : "checks (deterministic: exact values, no sampling and so no interval)",
         ["comparison", "counts", "effect", "95% interval (t)", "bootstrap 95%", "threshold", "margin", "verdict"],
         claim.Findings.Select(f => new[]
         {
