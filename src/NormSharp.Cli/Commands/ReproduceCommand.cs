@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using NormSharp.Cli.Arguments;
 using NormSharp.Cli.Reports;
-using NormSharp.Data;
+using NormSharp.Datasets;
 using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Commands;
@@ -26,7 +26,7 @@ internal static class ReproduceCommand
         [
             new("quick", null, "the short profile (default)"),
             new("full", null, "the paper-size profile"),
-            new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
+            new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
             new("data-dir", "DIR", "a folder with the four IDX files instead of the dataset's default location"),
             new("seeds", "N", $"seeds per configuration for every claim (at least 2), instead of the profile's (quick: {ExperimentProfile.Quick.DescribeSeeds()}; full: {ExperimentProfile.Full.DescribeSeeds()}; G is deterministic); verdicts use 95% t intervals over the seeds, so fewer seeds give wider intervals"),
             new("out", "DIR", "output folder", "reproduction"),

@@ -1,7 +1,8 @@
 using NormSharp.Data;
+using NormSharp.Experiments.Recipes;
+using NormSharp.Experiments.Recipes.Tasks;
 using NormSharp.Layers;
-using NormSharp.Training;
-using NormSharp.Training.Tasks;
+using NormSharp.Layers.Recurrent;
 
 namespace NormSharp.Tests.Training;
 
@@ -11,9 +12,9 @@ public class PopulationStatisticsRecipeTests
     private static TrainingConfig BnLstm() => new()
     {
         Dataset = "synthetic",
-        Model = "rnn",
-        Cell = "bn-lstm",
-        Task = "seq-mnist-rows",
+        Model = ModelKind.Rnn,
+        Cell = CellKind.BnLstm,
+        Task = SequenceTask.SeqMnistRows,
         Hidden = [8],
         BatchSize = 16,
         Epochs = 8,
@@ -28,7 +29,7 @@ public class PopulationStatisticsRecipeTests
         using var dir = new TestData.TempDir();
         TestData.WriteFolder(dir.Path, train: 120, test: 40);
         var data = IdxDatasetFolder.Load(dir.Path, "synthetic");
-        var trainer = new Trainer(BnLstm(), data, null);
+        var trainer = new RecipeRun(BnLstm(), data, null);
         var summary = trainer.Run();
         Assert.True(summary.TestAccuracy > 0.9, $"evaluation-mode test accuracy {summary.TestAccuracy}");
         var afterTraining = trainer.Model.NamedBuffers().Select(b => b.Buffer.ToArray()).ToList();
