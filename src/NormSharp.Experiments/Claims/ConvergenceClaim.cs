@@ -90,7 +90,7 @@ public static class ConvergenceClaim
             Id = "B",
             Title = "Layer normalization shortens training (reaches a target loss in fewer steps)",
             Setup = setup + $" Target: the smoothed (EMA 0.1) training loss falls to {target:F4} (1.2× the worst method's final smoothed loss). Also reported: the first epoch at which test accuracy reaches {evidenceB["target_test_accuracy"]:P2} (99% of the lowest mean final accuracy among the methods).",
-            Rule = $"with the first step at which each run's smoothed training loss reaches the target: LN's steps / the unnormalized net's, per seed, as a geometric mean ≤ {VerdictRules.FasterConvergenceRatio}× (a saving under 10% is within what re-tuning the rate changes); {VerdictRules.IntervalRule}. BN / none is reported, not judged.",
+            Rule = $"with the first step at which each run's smoothed training loss reaches the target: LN's steps / the unnormalized net's, per seed, as a geometric mean ≤ {VerdictRules.FasterConvergenceRatio}× (a saving under 10% is too small to call training shorter); {VerdictRules.IntervalRule}. BN / none is reported, not judged.",
             Findings = findingsB,
             Seeds = seeds,
             Evidence = evidenceB,
