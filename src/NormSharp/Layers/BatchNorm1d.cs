@@ -49,7 +49,7 @@ public sealed class BatchNorm1d : Module
     public BatchNorm1d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
     {
         if (numFeatures <= 0) throw new InvalidValueException(nameof(numFeatures), $"BatchNorm1d: num_features must be positive, got {numFeatures}.");
-        if (!(eps > 0f) || float.IsInfinity(eps)) throw new InvalidValueException(nameof(eps), $"BatchNorm1d: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("BatchNorm1d", eps);
         if (!(momentum >= 0f && momentum <= 1f)) throw new InvalidValueException(nameof(momentum), $"BatchNorm1d: momentum must be in [0, 1], got {momentum}.");
         NumFeatures = numFeatures;
         Eps = eps;
@@ -70,9 +70,27 @@ public sealed class BatchNorm1d : Module
     public override Variable Forward(Variable input)
     {
         bool useBatchStats = IsTraining || RunningMean is null;
+        if (IsTraining && RunningMean is not null && DeferredStatistics is { } deferred)
+        {
+            // A partitioned step (micro-batches, ranks) records each part's statistics; the trainer applies
+            // them in part order once every part (on every rank) is known.
+            var output = F.BatchNorm(input, Weight, Bias, null, null, training: true, Momentum, Eps);
+            deferred.Record(input.Value, NumFeatures);
+            return output;
+        }
         var y = F.BatchNorm(input, Weight, Bias, RunningMean, RunningVar, useBatchStats, Momentum, Eps);
         if (IsTraining && RunningMean is not null) _numBatchesTracked++;
         return y;
+    }
+
+    /// <summary>While set (by a trainer running partitioned steps), training passes record their batch statistics here instead of updating the running ones.</summary>
+    internal Distributed.DeferredBatchStatistics? DeferredStatistics { get; set; }
+
+    /// <summary>Applies one part's batch statistics to the running ones, as a training pass does.</summary>
+    internal void UpdateRunning(ReadOnlySpan<double> mean, ReadOnlySpan<double> unbiasedVar)
+    {
+        RunningStatistics.Update(RunningMean!.Span, RunningVar!.Span, mean, unbiasedVar, Momentum);
+        _numBatchesTracked++;
     }
 
     /// <inheritdoc />
