@@ -59,10 +59,16 @@ public sealed record ClaimResult
     [JsonPropertyName("seeds")] public required IReadOnlyList<ulong> Seeds { get; init; }
 
     /// <summary>
-    /// The verdict: supported when every judged finding is supported, not supported when any is not
-    /// supported, inconclusive otherwise (see <see cref="VerdictRules.Combine"/>).
+    /// Why the claim's evidence is incomplete (runs that failed, see <see cref="FailedRuns"/>), or null. A claim with
+    /// missing evidence is inconclusive, whatever its findings say.
     /// </summary>
-    [JsonPropertyName("verdict")] public Verdict Verdict => VerdictRules.Combine(Findings);
+    [JsonIgnore] public string? MissingEvidence { get; init; }
+
+    /// <summary>
+    /// The verdict: inconclusive when evidence is missing; otherwise supported when every judged finding is
+    /// supported, not supported when any is not supported, inconclusive otherwise (see <see cref="VerdictRules.Combine"/>).
+    /// </summary>
+    [JsonPropertyName("verdict")] public Verdict Verdict => MissingEvidence is not null ? Verdict.Inconclusive : VerdictRules.Combine(Findings);
 
     /// <summary>
     /// The judged finding that decides the verdict: the first not supported one, else the first inconclusive

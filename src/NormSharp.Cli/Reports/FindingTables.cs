@@ -16,7 +16,7 @@ internal static class FindingTables
             var d = c.Deciding;
             return new[]
             {
-                $"{c.Id}. {c.Title}", ReportWriter.VerdictText(c.Verdict), d?.Name ?? "n/a", d is null ? "n/a" : Number(d.Effect), d is null ? "n/a" : Interval(d),
+                $"{c.Id}. {c.Title}", ReportWriter.VerdictText(c.Verdict), (c.MissingEvidence is { } missing ? $"evidence missing ({missing}); " : "") + (d?.Name ?? "n/a"), d is null ? "n/a" : Number(d.Effect), d is null ? "n/a" : Interval(d),
                 d?.Threshold.ToString() ?? "n/a", d is null ? "n/a" : Signed(d.Margin), c.Seeds.Count == 0 ? "deterministic" : c.Seeds.Count.ToString(CultureInfo.InvariantCulture),
             };
         }).ToList());

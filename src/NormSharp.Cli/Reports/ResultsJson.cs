@@ -3,10 +3,10 @@ using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Reports;
 
-/// <summary>The shape of results.json: every claim with its verdict, the deciding effect and interval, its seeds and every finding with per-seed values. Non-finite numbers are written as null.</summary>
+/// <summary>The shape of results.json: every claim with its verdict, the deciding effect and interval, its seeds and every finding with per-seed values, then the runs that failed and how they count. Non-finite numbers are written as null.</summary>
 internal static class ResultsJson
 {
-    public static string Serialize(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment)
+    public static string Serialize(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult> failedRuns)
     {
         static double? N(double v) => double.IsFinite(v) ? v : null;
         static double?[] A(IEnumerable<double> vs) => vs.Select(N).ToArray();
@@ -17,6 +17,7 @@ internal static class ResultsJson
                 id = c.Id,
                 title = c.Title,
                 verdict = ReportWriter.VerdictText(c.Verdict),
+                missing_evidence = c.MissingEvidence,
                 effect = N(c.Effect),
                 ci_low = N(c.CiLow),
                 ci_high = N(c.CiHigh),
@@ -55,6 +56,8 @@ internal static class ResultsJson
                 }),
                 evidence = c.Evidence.ToDictionary(kv => kv.Key, kv => N(kv.Value)),
             }),
+            failed_runs = failedRuns.Select(r => new { id = r.Id, outcome = r.Outcome, reason = r.Failure }),
+            failed_run_rule = FailedRuns.Rule,
             environment,
         };
         return JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true });
