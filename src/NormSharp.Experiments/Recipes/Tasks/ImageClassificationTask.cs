@@ -45,7 +45,10 @@ public sealed class ImageClassificationTask : ITrainingTask
         var train = _data.Train;
         var (inputsPerStep, steps) = config.Model != ModelKind.Rnn ? (train.Features, 1)
             : config.Task == SequenceTask.SeqMnistRows ? (train.Width, train.Height) : (1, train.Features);
-        return MemoryEstimate.Of(config, inputsPerStep, steps, train.Classes, EvaluationBatch);
+        // A BN-LSTM's evaluation first runs one batch of up to SuggestedSampleCount training images.
+        int evaluated = config.Model == ModelKind.Rnn && config.Cell == Layers.Recurrent.CellKind.BnLstm && ReestimatesPopulationStatistics
+            ? Math.Max(EvaluationBatch, Math.Min(train.Count, PopulationStatistics.SuggestedSampleCount)) : EvaluationBatch;
+        return MemoryEstimate.Of(config, inputsPerStep, steps, train.Classes, evaluated);
     }
 
     /// <inheritdoc />

@@ -53,6 +53,11 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <summary>Test sequences scored at a time.</summary>
     protected const int EvaluationBatch = 500;
 
+    /// <summary>The largest batch an evaluation runs: a BN-LSTM's first runs one batch of up to <see cref="PopulationStatistics.SuggestedSampleCount"/> training sequences.</summary>
+    protected int EvaluationSamples(TrainingConfig config) =>
+        config.Cell == CellKind.BnLstm && ReestimatesPopulationStatistics
+            ? Math.Max(EvaluationBatch, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount)) : EvaluationBatch;
+
     /// <inheritdoc />
     public abstract Module BuildModel(TrainingConfig config, Rng rng);
 
