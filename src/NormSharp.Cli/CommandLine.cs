@@ -38,6 +38,7 @@ internal static class CommandLine
             TrainCommand.Spec,
             BenchCommand.Spec,
             InspectCommand.Spec,
+            ExportCommand.Spec,
         ],
     };
 
