@@ -6,7 +6,10 @@ namespace NormSharp.Experiments;
 public static class ReproductionSuite
 {
     /// <summary>Every claim's id.</summary>
-    public static readonly string[] ClaimIds = ["A", "B", "C", "D", "E", "F", "G"];
+    public static readonly string[] ClaimIds = ["A", "B", "C", "D", "E", "F", "G", "K"];
+
+    /// <summary>Claims that need data-parallel runs (Open MPI): left out when the runner has no <see cref="ExperimentRunner.DistributedLauncher"/>.</summary>
+    public static readonly string[] DistributedClaimIds = ["K"];
 
     /// <summary>Runs the claims in <paramref name="only"/> (all when null); B and E share their runs.</summary>
     public static IReadOnlyList<ClaimResult> Run(SuiteContext ctx, IReadOnlyCollection<string>? only = null, Action<string>? log = null)
@@ -53,6 +56,9 @@ public static class ReproductionSuite
         Do("C", () => LearningRateClaim.Run(ctx));
         Do("D", () => GradientFlowClaim.Run(ctx));
         Do("F", () => RecurrentClaim.Run(ctx));
+        // K needs Open MPI to start its ranks: without a launcher it is left out (and says so when asked for by name).
+        if (ctx.Runner.DistributedLauncher is not null) Do("K", () => DataParallelClaim.Run(ctx));
+        else if (only is not null && only.Contains("K")) log?.Invoke("claim K: skipped (data-parallel runs need Open MPI's mpirun: apt-get install openmpi-bin)");
         return results.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
     }
 }
