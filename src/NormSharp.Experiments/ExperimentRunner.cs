@@ -76,8 +76,7 @@ public sealed class ExperimentRunner
         RunResult result;
         try
         {
-            var normalized = RecipeRun.Normalize(config);
-            bool sameRun = StoredConfig(dir) == JsonSerializer.Serialize(normalized);
+            bool sameRun = IsSameRun(dir, config);
             string summaryPath = Path.Combine(dir, "summary.json");
             if (sameRun && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
             {
@@ -128,11 +127,18 @@ public sealed class ExperimentRunner
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="dir"/> holds a run of <paramref name="config"/>: the same settings, whatever thread
+    /// count either used (the kernels give the same bits on any number of threads).
+    /// </summary>
+    private static bool IsSameRun(string dir, TrainingConfig config) =>
+        StoredConfig(dir) is { } stored && stored == JsonSerializer.Serialize(RecipeRun.Normalize(config) with { Threads = 1 });
+
     private static string? StoredConfig(string dir)
     {
         try
         {
-            return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config) : null;
+            return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config with { Threads = 1 }) : null;
         }
         catch (NormSharp.Errors.CorruptFileException)
         {
@@ -158,9 +164,8 @@ public sealed class ExperimentRunner
         string dir = RunDirectory(id);
         string metrics = Path.Combine(dir, "metrics.csv");
         string summaryPath = Path.Combine(dir, "summary.json");
-        var normalized = RecipeRun.Normalize(config);
         RunResult result;
-        if (StoredConfig(dir) == JsonSerializer.Serialize(normalized) && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
+        if (IsSameRun(dir, config) && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
         {
             Reused++;
             result = RunResult.Load(id, config, done, metrics);
