@@ -122,9 +122,10 @@ public sealed class RecipeRun : IDisposable
             {
                 var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
                 if (hidden is not null) _trainer.Add(hidden);
-                var communication = meter is null ? null : new CommunicationMetrics(meter);
-                if (communication is not null) _trainer.Add(communication);
-                IStepMetrics[] extra = [.. hidden is null ? [] : new IStepMetrics[] { hidden }, .. communication is null ? [] : new IStepMetrics[] { communication }];
+                // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
+                var communication = new CommunicationMetrics(meter);
+                _trainer.Add(communication);
+                IStepMetrics[] extra = [.. hidden is null ? [] : new IStepMetrics[] { hidden }, communication];
                 _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), extra);
                 _trainer.Add(_metrics);
             }
