@@ -63,6 +63,37 @@ public static partial class F
         return RecordAttention(Op, shape, options, qkv, null, null, inLayout, inLayout, [s[0], s[1], width], outLayout, width);
     }
 
+    /// <summary>
+    /// Multi-head attention over separate projections whose heads lie side by side in the last dimension (as
+    /// <c>nn.MultiheadAttention</c> lays them out): <paramref name="query"/> is [B, L, D], <paramref name="key"/> and
+    /// <paramref name="value"/> [B, S, D] (or [L, B, D] and [S, B, D] when not <paramref name="batchFirst"/>); each of
+    /// <paramref name="numHeads"/> heads takes D/heads consecutive channels; the result is the heads' outputs side by
+    /// side, shaped like the query. One fused node reading the heads in place.
+    /// </summary>
+    /// <exception cref="ShapeMismatchException">The shapes do not fit together or D is not divisible by the heads.</exception>
+    /// <exception cref="InvalidValueException">The dropout rate is outside [0, 1], or dropout is asked for without a generator.</exception>
+    public static Variable InterleavedHeadsAttention(Variable query, Variable key, Variable value, int numHeads, bool isCausal = false,
+        bool batchFirst = true, float dropoutP = 0f, Rng? rng = null)
+    {
+        const string Op = "InterleavedHeadsAttention";
+        Tape.CheckAlive(query, Op);
+        Tape.CheckAlive(key, Op);
+        Tape.CheckAlive(value, Op);
+        if (numHeads <= 0) throw new InvalidValueException(nameof(numHeads), $"{Op}: the number of heads must be positive, got {numHeads}.");
+        var qs = query.Shape;
+        var ks = key.Shape;
+        int bDim = batchFirst ? 0 : 1;
+        if (qs.Length != 3 || ks.Length != 3 || !value.Shape.SequenceEqual(ks) || qs[2] != ks[2] || qs[bDim] != ks[bDim] || qs[2] % numHeads != 0)
+            throw new ShapeMismatchException(
+                $"{Op}: query {ShapeMismatchException.Format(qs)}, key {ShapeMismatchException.Format(ks)} and value {ShapeMismatchException.Format(value.Shape)} must be [{(batchFirst ? "B, L" : "L, B")}, D] and [{(batchFirst ? "B, S" : "S, B")}, D] twice, with D divisible by {numHeads} heads.");
+        int batch = qs[bDim], length = qs[1 - bDim], keys = ks[1 - bDim], width = qs[2], headDim = width / numHeads;
+        var shape = new AttentionShape(batch, numHeads, length, keys, headDim);
+        var options = AttentionOptionsFor(Op, isCausal, dropoutP, rng, AttentionOptions.DefaultScale(headDim));
+        var qLayout = AttentionLayout.Interleaved(batch, length, width, headDim, batchFirst);
+        var kLayout = AttentionLayout.Interleaved(batch, keys, width, headDim, batchFirst);
+        return RecordAttention(Op, shape, options, query, key, value, qLayout, kLayout, qs, qLayout);
+    }
+
     private static AttentionOptions AttentionOptionsFor(string op, bool causal, float dropoutP, Rng? rng, float scale)
     {
         if (!(dropoutP >= 0f && dropoutP <= 1f))
