@@ -13,8 +13,9 @@ namespace NormSharp.Kernels.Attention;
 /// more than a few blocks per thread either. Working memory is O(block²) per thread whatever the length.
 /// </summary>
 /// <remarks>
-/// <para>Operands are read and written in place through <see cref="AttentionLayout"/> strides (packed
-/// projections, either sequence layout), and the block products run on <see cref="Gemm"/>. Work is split over
+/// <para>Operands are read in place through <see cref="AttentionLayout"/> strides (packed projections, either
+/// sequence layout), and the block products are register-tiled for small head dimensions (<see cref="AttentionBlocks"/>),
+/// written once for every vector width with the same bits at each. Work is split over
 /// (batch, head, query block) in the forward pass and over (batch, head) in the backward pass; each piece is
 /// computed by one thread in a fixed order, so results do not depend on the number of threads.</para>
 /// <para>Outputs must not share memory with inputs. Query positions with every key masked cannot occur: a
@@ -26,7 +27,7 @@ public static unsafe class AttentionKernels
     public const int BlockRows = 64;
 
     /// <summary>Keys per block.</summary>
-    public const int BlockCols = 64;
+    public const int BlockCols = AttentionBlocks.Width;
 
     /// <summary>
     /// O = softmax(scale·Q·Kᵀ + mask)·V, and per query the log-sum-exp of its scaled, masked scores
@@ -36,7 +37,13 @@ public static unsafe class AttentionKernels
     /// <exception cref="InvalidValueException">The scale is not finite or the dropout rate is outside [0, 1].</exception>
     public static void Forward(in AttentionShape shape, in AttentionOptions options,
         ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
-        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp)
+        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp) =>
+        ForwardAt(shape, options, q, queryLayout, k, v, keyLayout, output, outputLayout, logSumExp, BlockWidths.Widest);
+
+    /// <summary>The forward pass at a chosen vector width (tests run every width).</summary>
+    internal static void ForwardAt(in AttentionShape shape, in AttentionOptions options,
+        ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
+        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp, BlockWidth width)
     {
         const string Op = "Attention";
         Check(Op, shape, options);
@@ -56,7 +63,7 @@ public static unsafe class AttentionKernels
             var body = new ForwardBody
             {
                 Shape = shape, Options = options, Q = pq, K = pk, V = pv, O = po, Lse = pl,
-                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, QueryBlocks = queryBlocks,
+                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, QueryBlocks = queryBlocks, Width = width,
             };
             int count = shape.Batch * shape.Heads * queryBlocks;
             ParallelFor.Run(count, Grain(shape, BlockRows), ref body);
@@ -72,7 +79,14 @@ public static unsafe class AttentionKernels
     public static void Backward(in AttentionShape shape, in AttentionOptions options,
         ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
         ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, AttentionLayout outputLayout, ReadOnlySpan<float> logSumExp,
-        Span<float> dq, Span<float> dk, Span<float> dv)
+        Span<float> dq, Span<float> dk, Span<float> dv) =>
+        BackwardAt(shape, options, q, queryLayout, k, v, keyLayout, output, outputGrad, outputLayout, logSumExp, dq, dk, dv, BlockWidths.Widest);
+
+    /// <summary>The backward pass at a chosen vector width (tests run every width).</summary>
+    internal static void BackwardAt(in AttentionShape shape, in AttentionOptions options,
+        ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
+        ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, AttentionLayout outputLayout, ReadOnlySpan<float> logSumExp,
+        Span<float> dq, Span<float> dk, Span<float> dv, BlockWidth width)
     {
         const string Op = "AttentionBackward";
         Check(Op, shape, options);
@@ -94,8 +108,8 @@ public static unsafe class AttentionKernels
                 for (int b = 0; b < shape.Batch; b++)
                     for (int h = 0; h < shape.Heads; h++)
                     {
-                        ClearRows(pk + b * keyLayout.BatchStride + h * keyLayout.HeadStride, shape.KeyTime, keyLayout.RowStride, shape.HeadDim);
-                        ClearRows(pv + b * keyLayout.BatchStride + h * keyLayout.HeadStride, shape.KeyTime, keyLayout.RowStride, shape.HeadDim);
+                        AttentionBlocks.ClearRows(pk + b * keyLayout.BatchStride + h * keyLayout.HeadStride, shape.KeyTime, keyLayout.RowStride, shape.HeadDim);
+                        AttentionBlocks.ClearRows(pv + b * keyLayout.BatchStride + h * keyLayout.HeadStride, shape.KeyTime, keyLayout.RowStride, shape.HeadDim);
                     }
             return;
         }
@@ -108,7 +122,7 @@ public static unsafe class AttentionKernels
             var body = new BackwardBody
             {
                 Shape = shape, Options = options, Q = pq, K = pk, V = pv, O = po, DO = pdo, Lse = pl, DQ = pdq, DK = pdk, DV = pdv,
-                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout,
+                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, Width = width,
             };
             ParallelFor.Run(shape.Batch * shape.Heads, Grain(shape, shape.QueryTime), ref body);
         }
@@ -144,16 +158,6 @@ public static unsafe class AttentionKernels
             throw new ShapeMismatchException($"{op}: {name} holds {length} floats, but [{shape.Batch}, {shape.Heads}, {time}, {shape.HeadDim}] in its layout ({layout}) reaches {extent}.");
     }
 
-    private static void ClearRows(float* p, int rows, long stride, int cols)
-    {
-        for (int r = 0; r < rows; r++) new Span<float>(p + r * stride, cols).Clear();
-    }
-
-    /// <summary>A span over a rows×cols block with row stride <paramref name="ld"/>, as long as <see cref="Gemm"/> needs it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Span<float> Block(float* p, int rows, long ld, int cols) =>
-        new(p, rows == 0 || cols == 0 ? 0 : (int)((rows - 1) * ld + cols));
-
     /// <summary>Keys (out of <paramref name="cols"/> from <paramref name="key0"/>) that query <paramref name="query"/> may see.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Visible(bool causal, int query, int key0, int cols) =>
@@ -166,20 +170,34 @@ public static unsafe class AttentionKernels
         public float* Q, K, V, O, Lse;
         public AttentionLayout QueryLayout, KeyLayout, OutputLayout;
         public int QueryBlocks;
+        public BlockWidth Width;
 
         public readonly void Execute(int chunk, int start, int end)
         {
-            // Scores, then running maximum, sum and rescale factor per query of the block.
-            float* s = AttentionScratch.Get(BlockRows * BlockCols + 3 * BlockRows);
+            switch (Width)
+            {
+                case BlockWidth.Bits512: Items<BlockVec512>(start, end); break;
+                case BlockWidth.Bits256: Items<BlockVec256>(start, end); break;
+                case BlockWidth.Bits128: Items<BlockVec128>(start, end); break;
+                default: Items<BlockVecScalar>(start, end); break;
+            }
+        }
+
+        private readonly void Items<TV>(int start, int end) where TV : unmanaged, IBlockVector<TV>
+        {
+            int dh = Shape.HeadDim, w = Padded(dh, TV.Count);
+            // Keys transposed, values padded, scores, the output accumulator, and three statistics per query.
+            float* kt = AttentionScratch.Get((long)dh * BlockCols + 2L * BlockCols * w + BlockRows * BlockCols + 3 * BlockRows);
+            float* vp = kt + (long)dh * BlockCols, acc = vp + (long)BlockCols * w, scores = acc + (long)BlockRows * w;
             for (int item = start; item < end; item++)
             {
                 int bh = item / QueryBlocks;
-                Run(bh / Shape.Heads, bh % Shape.Heads, item % QueryBlocks * BlockRows, s);
+                Run<TV>(bh / Shape.Heads, bh % Shape.Heads, item % QueryBlocks * BlockRows, kt, vp, acc, scores, w);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run(int b, int h, int i0, float* scores)
+        private readonly void Run<TV>(int b, int h, int i0, float* kt, float* vp, float* acc, float* scores, int w) where TV : unmanaged, IBlockVector<TV>
         {
             int rows = Math.Min(BlockRows, Shape.QueryTime - i0), dh = Shape.HeadDim;
             float* max = scores + BlockRows * BlockCols, sum = max + BlockRows, rescale = sum + BlockRows;
@@ -201,40 +219,38 @@ public static unsafe class AttentionKernels
             for (int j0 = 0; j0 < keyEnd; j0 += BlockCols)
             {
                 int cols = Math.Min(BlockCols, keyEnd - j0);
-                Gemm.Multiply(false, true, rows, cols, dh, Options.Scale, Block(q, rows, qs, dh), (int)qs,
-                    Block(k + j0 * ks, cols, ks, dh), (int)ks, 0f, Block(scores, rows, BlockCols, cols), BlockCols);
+                AttentionBlocks.Transpose(k + j0 * ks, ks, cols, dh, kt);
+                AttentionBlocks.Pad(v + j0 * ks, ks, cols, dh, vp, w);
+                AttentionBlocks.Scores<TV>(q, qs, rows, dh, kt, Options.Scale, scores, cols, causal ? i0 - j0 : BlockCols);
                 for (int r = 0; r < rows; r++)
                 {
                     float* row = scores + r * BlockCols;
-                    int visible = Visible(causal, i0 + r, j0, cols);
-                    new Span<float>(row + visible, cols - visible).Clear();
-                    if (visible == 0)
-                    {
-                        rescale[r] = 1f;
-                        continue;
-                    }
-                    float m = Math.Max(max[r], AttentionRows.Max(row, visible));
-                    AttentionRows.ExpShifted(row, visible, m);
-                    // The first block sees max = −∞: nothing accumulated yet to rescale.
-                    float factor = float.IsNegativeInfinity(max[r]) ? 0f : AttentionRows.Exp(max[r] - m);
-                    sum[r] = sum[r] * factor + AttentionRows.Sum(row, visible);
+                    AttentionRows.Hide(row, Visible(causal, i0 + r, j0, cols));
+                    float m = Math.Max(max[r], AttentionRows.Max<TV>(row));
+                    AttentionRows.Subtract<TV>(row, m);
+                    // e^(old max − new max) rescales what was accumulated; the first block finds max = −∞, hence 0.
+                    rescale[r] = max[r] - m;
                     max[r] = m;
-                    rescale[r] = factor;
-                    if (dropout)
-                        AttentionRows.ApplyDropout(row, row, visible, Options.DropoutSeed, (lseRow + r) * Shape.KeyTime, j0, Options.DropoutP, keepScale);
                 }
-                // The first key block writes the output rows (their old contents are not read), later ones rescale and add.
-                if (j0 > 0)
-                    for (int r = 0; r < rows; r++)
-                        if (rescale[r] != 1f) AttentionRows.Scale(o + r * os, dh, rescale[r]);
-                Gemm.Multiply(false, false, rows, dh, cols, 1f, Block(scores, rows, BlockCols, cols), BlockCols,
-                    Block(v + j0 * ks, cols, ks, dh), (int)ks, j0 == 0 ? 0f : 1f, Block(o, rows, os, dh), (int)os);
+                AttentionRows.Exp(scores, rows * BlockCols);
+                AttentionRows.Exp(rescale, rows);
+                for (int r = 0; r < rows; r++)
+                {
+                    float* row = scores + r * BlockCols;
+                    sum[r] = sum[r] * rescale[r] + AttentionRows.Sum<TV>(row);
+                    if (dropout)
+                        AttentionRows.ApplyDropout(row, row, cols, Options.DropoutSeed, (lseRow + r) * Shape.KeyTime, j0, Options.DropoutP, keepScale);
+                    // The first key block writes the accumulator rows, later ones rescale and add.
+                    if (j0 > 0 && rescale[r] != 1f) AttentionRows.Scale<TV>(acc + (long)r * w, w, rescale[r]);
+                }
+                AttentionBlocks.Accumulate<TV>(rows, cols, 1f, scores, BlockCols, 1, vp, w, w, acc, w, overwrite: j0 == 0);
             }
             for (int r = 0; r < rows; r++)
             {
-                AttentionRows.Scale(o + r * os, dh, 1f / sum[r]);
                 Lse[lseRow + r] = max[r] + MathF.Log(sum[r]);
+                sum[r] = 1f / sum[r];
             }
+            AttentionBlocks.Unpad(acc, w, rows, dh, o, os, sum);
         }
     }
 
@@ -244,18 +260,44 @@ public static unsafe class AttentionKernels
         public AttentionOptions Options;
         public float* Q, K, V, O, DO, Lse, DQ, DK, DV;
         public AttentionLayout QueryLayout, KeyLayout, OutputLayout;
+        public BlockWidth Width;
 
         public readonly void Execute(int chunk, int start, int end)
         {
-            // Probabilities, their dropped form, the score gradient, and Σ dO·O per query.
+            switch (Width)
+            {
+                case BlockWidth.Bits512: Items<BlockVec512>(start, end); break;
+                case BlockWidth.Bits256: Items<BlockVec256>(start, end); break;
+                case BlockWidth.Bits128: Items<BlockVec128>(start, end); break;
+                default: Items<BlockVecScalar>(start, end); break;
+            }
+        }
+
+        private readonly void Items<TV>(int start, int end) where TV : unmanaged, IBlockVector<TV>
+        {
+            int dh = Shape.HeadDim, w = Padded(dh, TV.Count), tq = Shape.QueryTime;
             const int Block2 = BlockRows * BlockCols;
-            float* p = AttentionScratch.Get(3L * Block2 + Shape.QueryTime);
+            long perKeyBlock = 2L * dh * BlockCols + 3L * BlockCols * w;  // kt, vt; kp, dk, dv
+            long perQuery = 3L * w + 1;                                    // qp, dop, dq; delta
+            float* p = AttentionScratch.Get(3L * Block2 + perKeyBlock + perQuery * tq);
+            var s = new Scratch
+            {
+                Prob = p, Dropped = p + Block2, Ds = p + 2 * Block2,
+                Kt = p + 3 * Block2, Vt = p + 3 * Block2 + (long)dh * BlockCols,
+                Kp = p + 3 * Block2 + 2L * dh * BlockCols,
+            };
+            s.Dk = s.Kp + (long)BlockCols * w;
+            s.Dv = s.Dk + (long)BlockCols * w;
+            s.Qp = s.Dv + (long)BlockCols * w;
+            s.Dop = s.Qp + (long)tq * w;
+            s.Dq = s.Dop + (long)tq * w;
+            s.Delta = s.Dq + (long)tq * w;
             for (int item = start; item < end; item++)
-                Run(item / Shape.Heads, item % Shape.Heads, p, p + Block2, p + 2 * Block2, p + 3 * Block2);
+                Run<TV>(item / Shape.Heads, item % Shape.Heads, s, w);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run(int b, int h, float* prob, float* dropped, float* ds, float* delta)
+        private readonly void Run<TV>(int b, int h, Scratch s, int w) where TV : unmanaged, IBlockVector<TV>
         {
             int tq = Shape.QueryTime, tk = Shape.KeyTime, dh = Shape.HeadDim;
             long qs = QueryLayout.RowStride, ks = KeyLayout.RowStride, os = OutputLayout.RowStride;
@@ -270,58 +312,76 @@ public static unsafe class AttentionKernels
             float scale = Options.Scale;
 
             // Σ_j P_ij·dP_ij = dO_i·O_i: the softmax backward's row term, from the outputs instead of the weights.
-            for (int i = 0; i < tq; i++) delta[i] = AttentionRows.Dot(dout + i * os, o + i * os, dh);
-            ClearRows(dq, tq, qs, dh);
+            for (int i = 0; i < tq; i++) s.Delta[i] = AttentionRows.Dot(dout + i * os, o + i * os, dh);
+            AttentionBlocks.Pad(q, qs, tq, dh, s.Qp, w);
+            AttentionBlocks.Pad(dout, os, tq, dh, s.Dop, w);
+            new Span<float>(s.Dq, tq * w).Clear();
 
             for (int j0 = 0; j0 < tk; j0 += BlockCols)
             {
                 int cols = Math.Min(BlockCols, tk - j0);
-                float* kj = k + j0 * ks, vj = v + j0 * ks, dkj = dk + j0 * ks, dvj = dv + j0 * ks;
+                AttentionBlocks.Transpose(k + j0 * ks, ks, cols, dh, s.Kt);
+                AttentionBlocks.Transpose(v + j0 * ks, ks, cols, dh, s.Vt);
+                AttentionBlocks.Pad(k + j0 * ks, ks, cols, dh, s.Kp, w);
                 bool first = true;
                 // Causal: query blocks before the one holding query j0 see none of these keys.
                 for (int i0 = causal ? j0 / BlockRows * BlockRows : 0; i0 < tq; i0 += BlockRows)
                 {
                     int rows = Math.Min(BlockRows, tq - i0);
-                    float* qi = q + i0 * qs, dqi = dq + i0 * qs, doi = dout + i0 * os;
-                    Gemm.Multiply(false, true, rows, cols, dh, scale, Block(qi, rows, qs, dh), (int)qs,
-                        Block(kj, cols, ks, dh), (int)ks, 0f, Block(prob, rows, BlockCols, cols), BlockCols);
+                    int lastVisible = causal ? i0 - j0 : BlockCols;
+                    float* qi = s.Qp + (long)i0 * w, doi = s.Dop + (long)i0 * w;
+                    AttentionBlocks.Scores<TV>(qi, w, rows, dh, s.Kt, scale, s.Prob, cols, lastVisible);
                     for (int r = 0; r < rows; r++)
                     {
-                        float* row = prob + r * BlockCols;
-                        int visible = Visible(causal, i0 + r, j0, cols);
-                        AttentionRows.ExpShifted(row, visible, Lse[lseRow + i0 + r]);
-                        new Span<float>(row + visible, cols - visible).Clear();
-                        if (dropout)
-                            AttentionRows.ApplyDropout(row, dropped + r * BlockCols, cols, Options.DropoutSeed, (lseRow + i0 + r) * tk, j0, Options.DropoutP, keepScale);
+                        float* row = s.Prob + r * BlockCols;
+                        AttentionRows.Hide(row, Visible(causal, i0 + r, j0, cols));
+                        AttentionRows.Subtract<TV>(row, Lse[lseRow + i0 + r]);
                     }
-                    float* used = dropout ? dropped : prob;
+                    AttentionRows.Exp(s.Prob, rows * BlockCols);
+                    if (dropout)
+                        for (int r = 0; r < rows; r++)
+                            AttentionRows.ApplyDropout(s.Prob + r * BlockCols, s.Dropped + r * BlockCols, BlockCols, Options.DropoutSeed, (lseRow + i0 + r) * tk, j0, Options.DropoutP, keepScale);
+                    float* used = dropout ? s.Dropped : s.Prob;
                     // dV_j += P̃ᵀ·dO_i (P̃: the weights as applied, dropout included).
-                    Gemm.Multiply(true, false, cols, dh, rows, 1f, Block(used, rows, BlockCols, cols), BlockCols,
-                        Block(doi, rows, os, dh), (int)os, first ? 0f : 1f, Block(dvj, cols, ks, dh), (int)ks);
-                    // dP = dO_i·V_jᵀ, through the dropout mask, then dS = P ⊙ (dP − Δ).
-                    Gemm.Multiply(false, true, rows, cols, dh, 1f, Block(doi, rows, os, dh), (int)os,
-                        Block(vj, cols, ks, dh), (int)ks, 0f, Block(ds, rows, BlockCols, cols), BlockCols);
+                    AttentionBlocks.Accumulate<TV>(cols, rows, 1f, used, 1, BlockCols, doi, w, w, s.Dv, w, overwrite: first);
+                    // dP = dO_i·V_jᵀ, through the dropout mask, then dS = P ⊙ (dP − Δ); hidden positions get 0.
+                    AttentionBlocks.Scores<TV>(doi, w, rows, dh, s.Vt, 1f, s.Ds, cols, lastVisible);
                     for (int r = 0; r < rows; r++)
                     {
-                        float* g = ds + r * BlockCols;
+                        float* g = s.Ds + r * BlockCols;
+                        int visible = Visible(causal, i0 + r, j0, cols);
+                        new Span<float>(g + visible, BlockCols - visible).Clear();
                         if (dropout)
-                            AttentionRows.ApplyDropout(g, g, cols, Options.DropoutSeed, (lseRow + i0 + r) * tk, j0, Options.DropoutP, keepScale);
-                        AttentionRows.SoftmaxGradient(prob + r * BlockCols, g, cols, delta[i0 + r]);
+                            AttentionRows.ApplyDropout(g, g, visible, Options.DropoutSeed, (lseRow + i0 + r) * tk, j0, Options.DropoutP, keepScale);
+                        AttentionRows.SoftmaxGradient<TV>(s.Prob + r * BlockCols, g, s.Delta[i0 + r]);
                     }
                     // dQ_i += scale·dS·K_j and dK_j += scale·dSᵀ·Q_i.
-                    Gemm.Multiply(false, false, rows, dh, cols, scale, Block(ds, rows, BlockCols, cols), BlockCols,
-                        Block(kj, cols, ks, dh), (int)ks, 1f, Block(dqi, rows, qs, dh), (int)qs);
-                    Gemm.Multiply(true, false, cols, dh, rows, scale, Block(ds, rows, BlockCols, cols), BlockCols,
-                        Block(qi, rows, qs, dh), (int)qs, first ? 0f : 1f, Block(dkj, cols, ks, dh), (int)ks);
+                    AttentionBlocks.Accumulate<TV>(rows, cols, scale, s.Ds, BlockCols, 1, s.Kp, w, w, s.Dq + (long)i0 * w, w, overwrite: false);
+                    AttentionBlocks.Accumulate<TV>(cols, rows, scale, s.Ds, 1, BlockCols, qi, w, w, s.Dk, w, overwrite: first);
                     first = false;
                 }
                 if (first)
                 {
                     // No query sees these keys (a causal mask with more keys than queries).
-                    ClearRows(dkj, cols, ks, dh);
-                    ClearRows(dvj, cols, ks, dh);
+                    AttentionBlocks.ClearRows(dk + j0 * ks, cols, ks, dh);
+                    AttentionBlocks.ClearRows(dv + j0 * ks, cols, ks, dh);
+                }
+                else
+                {
+                    AttentionBlocks.Unpad(s.Dk, w, cols, dh, dk + j0 * ks, ks, null);
+                    AttentionBlocks.Unpad(s.Dv, w, cols, dh, dv + j0 * ks, ks, null);
                 }
             }
+            AttentionBlocks.Unpad(s.Dq, w, tq, dh, dq, qs, null);
+        }
+
+        /// <summary>Where one thread's working blocks lie in its scratch.</summary>
+        private struct Scratch
+        {
+            public float* Prob, Dropped, Ds, Kt, Vt, Kp, Dk, Dv, Qp, Dop, Dq, Delta;
         }
     }
+
+    /// <summary>The head dimension rounded up to whole vectors of <paramref name="lanes"/>.</summary>
+    private static int Padded(int dh, int lanes) => (dh + lanes - 1) / lanes * lanes;
 }

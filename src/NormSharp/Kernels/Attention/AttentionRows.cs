@@ -4,50 +4,85 @@ using System.Runtime.CompilerServices;
 namespace NormSharp.Kernels.Attention;
 
 /// <summary>
-/// The row operations of the streaming softmax: every exponential of the attention kernels is taken here, so the
-/// kernels change their exponential in one place.
+/// The row operations of the streaming softmax over whole 64-wide score blocks. Every exponential of the attention
+/// kernels is taken in <see cref="Exp"/>, so the kernels change their exponential in one place. Sums run over 16
+/// fixed lanes folded in a fixed order, so every vector width gives the same bits.
 /// </summary>
 internal static unsafe class AttentionRows
 {
-    /// <summary>row[i] = exp(row[i] − shift) for the first <paramref name="count"/> entries.</summary>
-    public static void ExpShifted(float* row, int count, float shift)
+    private const int Width = AttentionBlocks.Width;
+
+    /// <summary>x[i] = e^x[i] for <paramref name="count"/> values (−∞ gives 0).</summary>
+    public static void Exp(float* x, int count)
     {
-        var span = new Span<float>(row, count);
-        TensorPrimitives.Subtract(span, shift, span);
+        var span = new Span<float>(x, count);
         TensorPrimitives.Exp(span, span);
     }
 
-    /// <summary>e^x for a single value, by the same routine as the rows.</summary>
-    public static float Exp(float x)
+    /// <summary>Sets entries [from, 64) of a block row to −∞ (positions a mask hides, or past the block's keys).</summary>
+    public static void Hide(float* row, int from)
     {
-        float v = x;
-        var span = new Span<float>(&v, 1);
-        TensorPrimitives.Exp(span, span);
-        return v;
+        for (int c = from; c < Width; c++) row[c] = float.NegativeInfinity;
     }
 
-    /// <summary>Largest of the first <paramref name="count"/> entries.</summary>
-    public static float Max(float* row, int count) => TensorPrimitives.Max(new ReadOnlySpan<float>(row, count));
-
-    /// <summary>Sum of the first <paramref name="count"/> entries.</summary>
-    public static float Sum(float* row, int count) => TensorPrimitives.Sum(new ReadOnlySpan<float>(row, count));
-
-    /// <summary>Σ a[i]·b[i].</summary>
-    public static float Dot(float* a, float* b, int count) => TensorPrimitives.Dot(new ReadOnlySpan<float>(a, count), new ReadOnlySpan<float>(b, count));
-
-    /// <summary>row[i] *= factor.</summary>
-    public static void Scale(float* row, int count, float factor)
+    /// <summary>Largest of a block row's 64 entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Max<TV>(float* row) where TV : unmanaged, IBlockVector<TV>
     {
-        var span = new Span<float>(row, count);
-        TensorPrimitives.Multiply(span, factor, span);
+        var m = TV.Load(row);
+        for (int c = TV.Count; c < Width; c += TV.Count) m = TV.Max(m, TV.Load(row + c));
+        return TV.MaxAcross(m);
     }
 
-    /// <summary>ds[i] = p[i]·(ds[i] − d): the softmax backward of one row, with d = Σ dO·O of that query.</summary>
-    public static void SoftmaxGradient(float* p, float* ds, int count, float d)
+    /// <summary>row[c] −= shift for a block row's 64 entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Subtract<TV>(float* row, float shift) where TV : unmanaged, IBlockVector<TV>
     {
-        var g = new Span<float>(ds, count);
-        TensorPrimitives.Subtract(g, d, g);
-        TensorPrimitives.Multiply(g, new ReadOnlySpan<float>(p, count), g);
+        var s = TV.Create(shift);
+        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Subtract(TV.Load(row + c), s), row + c);
+    }
+
+    /// <summary>row[c] *= factor for the first <paramref name="count"/> entries (a multiple of the vector length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scale<TV>(float* row, int count, float factor) where TV : unmanaged, IBlockVector<TV>
+    {
+        var f = TV.Create(factor);
+        for (int c = 0; c < count; c += TV.Count) TV.Store(TV.Multiply(TV.Load(row + c), f), row + c);
+    }
+
+    /// <summary>
+    /// Σ of a block row's 64 entries in a fixed order at every width: entry c goes to lane c mod 16 (in order of c),
+    /// then the 16 lanes are folded halves onto halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Sum<TV>(float* row) where TV : unmanaged, IBlockVector<TV>
+    {
+        float* lanes = stackalloc float[16];
+        for (int g = 0; g < 16; g += TV.Count)
+        {
+            var acc = TV.Load(row + g);
+            for (int c = 16; c < Width; c += 16) acc = TV.Add(acc, TV.Load(row + c + g));
+            TV.Store(acc, lanes + g);
+        }
+        for (int half = 8; half > 0; half >>= 1)
+            for (int l = 0; l < half; l++) lanes[l] += lanes[l + half];
+        return lanes[0];
+    }
+
+    /// <summary>ds[c] = p[c]·(ds[c] − d) over a block row: the softmax backward, with d = Σ dO·O of that query.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SoftmaxGradient<TV>(float* p, float* ds, float d) where TV : unmanaged, IBlockVector<TV>
+    {
+        var dv = TV.Create(d);
+        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Multiply(TV.Load(p + c), TV.Subtract(TV.Load(ds + c), dv)), ds + c);
+    }
+
+    /// <summary>Σ a[i]·b[i] over <paramref name="count"/> values, in order.</summary>
+    public static float Dot(float* a, float* b, int count)
+    {
+        float s = 0f;
+        for (int i = 0; i < count; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
+        return s;
     }
 
     /// <summary>

@@ -157,6 +157,42 @@ public class AttentionKernelTests
         for (int i = 0; i < parallel.Length; i++) Assert.Equal(parallel[i], single[i]);
     }
 
+    [Theory]
+    [InlineData(4, true)]
+    [InlineData(32, true)]
+    [InlineData(21, false)]
+    [InlineData(64, false)]
+    public void EveryVectorWidthGivesTheSameBits(int headDim, bool causal)
+    {
+        var rng = new Rng((ulong)headDim);
+        var s = AttentionShape.SelfAttention(2, 2, 100, headDim);
+        var layout = AttentionLayout.HeadsFirst(2, 100, headDim);
+        long n = layout.Extent(2, 2, 100, headDim);
+        var q = Random(rng, n);
+        var k = Random(rng, n);
+        var v = Random(rng, n);
+        var dOut = Random(rng, n);
+        var options = new AttentionOptions(causal, AttentionOptions.DefaultScale(headDim), 0.1f, 5);
+        float[][] Run(BlockWidth width)
+        {
+            var o = new float[n];
+            var lse = new float[s.LogSumExpLength];
+            var dq = new float[n];
+            var dk = new float[n];
+            var dv = new float[n];
+            AttentionKernels.ForwardAt(s, options, q, layout, k, v, layout, o, layout, lse, width);
+            AttentionKernels.BackwardAt(s, options, q, layout, k, v, layout, o, dOut, layout, lse, dq, dk, dv, width);
+            return [o, lse, dq, dk, dv];
+        }
+        var reference = Run(BlockWidth.Scalar);
+        foreach (var width in new[] { BlockWidth.Bits128, BlockWidth.Bits256, BlockWidth.Bits512 })
+        {
+            if (width > BlockWidths.Widest) continue;
+            var other = Run(width);
+            for (int i = 0; i < reference.Length; i++) Assert.True(reference[i].AsSpan().SequenceEqual(other[i]), $"{width}: output {i} differs from the scalar form");
+        }
+    }
+
     [Fact]
     public void LongContextsNeedNoScoreMatrix()
     {
