@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NormSharp.Cli.Arguments;
 using NormSharp.Cli.Commands;
 using NormSharp.Errors;
@@ -20,6 +21,9 @@ internal static class CommandLine
     {
         Name = "normsharp",
         Summary = "layer normalization for .NET: kernels, training, and the paper's experiments",
+        Details = "Exit codes: 0 when the command did what was asked, 1 for a failure at run time (a diverged run,\n" +
+                  "a disk error), 2 for a usage or input error (unknown option, bad value, corrupt file); failures print\n" +
+                  "one 'error:' line (--verbose adds the stack trace). Arguments can be read from a response file: @FILE.",
         Subcommands =
         [
             ReproduceCommand.Spec,
@@ -29,23 +33,45 @@ internal static class CommandLine
         ],
     };
 
+    private static readonly Lazy<CommandTree> Tree = new(() => new CommandTree(Root));
+
+    /// <summary>The parser's definition of the whole command line (help and completion come from it).</summary>
+    public static RootCommand Definition => Tree.Value.Root;
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool? interactive = null)
     {
         bool verbose = args.Contains("--verbose");
         try
         {
-            var parsed = ArgumentParser.Parse(Root, args);
-            if (parsed.HelpRequested)
+            var tree = Tree.Value;
+            var result = tree.Root.Parse(args);
+            var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            // --help anywhere, and completion requests, are answered by the parser's own actions.
+            if (CommandTree.IsBuiltIn(result)) return result.Invoke(invocation);
+            var command = result.CommandResult.Command;
+            var (spec, path) = tree.SpecOf(command);
+            if (spec.Handler is null)
             {
-                stdout.Write(parsed.Command.Help(parsed.Path));
-                return Ok;
+                // A command that only groups others, typed alone: its help. Anything more is a mistake.
+                var words = path.Split(' ').Skip(1).ToArray();
+                if (args.Where(a => a != "--verbose").SequenceEqual(words)) return tree.Root.Parse([.. words, "--help"]).Invoke(invocation);
+                if (result.UnmatchedTokens.Count > 0 || !args.Any(a => a.StartsWith("--", StringComparison.Ordinal) && a != "--verbose"))
+                    throw new UsageException(tree.Problem(result));
+                throw new UsageException($"'{path}' needs a command before its options (one of: {string.Join(", ", spec.Subcommands.Select(c => c.Name))})");
             }
+            if (result.Errors.Count > 0) throw new UsageException(tree.Problem(result));
+            var arguments = tree.Arguments(result, command);
+            if (spec.Positional is not null && arguments.Positional is null) throw new UsageException($"'{path}' needs {spec.Positional}");
             var context = new CliContext(stdout, stderr, interactive ?? (!Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out)), verbose);
-            return parsed.Command.Handler!(parsed.Arguments!, context);
+            return spec.Handler(arguments, context);
         }
         catch (UsageException e)
         {
             return Fail(stderr, e, e.Message, InputError, verbose);
+        }
+        catch (NormSharp.Data.DataUnavailableException e)
+        {
+            return Fail(stderr, e, e.Message + " (--data-dir DIR reads a folder of the four IDX files)", InputError, verbose);
         }
         catch (NormSharpException e)
         {

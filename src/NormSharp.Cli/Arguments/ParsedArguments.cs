@@ -19,7 +19,7 @@ internal sealed class ParsedArguments
 
     public bool Has(string name) => _values.ContainsKey(name);
 
-    public bool Flag(string name) => _values.ContainsKey(name);
+    public bool Flag(string name) => _values.TryGetValue(name, out var v) && !string.Equals(v, "false", StringComparison.OrdinalIgnoreCase);
 
     public string? String(string name) => _values.TryGetValue(name, out var v) ? v : DefaultOf(name);
 
@@ -72,6 +72,13 @@ internal sealed class ParsedArguments
         if (Array.IndexOf(allowed, raw) < 0)
             throw new UsageException($"--{name} must be one of {string.Join("|", allowed)}, got '{raw}'");
         return raw;
+    }
+
+    public TEnum Enum<TEnum>(string name) where TEnum : struct, System.Enum
+    {
+        var names = NormSharp.Experiments.Recipes.Spelling.Names<TEnum>();
+        string raw = Choice(name, [.. names]);
+        return System.Enum.GetValues<TEnum>()[names.ToList().IndexOf(raw)];
     }
 
     private static void CheckRange(string name, long v, long? min, long? max)

@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using NormSharp.Cli.Arguments;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Tensors;
-using NormSharp.Training;
+using NormSharp.Cli.Bench;
 
 namespace NormSharp.Cli.Commands;
 
@@ -42,7 +42,7 @@ internal static class BenchRnn
             {
                 var rng = new Rng(1);
                 var model = new SequenceClassifier(cell, SequenceReading.Rows, 28, 28, 128, 10, rng);
-                var r = TrainStepBenchmark.Run(model, 784, 10, batch, time, rng);
+                var r = BareStepBenchmark.Run(model, 784, 10, batch, time, rng);
                 var c = new Case(CellKinds.Name(cell), 128, 28, batch, r.SamplesPerSecond, r.AllocatedBytesPerStep);
                 cases.Add(c);
                 ctx.Out.WriteLine($"{c.Cell,-8} {c.Hidden,6} {c.Steps,5} {c.BatchSize,5} {c.SamplesPerSecond,10:F0} {c.AllocatedBytesPerStep,13:F0}");

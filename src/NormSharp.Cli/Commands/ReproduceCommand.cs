@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using NormSharp.Cli.Arguments;
 using NormSharp.Cli.Reports;
-using NormSharp.Data;
+using NormSharp.Datasets;
 using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Commands;
@@ -25,7 +25,7 @@ internal static class ReproduceCommand
         [
             new("quick", null, "the short profile (default)"),
             new("full", null, "the paper-size profile"),
-            new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
+            new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
             new("data-dir", "DIR", "a folder with the four IDX files instead of the dataset's default location"),
             new("seeds", "N", "seeds per configuration (at least 3 for a verdict worth reading)", "3"),
             new("out", "DIR", "output folder", "reproduction"),

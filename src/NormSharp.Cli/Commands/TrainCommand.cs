@@ -1,7 +1,10 @@
 using System.Globalization;
 using NormSharp.Cli.Arguments;
-using NormSharp.Data;
+using NormSharp.Autograd;
+using NormSharp.Datasets;
+using NormSharp.Experiments.Recipes;
 using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
 using NormSharp.Training;
 using Spectre.Console;
 
@@ -20,30 +23,30 @@ internal static class TrainCommand
                   "--resume DIR continues the run stored in DIR with its own settings; other options are then ignored.",
         Options =
         [
-            new("dataset", "NAME", "mnist-digits|fashion-mnist", "mnist-digits"),
+            new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
             new("data-dir", "DIR", "a folder with the four IDX files (train/t10k images/labels, plain or .gz)"),
-            new("model", "KIND", "mlp|rnn", "mlp"),
-            new("cell", "KIND", "recurrent cell for --model rnn: rnn|lstm|ln-lstm|bn-lstm|gru|ln-gru", "ln-lstm"),
-            new("task", "NAME", "--model rnn task: seq-mnist-rows|seq-mnist-pixels|seq-mnist-permuted|adding|copy", "seq-mnist-rows"),
+            new("model", "KIND", "the model", "mlp") { Choices = Spelling.Names<ModelKind>() },
+            new("cell", "KIND", "recurrent cell for --model rnn", "ln-lstm") { Choices = Spelling.Names<CellKind>() },
+            new("task", "NAME", "what --model rnn learns: MNIST read as sequences, or a generated task", "seq-mnist-rows") { Choices = Spelling.Names<SequenceTask>() },
             new("layers", "N", "stacked recurrent layers", "1"),
             new("sequence-length", "T", "adding: sequence length; copy: the delay before recall", "100"),
             new("bptt", "K", "truncated backpropagation through the last K time steps (0: all; combine with --clip-norm)", "0"),
             new("hidden", "W1,W2,..", "hidden layer widths (mlp), or the hidden size (rnn; default 128)", "1000,1000"),
-            new("norm", "KIND", "normalization of the hidden layers: none|layer|batch|rms", "layer"),
-            new("activation", "F", "relu|tanh|sigmoid|gelu", "relu"),
+            new("norm", "KIND", "normalization of the hidden layers", "layer") { Choices = Spelling.Names<NormKind>() },
+            new("activation", "F", "hidden nonlinearity", "relu") { Choices = Spelling.Names<F.Activation>() },
             new("batch-size", "N", "samples per step", "128"),
             new("epochs", "E", "passes over the training set", "5"),
-            new("optimizer", "NAME", "sgd|adam|adamw", "adam"),
+            new("optimizer", "NAME", "the optimizer", "adam") { Choices = Spelling.Names<OptimizerKind>() },
             new("lr", "X", "learning rate", "0.001"),
             new("momentum", "M", "SGD momentum", "0.9"),
             new("weight-decay", "W", "weight decay (decoupled for adamw)", "0"),
-            new("schedule", "NAME", "constant|cosine|step", "constant"),
+            new("schedule", "NAME", "learning-rate schedule after the warm-up", "constant") { Choices = Spelling.Names<ScheduleKind>() },
             new("warmup-steps", "N", "linear learning-rate warm-up steps", "0"),
             new("clip-norm", "X", "clip the global gradient norm to X (0: off)", "0"),
             new("seed", "S", "seed of initialization and shuffling", "1"),
             new("threads", "N", "kernel threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
             new("train-limit", "N", "use only the first N training images (0: all)", "0"),
-            new("nan-policy", "P", "on a non-finite loss or gradient: stop|skip|rollback", "stop"),
+            new("nan-policy", "P", "on a non-finite loss or gradient", "stop") { Choices = Spelling.Names<NanPolicy>() },
             new("no-standardize", null, "feed raw [0,1] pixels instead of standardized ones"),
             new("out", "DIR", "output folder", "runs/latest"),
             new("eval-every", "STEPS", "also evaluate on the test set every STEPS steps (0: only at epoch ends)", "0"),
@@ -64,30 +67,30 @@ internal static class TrainCommand
 
     private static TrainingConfig ReadConfig(ParsedArguments a) => new()
     {
-        Dataset = a.Choice("dataset", DatasetCatalog.Names),
+        Dataset = a.Choice("dataset", [.. DatasetCatalog.Names]),
         DataDir = a.String("data-dir"),
-        Model = a.Choice("model", ModelFactory.Models),
-        Cell = a.Choice("cell", Layers.Recurrent.CellKinds.Names),
-        Task = a.Choice("task", ModelFactory.Tasks),
+        Model = a.Enum<ModelKind>("model"),
+        Cell = a.Enum<CellKind>("cell"),
+        Task = a.Enum<SequenceTask>("task"),
         Layers = a.Int("layers", 1, 64),
         Bptt = a.Int("bptt", 0),
         SequenceLength = a.Int("sequence-length", 2, 100_000),
         Hidden = a.Has("hidden") || a.String("model") != "rnn" ? a.IntList("hidden") : [128],
-        Norm = a.Choice("norm", NormKinds.Names),
-        Activation = a.Choice("activation", ModelFactory.Activations),
+        Norm = a.Enum<NormKind>("norm"),
+        Activation = a.Enum<F.Activation>("activation"),
         BatchSize = a.Int("batch-size", 1, 1 << 20),
         Epochs = a.Int("epochs", 1, 100_000),
-        Optimizer = a.Choice("optimizer", ModelFactory.Optimizers),
+        Optimizer = a.Enum<OptimizerKind>("optimizer"),
         LearningRate = a.Double("lr", 0),
         Momentum = a.Double("momentum"),
         WeightDecay = a.Double("weight-decay"),
-        Schedule = a.Choice("schedule", ModelFactory.Schedules),
+        Schedule = a.Enum<ScheduleKind>("schedule"),
         WarmupSteps = a.Long("warmup-steps", 0),
         ClipNorm = a.Double("clip-norm"),
         Seed = (ulong)a.Long("seed", 0),
         Threads = a.Int("threads", 1, 1024),
         TrainLimit = a.Int("train-limit", 0),
-        NanPolicy = a.Choice("nan-policy", "stop", "skip", "rollback"),
+        NanPolicy = a.Enum<NanPolicy>("nan-policy"),
         Standardize = !a.Flag("no-standardize"),
         CheckpointEvery = a.Long("checkpoint-every", 0),
         EvalEvery = a.Long("eval-every", 0),
@@ -95,15 +98,15 @@ internal static class TrainCommand
 
     private static int Run(ParsedArguments a, CliContext ctx)
     {
-        Trainer trainer;
+        RecipeRun trainer;
         string dir;
         Action<string> log = s => ctx.Error.WriteLine(s);
         if (a.String("resume") is { } resume)
         {
             dir = resume;
-            var config = Trainer.ReadConfig(dir);
+            var config = RecipeRun.ReadConfig(dir);
             var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = Trainer.Resume(dir, data);
+            trainer = RecipeRun.Resume(dir, data);
             ctx.Error.WriteLine($"resuming {dir}");
         }
         else
@@ -115,10 +118,10 @@ internal static class TrainCommand
             if (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv")))
                 throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
             var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = new Trainer(config, data, dir);
+            trainer = new RecipeRun(config, data, dir);
         }
         var c = trainer.Config;
-        ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == "rnn" ? $" task={c.Task}" : $" norm={c.Norm}")} batch={c.BatchSize} epochs={c.Epochs} {c.Optimizer} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
+        ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
         // Ctrl-C finishes the current step, writes a checkpoint and ends the run cleanly.
         using var cts = new CancellationTokenSource();
@@ -138,7 +141,7 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
         if (a.Flag("json"))
-            ctx.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            ctx.Out.WriteLine(summary.ToJson());
         else
         {
             ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
@@ -148,7 +151,7 @@ internal static class TrainCommand
         return summary.Diverged ? CommandLine.RuntimeFailure : CommandLine.Ok;
     }
 
-    private static RunSummary RunWithProgressBar(Trainer trainer, CancellationToken cancel)
+    private static RunSummary RunWithProgressBar(RecipeRun trainer, CancellationToken cancel)
     {
         RunSummary? summary = null;
         AnsiConsole.Progress()
@@ -170,7 +173,7 @@ internal static class TrainCommand
         return summary!;
     }
 
-    private static RunSummary RunWithLogLines(Trainer trainer, CliContext ctx, CancellationToken cancel)
+    private static RunSummary RunWithLogLines(RecipeRun trainer, CliContext ctx, CancellationToken cancel)
     {
         long every = Math.Max(1, trainer.TotalSteps / 20);
         trainer.Progress += r =>

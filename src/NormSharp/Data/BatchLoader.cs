@@ -6,20 +6,31 @@ namespace NormSharp.Data;
 /// <summary>
 /// Hands out mini-batches of a <see cref="Dataset"/> in a fresh random order each epoch (or in order),
 /// optionally standardized, into buffers it owns, so a steady-state epoch allocates nothing. The order of
-/// epoch e depends only on the seed and e, so a <see cref="LoaderState"/> is enough to resume.
+/// epoch e depends only on the seed and e, so a <see cref="LoaderState"/> is enough to resume: it is a
+/// resumable batch source for the <see cref="Training.Trainer{TBatch}"/>. It alternates between two sets
+/// of buffers, so the previous batch stays intact while the next is fetched; a <see cref="LabeledBatch"/>
+/// older than that throws when read.
 /// </summary>
-public sealed class BatchLoader
+public sealed class BatchLoader : Training.IBatchSource<LabeledBatch>, Training.ICheckpointState
 {
     private readonly Dataset _data;
     private readonly ulong _seed;
     private readonly bool _shuffle;
     private readonly int[] _order;
-    private readonly Tensor _full;
-    private readonly Tensor? _partial;
-    private readonly int[] _fullLabels;
-    private readonly int[]? _partialLabels;
+    private readonly BufferSet[] _buffers;
     private readonly float _shift, _scale;
     private int _orderEpoch = -1;
+    private int _turn;
+
+    /// <summary>One set of batch buffers: a full batch, its partial-batch view, their labels, and a version that changes on each reuse.</summary>
+    internal sealed class BufferSet(Tensor full, int[] fullLabels, Tensor? partial, int[]? partialLabels)
+    {
+        public Tensor Full { get; } = full;
+        public int[] FullLabels { get; } = fullLabels;
+        public Tensor? Partial { get; } = partial;
+        public int[]? PartialLabels { get; } = partialLabels;
+        public int Version { get; set; }
+    }
 
     /// <summary>Creates the loader. With <paramref name="standardization"/>, features become (x − mean)/std with the given statistics.</summary>
     public BatchLoader(Dataset data, int batchSize, ulong seed, bool shuffle = true, bool dropLast = false, (float Mean, float Std)? standardization = null)
@@ -32,13 +43,13 @@ public sealed class BatchLoader
         BatchSize = batchSize;
         DropLast = dropLast;
         _order = Enumerable.Range(0, data.Count).ToArray();
-        _full = Tensor.Zeros(batchSize, data.Features);
-        _fullLabels = new int[batchSize];
         int rest = data.Count % batchSize;
-        if (rest != 0 && !DropLast)
+        _buffers = new BufferSet[2];
+        for (int b = 0; b < _buffers.Length; b++)
         {
-            _partial = _full.Narrow(0, rest);
-            _partialLabels = new int[rest];
+            var full = Tensor.Zeros(batchSize, data.Features);
+            bool partial = rest != 0 && !DropLast;
+            _buffers[b] = new BufferSet(full, new int[batchSize], partial ? full.Narrow(0, rest) : null, partial ? new int[rest] : null);
         }
         if (standardization is { } s)
         {
@@ -51,8 +62,8 @@ public sealed class BatchLoader
             _shift = 0f;
             _scale = 1f;
         }
-        Labels = _fullLabels;
-        Batch = _full;
+        Labels = _buffers[0].FullLabels;
+        Batch = _buffers[0].Full;
     }
 
     /// <summary>Samples per full batch.</summary>
@@ -70,11 +81,24 @@ public sealed class BatchLoader
     /// <summary>Samples of the current epoch already handed out.</summary>
     public int Position { get; private set; }
 
-    /// <summary>The current batch's features, [count, features]; valid until the next <see cref="Next"/>.</summary>
+    /// <summary>The current batch's features, [count, features]; unchanged by the next <see cref="Next"/>, overwritten by the one after.</summary>
     public Tensor Batch { get; private set; }
 
     /// <summary>The current batch's labels (its length is the batch's count).</summary>
     public int[] Labels { get; private set; }
+
+    /// <summary>The current batch, checked: reading it after its buffers were reused throws.</summary>
+    public LabeledBatch Current { get; private set; }
+
+    int? Training.IBatchSource<LabeledBatch>.BatchesPerEpoch => BatchesPerEpoch;
+
+    /// <inheritdoc />
+    public bool TryGetNext(out LabeledBatch batch)
+    {
+        bool more = Next();
+        batch = more ? Current : default;
+        return more;
+    }
 
     /// <summary>Samples in the current batch.</summary>
     public int Count { get; private set; }
@@ -107,8 +131,11 @@ public sealed class BatchLoader
         EnsureOrder();
         int count = Math.Min(BatchSize, remaining);
         bool partial = count < BatchSize;
-        Batch = partial ? _partial! : _full;
-        Labels = partial ? _partialLabels! : _fullLabels;
+        _turn ^= 1;
+        var set = _buffers[_turn];
+        set.Version++;
+        Batch = partial ? set.Partial! : set.Full;
+        Labels = partial ? set.PartialLabels! : set.FullLabels;
         int features = _data.Features;
         var src = _data.Images.Span;
         // Variables made from the previous batch must not silently see this one.
@@ -126,6 +153,7 @@ public sealed class BatchLoader
         }
         Count = count;
         Position += count;
+        Current = new LabeledBatch(set, set.Version, Batch, Labels);
         return true;
     }
 
@@ -139,6 +167,27 @@ public sealed class BatchLoader
             throw new InvalidValueException(nameof(state), $"BatchLoader: state epoch {state.Epoch}, position {state.Position} does not fit a dataset of {_data.Count}.");
         Epoch = state.Epoch;
         Position = state.Position;
+    }
+
+    /// <summary>Checkpoint key of the loader's position.</summary>
+    public string StateKey => "loader";
+
+    /// <inheritdoc />
+    public string SaveState() => System.Text.Json.JsonSerializer.Serialize(GetState());
+
+    /// <inheritdoc />
+    public void LoadState(string state)
+    {
+        LoaderState? parsed;
+        try
+        {
+            parsed = System.Text.Json.JsonSerializer.Deserialize<LoaderState>(state);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidValueException(nameof(state), $"BatchLoader: the saved position '{state}' is not valid: {e.Message}");
+        }
+        SetState(parsed ?? throw new InvalidValueException(nameof(state), "BatchLoader: the saved position is null."));
     }
 
     private void EnsureOrder()

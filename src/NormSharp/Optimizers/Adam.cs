@@ -24,24 +24,23 @@ public class Adam : Optimizer
     /// <summary>Added to the denominator.</summary>
     public float Eps { get; }
 
-    /// <summary>Weight decay (L2 for Adam, decoupled for AdamW).</summary>
-    public float WeightDecay { get; }
-
     /// <summary>True for AdamW.</summary>
     public bool DecoupledWeightDecay { get; }
 
-    /// <summary>Creates the optimizer.</summary>
+    /// <summary>Creates the optimizer over one group of <paramref name="parameters"/>.</summary>
     public Adam(IEnumerable<Variable> parameters, double lr = 1e-3, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f, bool decoupledWeightDecay = false)
-        : base(parameters, lr)
+        : this(OneGroup(parameters), lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay) { }
+
+    /// <summary>Creates the optimizer over parameter groups; <paramref name="lr"/> and <paramref name="weightDecay"/> are the defaults of groups that set none.</summary>
+    public Adam(IEnumerable<ParameterGroup> groups, double lr = 1e-3, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f, bool decoupledWeightDecay = false)
+        : base(groups, lr, weightDecay)
     {
         if (!(beta1 >= 0f && beta1 < 1f)) throw new InvalidValueException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
         if (!(beta2 >= 0f && beta2 < 1f)) throw new InvalidValueException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
         if (!(eps > 0f)) throw new InvalidValueException(nameof(eps), $"Adam: eps must be positive, got {eps}.");
-        if (weightDecay < 0f) throw new InvalidValueException(nameof(weightDecay), $"Adam: weight decay must be >= 0, got {weightDecay}.");
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
-        WeightDecay = weightDecay;
         DecoupledWeightDecay = decoupledWeightDecay;
         _m = Parameters.Select(p => Tensor.Zeros(p.Value.Shape)).ToArray();
         _v = Parameters.Select(p => Tensor.Zeros(p.Value.Shape)).ToArray();
@@ -49,11 +48,11 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc />
-    protected override void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient)
+    protected override void Update(int index, ParameterGroup group, Span<float> parameter, ReadOnlySpan<float> gradient)
     {
         // Per-parameter step counts, as PyTorch keeps them: a parameter that missed a step is not bias-corrected as if it had not.
         long step = ++_steps[index];
-        OptimizerKernels.AdamStep(parameter, gradient, _m[index].Span, _v[index].Span, (float)LearningRate, Beta1, Beta2, Eps, WeightDecay, DecoupledWeightDecay, step);
+        OptimizerKernels.AdamStep(parameter, gradient, _m[index].Span, _v[index].Span, (float)group.LearningRate, Beta1, Beta2, Eps, (float)group.WeightDecay, DecoupledWeightDecay, step);
     }
 
     /// <inheritdoc />
@@ -85,7 +84,11 @@ public class Adam : Optimizer
 /// <summary>AdamW: Adam with decoupled weight decay (default 0.01, as in PyTorch).</summary>
 public sealed class AdamW : Adam
 {
-    /// <summary>Creates the optimizer.</summary>
+    /// <summary>Creates the optimizer over one group of <paramref name="parameters"/>.</summary>
     public AdamW(IEnumerable<Variable> parameters, double lr = 1e-3, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay: true) { }
+
+    /// <summary>Creates the optimizer over parameter groups (e.g. <see cref="ParameterGroups.DecayWeightsOnly"/>); unset group settings take these defaults.</summary>
+    public AdamW(IEnumerable<ParameterGroup> groups, double lr = 1e-3, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f)
+        : base(groups, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay: true) { }
 }

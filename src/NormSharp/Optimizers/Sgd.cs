@@ -17,34 +17,33 @@ public sealed class Sgd : Optimizer
     /// <summary>Dampening of the momentum.</summary>
     public float Dampening { get; }
 
-    /// <summary>L2 penalty added to the gradient.</summary>
-    public float WeightDecay { get; }
-
     /// <summary>Whether Nesterov momentum is used.</summary>
     public bool Nesterov { get; }
 
-    /// <summary>Creates the optimizer.</summary>
+    /// <summary>Creates the optimizer over one group of <paramref name="parameters"/>.</summary>
     public Sgd(IEnumerable<Variable> parameters, double lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
-        : base(parameters, lr)
+        : this(OneGroup(parameters), lr, momentum, dampening, weightDecay, nesterov) { }
+
+    /// <summary>Creates the optimizer over parameter groups; <paramref name="lr"/> and <paramref name="weightDecay"/> (an L2 penalty added to the gradient) are the defaults of groups that set none.</summary>
+    public Sgd(IEnumerable<ParameterGroup> groups, double lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
+        : base(groups, lr, weightDecay)
     {
-        if (momentum < 0f) throw new InvalidValueException(nameof(momentum), $"Sgd: momentum must be >= 0, got {momentum}.");
-        if (weightDecay < 0f) throw new InvalidValueException(nameof(weightDecay), $"Sgd: weight decay must be >= 0, got {weightDecay}.");
+        if (!(momentum >= 0f)) throw new InvalidValueException(nameof(momentum), $"Sgd: momentum must be >= 0, got {momentum}.");
         if (nesterov && (momentum <= 0f || dampening != 0f))
             throw new InvalidValueException(nameof(nesterov), "Sgd: Nesterov momentum requires a positive momentum and zero dampening.");
         Momentum = momentum;
         Dampening = dampening;
-        WeightDecay = weightDecay;
         Nesterov = nesterov;
         _momentum = Parameters.Select(p => momentum > 0f ? Tensor.Zeros(p.Value.Shape) : null).ToArray();
         _started = new bool[Parameters.Count];
     }
 
     /// <inheritdoc />
-    protected override void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient)
+    protected override void Update(int index, ParameterGroup group, Span<float> parameter, ReadOnlySpan<float> gradient)
     {
         var buffer = _momentum[index];
         OptimizerKernels.SgdStep(parameter, gradient, buffer is null ? Span<float>.Empty : buffer.Span,
-            (float)LearningRate, Momentum, Dampening, WeightDecay, Nesterov, firstStep: !_started[index]);
+            (float)group.LearningRate, Momentum, Dampening, (float)group.WeightDecay, Nesterov, firstStep: !_started[index]);
         _started[index] = true;
     }
 

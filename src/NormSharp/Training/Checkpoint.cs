@@ -11,7 +11,8 @@ namespace NormSharp.Training;
 /// (<c>model.*</c>), optimizer state (<c>optim.*</c>), and in the metadata the configuration, the
 /// position in the data, the generators' states and a SHA-256 of every tensor's bytes. Written
 /// atomically (temporary file, flushed, renamed), so the latest checkpoint is always complete; the
-/// checksum is verified on load.
+/// checksum is verified on load. <see cref="Trainer.CreateCheckpoint"/> makes one and
+/// <see cref="Trainer.LoadCheckpoint(string)"/> continues from one.
 /// </summary>
 public sealed class Checkpoint
 {
@@ -34,12 +35,12 @@ public sealed class Checkpoint
     /// <summary>Reads and verifies a checkpoint.</summary>
     public static Checkpoint Load(string path)
     {
-        if (!File.Exists(path)) throw new CorruptFileException(path, "no checkpoint there (expected a file written by 'normsharp train').");
+        if (!File.Exists(path)) throw new CorruptFileException(path, "no checkpoint there (expected a file written by a Trainer's CheckpointManager).");
         var file = SafetensorsFile.Read(path);
         var tensors = file.Entries.Select(e => (e.Name, file.GetTensor(e.Name))).ToList();
         var meta = file.Metadata;
         if (!meta.TryGetValue("checksum_sha256", out var expected))
-            throw new CorruptFileException(path, "the checkpoint has no checksum_sha256 in its metadata; it was not written by NormSharp's trainer.");
+            throw new CorruptFileException(path, "the checkpoint has no checksum_sha256 in its metadata; it was not written by NormSharp's Trainer.");
         string actual = Checksum(tensors);
         if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
             throw new CorruptFileException(path, $"checksum mismatch (stored {expected[..Math.Min(12, expected.Length)]}…, computed {actual[..12]}…): the checkpoint is damaged.");
@@ -49,6 +50,16 @@ public sealed class Checkpoint
     /// <summary>A required metadata entry, or a clear error naming the file and the key.</summary>
     public string Require(string key, string source) =>
         Metadata.TryGetValue(key, out var v) ? v : throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{key}'.");
+
+    /// <summary>A required metadata entry that is a whole number.</summary>
+    public long RequireLong(string key, string source) =>
+        long.TryParse(Require(key, source), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v)
+            ? v : throw new CorruptFileException(source, $"metadata '{key}' is not a whole number: '{Metadata[key]}'.");
+
+    /// <summary>A required metadata entry that is a number (NaN and infinities allowed).</summary>
+    public double RequireDouble(string key, string source) =>
+        double.TryParse(Require(key, source), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v)
+            ? v : throw new CorruptFileException(source, $"metadata '{key}' is not a number: '{Metadata[key]}'.");
 
     /// <summary>A required metadata entry parsed from JSON.</summary>
     public T RequireJson<T>(string key, string source)

@@ -1,11 +1,14 @@
+using System.Text.Json;
+
 namespace NormSharp.Training;
 
 /// <summary>
 /// Calls a run diverged when its loss stops being a number, or when the loss smoothed over a window
 /// has grown by <see cref="Factor"/> over the best smoothed loss seen: the "exploding loss" that
-/// precedes NaNs at too-large learning rates.
+/// precedes NaNs at too-large learning rates. As a trainer part it watches every step's loss and stops
+/// the run as diverged; its window is saved in checkpoints.
 /// </summary>
-public sealed class DivergenceDetector
+public sealed class DivergenceDetector : ITrainerCallback, ICheckpointState
 {
     private readonly double[] _window;
     private int _count;
@@ -63,5 +66,37 @@ public sealed class DivergenceDetector
         return smoothed > Factor * reference
             ? $"the loss averaged over {_window.Length} steps rose to {smoothed:G4}, {smoothed / reference:F1}× its best ({_best:G4})"
             : null;
+    }
+
+    /// <inheritdoc />
+    public void OnStepEnd(StepContext step)
+    {
+        if (Observe(step.Loss) is { } why) step.Trainer.RequestStop(why, diverged: true);
+    }
+
+    /// <inheritdoc />
+    public string StateKey => "divergence";
+
+    /// <inheritdoc />
+    public string SaveState() => JsonSerializer.Serialize(GetState());
+
+    /// <inheritdoc />
+    public void LoadState(string state)
+    {
+        State? s;
+        try
+        {
+            s = JsonSerializer.Deserialize<State>(state);
+        }
+        catch (JsonException e)
+        {
+            throw new Errors.InvalidValueException(nameof(state), $"DivergenceDetector: the saved state is not valid: {e.Message}");
+        }
+        if (s is null || s.Window is null || s.Window.Length != _window.Length || s.Count < 0)
+            throw new Errors.InvalidValueException(nameof(state), $"DivergenceDetector: the saved state does not fit a window of {_window.Length} steps.");
+        s.Window.CopyTo(_window, 0);
+        _count = s.Count;
+        _sum = s.Sum;
+        _best = s.Best ?? double.PositiveInfinity;
     }
 }

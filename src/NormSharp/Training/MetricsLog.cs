@@ -4,17 +4,21 @@ using System.Text;
 namespace NormSharp.Training;
 
 /// <summary>
-/// Appends per-step and per-epoch rows to a CSV file (<c>metrics.csv</c>). Every row is flushed, so a
-/// killed run leaves every finished row; on resume the file is cut back to the length recorded in the
-/// checkpoint, so the resumed run's rows follow on without duplicates.
+/// Appends rows to a CSV file (<c>metrics.csv</c>). Every row is flushed, so a killed run leaves every
+/// finished row; on resume the file is cut back to the length recorded in the checkpoint, so the resumed
+/// run's rows follow on without duplicates. Numbers are formatted round-trip ("R") into a reused buffer,
+/// so writing a row allocates nothing.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
     private readonly FileStream _stream;
     private readonly StreamWriter _writer;
     private readonly string[] _columns;
-    private readonly string?[] _row;
+    private readonly string?[] _text;
+    private readonly double[] _numbers;
+    private readonly bool[] _isNumber;
     private readonly Dictionary<string, int> _index;
+    private readonly char[] _format = new char[64];
     private bool _disposed;
 
     /// <summary>The column names, in file order.</summary>
@@ -29,8 +33,12 @@ public sealed class MetricsLog : IDisposable
         _stream = stream;
         _writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n", AutoFlush = false };
         _columns = columns;
-        _row = new string?[columns.Length];
-        _index = columns.Select((c, i) => (c, i)).ToDictionary(t => t.c, t => t.i);
+        _text = new string?[columns.Length];
+        _numbers = new double[columns.Length];
+        _isNumber = new bool[columns.Length];
+        _index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < columns.Length; i++)
+            if (!_index.TryAdd(columns[i], i)) throw new Errors.InvalidValueException(nameof(columns), $"MetricsLog: column '{columns[i]}' appears twice.");
     }
 
     /// <summary>Creates (or truncates) the file and writes the header.</summary>
@@ -48,7 +56,10 @@ public sealed class MetricsLog : IDisposable
     {
         var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         if (length > stream.Length)
+        {
+            stream.Dispose();
             throw new Errors.CorruptFileException(path, $"the checkpoint expects {length} bytes of metrics but the file has {stream.Length}.");
+        }
         stream.SetLength(length);
         stream.Seek(0, SeekOrigin.End);
         return new MetricsLog(path, stream, columns.ToArray());
@@ -64,24 +75,46 @@ public sealed class MetricsLog : IDisposable
         }
     }
 
-    /// <summary>Sets a cell of the row being built; unknown columns are an error, since a silent typo would lose data.</summary>
-    public void Set(string column, double value) => Set(column, value.ToString("R", CultureInfo.InvariantCulture));
+    /// <summary>The position of <paramref name="column"/>, for <see cref="Set(int, double)"/>; unknown columns are an error, since a silent typo would lose data.</summary>
+    public int IndexOf(string column) =>
+        _index.TryGetValue(column, out int i) ? i : throw new ArgumentException($"metrics: no column '{column}'", nameof(column));
+
+    /// <summary>Sets a cell of the row being built.</summary>
+    public void Set(string column, double value) => Set(IndexOf(column), value);
 
     /// <summary>Sets a text cell of the row being built.</summary>
-    public void Set(string column, string value)
+    public void Set(string column, string value) => Set(IndexOf(column), value);
+
+    /// <summary>Sets the cell of column <paramref name="index"/> of the row being built.</summary>
+    public void Set(int index, double value)
     {
-        if (!_index.TryGetValue(column, out int i)) throw new ArgumentException($"metrics: no column '{column}'", nameof(column));
-        _row[i] = value;
+        _numbers[index] = value;
+        _isNumber[index] = true;
+        _text[index] = null;
     }
 
-    /// <summary>Writes the row built with <see cref="Set(string, double)"/> and starts an empty one.</summary>
+    /// <summary>Sets the text cell of column <paramref name="index"/> of the row being built.</summary>
+    public void Set(int index, string value)
+    {
+        _text[index] = value;
+        _isNumber[index] = false;
+    }
+
+    /// <summary>Writes the row built with the setters and starts an empty one.</summary>
     public void Commit()
     {
-        for (int i = 0; i < _row.Length; i++)
+        for (int i = 0; i < _columns.Length; i++)
         {
             if (i > 0) _writer.Write(',');
-            if (_row[i] is { } v) _writer.Write(Escape(v));
-            _row[i] = null;
+            if (_isNumber[i])
+            {
+                if (!_numbers[i].TryFormat(_format, out int n, "R", CultureInfo.InvariantCulture))
+                    throw new InvalidOperationException("metrics: a number did not fit its format buffer.");
+                _writer.Write(_format.AsSpan(0, n));
+            }
+            else if (_text[i] is { } v) _writer.Write(Escape(v));
+            _text[i] = null;
+            _isNumber[i] = false;
         }
         _writer.WriteLine();
         _writer.Flush();

@@ -1,389 +1,297 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using NormSharp.Autograd;
-using NormSharp.Data;
 using NormSharp.Errors;
-using NormSharp.IO.Safetensors;
-using NormSharp.Kernels;
 using NormSharp.Layers;
-using NormSharp.Layers.Recurrent;
 using NormSharp.Optimizers;
 using NormSharp.Tensors;
-using NormSharp.Threading;
 
 namespace NormSharp.Training;
 
 /// <summary>
-/// Trains a classifier on a <see cref="DatasetSplit"/> as a <see cref="TrainingConfig"/> says, writing
-/// <c>metrics.csv</c> (every step and every epoch), checkpoints, <c>model.safetensors</c> and
-/// <c>summary.json</c> into its output folder. A run resumed from its folder ends with exactly the
-/// weights the uninterrupted run would have had (same thread count).
+/// What every trainer has, whatever its batches are: the model, the optimizer, the learning-rate schedule,
+/// the evaluation, the parts of the loop (<see cref="ITrainerCallback"/>, <see cref="ICheckpointState"/>),
+/// and complete checkpoints of all of it. <see cref="Trainer{TBatch}"/> adds the loss function and the loop.
 /// </summary>
-public sealed class Trainer
+public abstract class Trainer
 {
-    private readonly TrainingConfig _config;
-    private readonly string? _dir;
-    private readonly Rng _modelRng;
-    private readonly Optimizer _optimizer;
-    private readonly Tasks.ITrainingTask _task;
-    private readonly LearningRateSchedule _schedule;
-    private readonly (string Group, Variable[] Parameters)[] _groups;
-    private readonly NanPolicy _nanPolicy;
-    private DivergenceDetector _divergence;
-    private long _step;
-    private double _epochLossSum;
-    private long _epochLossCount;
-    private double _lrScale = 1.0;
-    private double _lastEpochLoss = double.NaN;
-    private double? _lastTestAccuracy;
-    private long _metricsLength;
+    /// <summary>The <c>format</c> metadata of checkpoints this trainer writes and reads.</summary>
+    public const string CheckpointFormat = "normsharp-checkpoint-2";
+
+    private readonly List<object> _parts = [];
+    private ITrainerCallback[] _callbacks = [];
+    private IGradientReadyCallback[] _gradientCallbacks = [];
+    private ICheckpointState[] _states = [];
+    private string? _pendingSourceState;
+    private bool _loadedMidEpoch;
+    private readonly List<HookHandle> _gradientHooks = [];
+    private StepContext? _hookStep;
+
+    /// <summary>Sets up training of <paramref name="model"/> with <paramref name="optimizer"/>.</summary>
+    protected Trainer(Module model, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Model = model;
+        Optimizer = optimizer;
+        Gradients = new GradientNorms(model);
+    }
 
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
 
-    /// <summary>The run's configuration.</summary>
-    public TrainingConfig Config => _config;
+    /// <summary>The optimizer updating it.</summary>
+    public Optimizer Optimizer { get; }
 
-    /// <summary>Reported after every step and at each epoch's end.</summary>
-    public event Action<TrainingProgress>? Progress;
-
-    /// <summary>Steps the whole run takes.</summary>
-    public long TotalSteps => (long)_task.BatchesPerEpoch * _config.Epochs;
+    /// <summary>Step, epoch and loss counters.</summary>
+    public TrainerState State { get; } = new();
 
     /// <summary>
-    /// Sets up a new run. <paramref name="data"/> may be null for tasks that generate their own data
-    /// (adding, copy); <paramref name="outputDirectory"/> may be null for a run that writes nothing.
+    /// The learning rate of every parameter group at step s (0-based) is its initial rate ×
+    /// <see cref="TrainerState.LearningRateScale"/> × <c>Schedule.Factor(s)</c>. Constant by default.
     /// </summary>
-    public Trainer(TrainingConfig config, DatasetSplit? data, string? outputDirectory)
+    public LearningRateSchedule Schedule
     {
-        ModelFactory.Validate(config);
-        _config = config;
-        _nanPolicy = ModelFactory.ParseNanPolicy(config.NanPolicy);
-        _task = ModelFactory.CreateTask(config, data);
-        // The loss of a small batch is noisy: judge explosions over a window of at least ~2048 samples.
-        _divergence = new DivergenceDetector(Math.Clamp((2048 + config.BatchSize - 1) / config.BatchSize, 20, 1000));
-        _dir = outputDirectory;
-        ParallelFor.MaxThreads = config.Threads;
-        _modelRng = new Rng(config.Seed);
-        Model = _task.BuildModel(config, _modelRng);
-        _optimizer = ModelFactory.BuildOptimizer(config, Model.Parameters());
-        _schedule = ModelFactory.BuildSchedule(config, TotalSteps);
-        _groups = Model.NamedParameters()
-            .GroupBy(p => p.Name.Contains('.') ? p.Name[..p.Name.LastIndexOf('.')] : p.Name)
-            .Select(g => (g.Key, g.Select(p => p.Parameter).ToArray()))
-            .ToArray();
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = LearningRateSchedule.Constant;
+
+    /// <summary>Scores the model on held-out data (in evaluation mode, without recording); null for none.</summary>
+    public Func<Module, EvaluationResult>? Evaluator { get; set; }
+
+    /// <summary>
+    /// With an <see cref="Evaluator"/>: evaluate every this many steps (0: only at the end of each epoch;
+    /// the end of an epoch is always evaluated).
+    /// </summary>
+    public long EvaluateEvery
+    {
+        get;
+        set => field = value >= 0 ? value : throw new InvalidValueException(nameof(EvaluateEvery), $"Trainer: EvaluateEvery must be >= 0, got {value}.");
     }
 
-    /// <summary>Reads the configuration stored in a run folder's checkpoint (to load its data before <see cref="Resume"/>).</summary>
-    public static TrainingConfig ReadConfig(string directory)
+    /// <summary>Entries written as they are into every checkpoint (e.g. the configuration a run was built from).</summary>
+    public IDictionary<string, string> CheckpointMetadata { get; } = new Dictionary<string, string>();
+
+    /// <summary>The parts added, in order.</summary>
+    public IReadOnlyList<object> Parts => _parts;
+
+    /// <summary>Gradient norms of the current step, per layer and global.</summary>
+    public GradientNorms Gradients { get; }
+
+    /// <summary>Epochs of the fit in progress (0 outside <c>Fit</c>).</summary>
+    public int Epochs { get; protected set; }
+
+    /// <summary>Steps the fit in progress takes in all, or null when the batch source cannot tell.</summary>
+    public long? TotalSteps { get; protected set; }
+
+    /// <summary>Why the fit in progress will stop, or null while it goes on.</summary>
+    public string? StopReason { get; private set; }
+
+    /// <summary>True when a part stopped the fit for a numerical fault or an exploding loss.</summary>
+    public bool Diverged { get; private set; }
+
+    /// <summary>The batch source of the fit in progress, when it can save its position.</summary>
+    protected ICheckpointState? ResumableSource { get; private set; }
+
+    /// <summary>
+    /// Adds a part: an <see cref="ITrainerCallback"/>, an <see cref="IGradientReadyCallback"/>, an
+    /// <see cref="ICheckpointState"/>, or several of these. Parts run in the order they were added.
+    /// </summary>
+    public Trainer Add(object part)
     {
-        string path = Path.Combine(directory, Checkpoint.FileName);
-        var cp = Checkpoint.Load(path);
-        return cp.RequireJson<TrainingConfig>("config", path);
+        ArgumentNullException.ThrowIfNull(part);
+        if (part is not (ITrainerCallback or IGradientReadyCallback or ICheckpointState))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: {part.GetType().Name} is neither an ITrainerCallback, an IGradientReadyCallback nor an ICheckpointState.");
+        if (part is ICheckpointState s && (s.StateKey is null || IsReservedKey(s.StateKey) || _states.Any(o => o.StateKey == s.StateKey)))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: the checkpoint key '{s.StateKey}' of {part.GetType().Name} is reserved or already used by another part.");
+        if (_parts.Any(p => ReferenceEquals(p, part)))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: this {part.GetType().Name} was already added.");
+        _parts.Add(part);
+        _callbacks = _parts.OfType<ITrainerCallback>().ToArray();
+        _gradientCallbacks = _parts.OfType<IGradientReadyCallback>().ToArray();
+        _states = _parts.OfType<ICheckpointState>().ToArray();
+        return this;
     }
 
-    /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
-    public static Trainer Resume(string directory, DatasetSplit? data)
+    /// <summary>Ends the fit after the current step; the first reason given is kept.</summary>
+    /// <param name="reason">Why, in words (stored in the result).</param>
+    /// <param name="diverged">True for a numerical fault or an exploding loss.</param>
+    public void RequestStop(string reason, bool diverged)
     {
-        string path = Path.Combine(directory, Checkpoint.FileName);
-        var cp = Checkpoint.Load(path);
-        var config = cp.RequireJson<TrainingConfig>("config", path);
-        var trainer = new Trainer(config, data, directory);
-        trainer.LoadCheckpoint(cp, path);
-        return trainer;
+        ArgumentNullException.ThrowIfNull(reason);
+        if (StopReason is not null) return;
+        StopReason = reason;
+        Diverged = diverged;
     }
 
-    /// <summary>Runs to the end (or until <paramref name="cancel"/> asks to stop: the current step finishes and a checkpoint is written).</summary>
-    public RunSummary Run(CancellationToken cancel = default)
+    /// <summary>Tells every part something worth telling the user.</summary>
+    public void Notify(string message)
     {
-        MetricsLog? metrics = null;
-        if (_dir is not null)
-        {
-            Directory.CreateDirectory(_dir);
-            string metricsPath = Path.Combine(_dir, "metrics.csv");
-            metrics = _step > 0 && File.Exists(metricsPath)
-                ? MetricsLog.Continue(metricsPath, MetricColumns(), _metricsLength)
-                : MetricsLog.Create(metricsPath, MetricColumns());
-        }
-        try
-        {
-            return RunSteps(ref metrics, cancel);
-        }
-        finally
-        {
-            metrics?.Dispose();
-        }
+        foreach (var c in _callbacks) c.OnNotice(this, message);
     }
 
-    private RunSummary RunSteps(ref MetricsLog? metrics, CancellationToken cancel)
+    /// <summary>The complete state of the run: model, optimizer, counters, batch position and every part's state.</summary>
+    public Checkpoint CreateCheckpoint()
     {
-        // Rolling back needs somewhere to roll back to, even before the first scheduled checkpoint.
-        if (_nanPolicy == NanPolicy.Rollback && _step == 0) SaveCheckpoint(metrics);
-        var trainTime = new Stopwatch();
-        long samples = 0;
-        string? stopReason = null;
-        bool diverged = false;
-        double smoothed = double.NaN;
-        int consecutiveSkips = 0;
-        var groupNorms = new double[_groups.Length];
-
-        while (_task.Epoch < _config.Epochs && stopReason is null)
-        {
-            if (!_task.Next())
-            {
-                EndEpoch(metrics, _task.Epoch - 1);
-                continue;
-            }
-            var sw = Stopwatch.StartNew();
-            trainTime.Start();
-            int count = _task.Count;
-            double lr = _config.LearningRate * _lrScale * _schedule.Factor(_step);
-            _optimizer.LearningRate = lr;
-            _optimizer.ZeroGrad();
-            // A step whose backward was skipped (a fault) leaves its graph behind; each step starts clean.
-            Tape.Current.Reset();
-            var loss = _task.Loss(Model, out int correct, out int scored);
-            double lossValue = loss.Item();
-            string? fault = null;
-            if (!double.IsFinite(lossValue)) fault = $"non-finite loss {lossValue} at step {_step + 1}{FirstNonFiniteLayer()}";
-            double globalNorm = 0;
-            if (fault is null)
-            {
-                loss.Backward();
-                for (int g = 0; g < _groups.Length; g++)
-                {
-                    double s = 0;
-                    foreach (var p in _groups[g].Parameters)
-                        if (p.HasGrad) s += ElementwiseKernels.SumSquares(p.Grad!.Span);
-                    groupNorms[g] = Math.Sqrt(s);
-                    globalNorm += s;
-                }
-                globalNorm = Math.Sqrt(globalNorm);
-                if (!double.IsFinite(globalNorm)) fault = $"non-finite gradient at step {_step + 1} in {FirstNonFiniteGradient()}";
-            }
-            if (fault is not null)
-            {
-                trainTime.Stop();
-                switch (_nanPolicy)
-                {
-                    case NanPolicy.Skip when ++consecutiveSkips < 10:
-                        Report(lossValue, smoothed, $"skipped step: {fault}");
-                        continue;
-                    case NanPolicy.Rollback when _dir is not null && File.Exists(Path.Combine(_dir, Checkpoint.FileName)) && _lrScale > 1e-3:
-                        {
-                            string path = Path.Combine(_dir, Checkpoint.FileName);
-                            LoadCheckpoint(Checkpoint.Load(path), path);
-                            _lrScale *= 0.5;
-                            metrics?.Dispose();
-                            metrics = MetricsLog.Continue(Path.Combine(_dir, "metrics.csv"), MetricColumns(), _metricsLength);
-                            Report(lossValue, smoothed, $"rolled back to step {_step} with the learning rate halved: {fault}");
-                            continue;
-                        }
-                    default:
-                        diverged = true;
-                        stopReason = fault;
-                        continue;
-                }
-            }
-            consecutiveSkips = 0;
-            // The global norm was just measured over every parameter group; clipping reuses it instead of reading the gradients again.
-            if (_config.ClipNorm > 0) GradientClipping.ScaleToNorm(_optimizer.Parameters, globalNorm, _config.ClipNorm);
-            _optimizer.Step();
-            trainTime.Stop();
-            _step++;
-            samples += count;
-            _epochLossSum += lossValue * count;
-            _epochLossCount += count;
-            smoothed = double.IsNaN(smoothed) ? lossValue : 0.95 * smoothed + 0.05 * lossValue;
-
-            if (metrics is not null)
-            {
-                metrics.Set("kind", "step");
-                metrics.Set("epoch", _task.Epoch);
-                metrics.Set("step", _step);
-                metrics.Set("loss", lossValue);
-                metrics.Set("accuracy", (double)correct / Math.Max(1, scored));
-                metrics.Set("lr", lr);
-                metrics.Set("grad_norm", globalNorm);
-                metrics.Set("step_ms", sw.Elapsed.TotalMilliseconds);
-                for (int g = 0; g < _groups.Length; g++) metrics.Set("grad_norm:" + _groups[g].Group, groupNorms[g]);
-                if (Model is ISequenceModel seq)
-                {
-                    var norms = seq.Rnn.LastHiddenNorms;
-                    for (int t = 0; t < norms.Length; t++) metrics.Set(HiddenNormColumn(t), norms[t]);
-                }
-                metrics.Commit();
-            }
-            if (_divergence.Observe(lossValue) is { } why)
-            {
-                diverged = true;
-                stopReason = why;
-            }
-            if (_config.EvalEvery > 0 && _step % _config.EvalEvery == 0 && metrics is not null)
-            {
-                var (evalLoss, evalAccuracy) = _task.Evaluate(Model);
-                metrics.Set("kind", "eval");
-                metrics.Set("epoch", _task.Epoch);
-                metrics.Set("step", _step);
-                metrics.Set("test_loss", evalLoss);
-                metrics.Set("test_accuracy", evalAccuracy);
-                metrics.Commit();
-            }
-            if (_config.CheckpointEvery > 0 && _step % _config.CheckpointEvery == 0 && !diverged) SaveCheckpoint(metrics);
-            Report(lossValue, smoothed, null);
-            if (cancel.IsCancellationRequested && stopReason is null)
-            {
-                if (!diverged) SaveCheckpoint(metrics);
-                stopReason = "interrupted";
-            }
-        }
-
-        var (testLoss, testAccuracy) = _task.Evaluate(Model);
-        var summary = new RunSummary
-        {
-            Dataset = _config.Dataset,
-            Norm = _config.Norm,
-            Model = ModelFactory.Describe(Model),
-            BatchSize = _config.BatchSize,
-            Epochs = Math.Min(_task.Epoch, _config.Epochs),
-            Steps = _step,
-            FinalTrainLoss = double.IsNaN(_lastEpochLoss) ? (_epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN) : _lastEpochLoss,
-            TestLoss = testLoss,
-            TestAccuracy = testAccuracy,
-            SamplesPerSecond = trainTime.Elapsed.TotalSeconds > 0 ? samples / trainTime.Elapsed.TotalSeconds : 0,
-            Diverged = diverged,
-            StopReason = stopReason,
-            Seed = _config.Seed,
-            Threads = _config.Threads,
-        };
-        if (_dir is not null)
-        {
-            if (!diverged) SafetensorsWriter.Write(Path.Combine(_dir, "model.safetensors"), Model.StateDict(),
-                new Dictionary<string, string> { ["format"] = "pt", ["model"] = ModelFactory.Describe(Model), ["norm"] = _config.Norm });
-            WriteJsonAtomically(Path.Combine(_dir, "summary.json"), summary);
-        }
-        return summary;
-    }
-
-    private void EndEpoch(MetricsLog? metrics, int epoch)
-    {
-        _lastEpochLoss = _epochLossCount > 0 ? _epochLossSum / _epochLossCount : double.NaN;
-        var (testLoss, testAccuracy) = _task.Evaluate(Model);
-        _lastTestAccuracy = testAccuracy;
-        if (metrics is not null)
-        {
-            metrics.Set("kind", "epoch");
-            metrics.Set("epoch", epoch);
-            metrics.Set("step", _step);
-            metrics.Set("loss", _lastEpochLoss);
-            metrics.Set("lr", _optimizer.LearningRate);
-            metrics.Set("test_loss", testLoss);
-            metrics.Set("test_accuracy", testAccuracy);
-            metrics.Commit();
-        }
-        _epochLossSum = 0;
-        _epochLossCount = 0;
-        SaveCheckpoint(metrics);
-        Report(_lastEpochLoss, _lastEpochLoss, $"epoch {epoch + 1}: train loss {_lastEpochLoss:F4}, test accuracy {testAccuracy:P2}");
-    }
-
-    /// <summary>Mean loss and accuracy of the current model on the task's held-out data.</summary>
-    public (double Loss, double Accuracy) Evaluate() => _task.Evaluate(Model);
-
-    private void Report(double loss, double smoothed, string? message) =>
-        Progress?.Invoke(new TrainingProgress(Math.Min(_task.Epoch, _config.Epochs - 1), _config.Epochs, _step, TotalSteps, loss, smoothed, _lastTestAccuracy, message));
-
-    private IReadOnlyList<string> MetricColumns() =>
-    [
-        "kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy",
-        .. _groups.Select(g => "grad_norm:" + g.Group),
-        .. Enumerable.Range(0, Model is ISequenceModel s ? s.Steps : 0).Select(HiddenNormColumn),
-    ];
-
-    private static readonly string[] HiddenNormColumns = Enumerable.Range(0, 1024).Select(t => $"h_norm:{t}").ToArray();
-
-    /// <summary>The column of the mean hidden-state norm at time step <paramref name="t"/> (cached names: no allocation per step).</summary>
-    private static string HiddenNormColumn(int t) => t < HiddenNormColumns.Length ? HiddenNormColumns[t] : $"h_norm:{t}";
-
-    /// <summary>Re-runs the forward pass layer by layer to name where a non-finite activation first appears.</summary>
-    private string FirstNonFiniteLayer()
-    {
-        if (Model is not Mlp mlp) return "";
-        using var _ = GradMode.NoGrad();
-        var x = Variable.Constant(_task.Inputs);
-        for (int i = 0; i < mlp.Layers.Layers.Count; i++)
-        {
-            x = mlp.Layers.Layers[i].Forward(x);
-            if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {mlp.Layers.Layers[i]})";
-        }
-        return "";
-    }
-
-    private string FirstNonFiniteGradient()
-    {
-        foreach (var (name, p) in Model.NamedParameters())
-            if (p.HasGrad && !ElementwiseKernels.AllFinite(p.Grad!.Span)) return name;
-        return "an unknown parameter";
-    }
-
-    private void SaveCheckpoint(MetricsLog? metrics)
-    {
-        if (_dir is null) return;
-        _metricsLength = metrics?.Length ?? 0;
         var tensors = new List<(string, Tensor)>();
         foreach (var (name, t) in Model.StateDict()) tensors.Add(("model." + name, t));
-        foreach (var (name, t) in _optimizer.StateTensors()) tensors.Add(("optim." + name, t));
-        var meta = new Dictionary<string, string>
-        {
-            ["format"] = "normsharp-checkpoint-1",
-            ["config"] = JsonSerializer.Serialize(_config),
-            ["step"] = _step.ToString(CultureInfo.InvariantCulture),
-            ["loader"] = JsonSerializer.Serialize(_task.GetState()),
-            ["model_rng"] = JsonSerializer.Serialize(_modelRng.GetState()),
-            ["optimizer"] = JsonSerializer.Serialize(_optimizer.StateScalars()),
-            ["epoch_loss_sum"] = _epochLossSum.ToString("R", CultureInfo.InvariantCulture),
-            ["epoch_loss_count"] = _epochLossCount.ToString(CultureInfo.InvariantCulture),
-            ["last_epoch_loss"] = _lastEpochLoss.ToString("R", CultureInfo.InvariantCulture),
-            ["lr_scale"] = _lrScale.ToString("R", CultureInfo.InvariantCulture),
-            ["metrics_bytes"] = _metricsLength.ToString(CultureInfo.InvariantCulture),
-            ["divergence"] = JsonSerializer.Serialize(_divergence.GetState()),
-        };
-        new Checkpoint { Tensors = tensors, Metadata = meta }.Save(Path.Combine(_dir, Checkpoint.FileName));
+        foreach (var (name, t) in Optimizer.StateTensors()) tensors.Add(("optim." + name, t));
+        var meta = new Dictionary<string, string>(CheckpointMetadata) { ["format"] = CheckpointFormat };
+        State.WriteTo(meta);
+        meta["optimizer"] = JsonSerializer.Serialize(Optimizer.StateScalars());
+        if (ResumableSource is { } source) meta[source.StateKey] = source.SaveState();
+        else if (_pendingSourceState is { } pending) meta["loader"] = pending;
+        foreach (var s in _states) meta[s.StateKey] = s.SaveState();
+        return new Checkpoint { Tensors = tensors, Metadata = meta };
     }
 
-    private void LoadCheckpoint(Checkpoint cp, string source)
+    /// <summary>Reads and verifies the checkpoint at <paramref name="path"/> and continues from it.</summary>
+    public void LoadCheckpoint(string path) => LoadCheckpoint(Checkpoint.Load(path), path);
+
+    /// <summary>Continues from <paramref name="checkpoint"/> (read from <paramref name="source"/>, named in errors).</summary>
+    public void LoadCheckpoint(Checkpoint checkpoint, string source)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string format = checkpoint.Require("format", source);
+        if (format != CheckpointFormat)
+            throw new CorruptFileException(source, $"the checkpoint's format is '{format}', but this version reads '{CheckpointFormat}'.");
         foreach (var (name, t) in Model.StateDict())
         {
-            var stored = cp.RequireTensor("model." + name, source);
+            var stored = checkpoint.RequireTensor("model." + name, source);
             if (!stored.Shape.SequenceEqual(t.Shape))
                 throw new CorruptFileException(source, $"tensor model.{name} has shape {ShapeMismatchException.Format(stored.Shape)} but this model needs {ShapeMismatchException.Format(t.Shape)} (a checkpoint from another architecture?).");
             t.CopyFrom(stored);
         }
-        foreach (var (name, t) in _optimizer.StateTensors())
+        foreach (var (name, t) in Optimizer.StateTensors())
         {
-            var stored = cp.RequireTensor("optim." + name, source);
+            var stored = checkpoint.RequireTensor("optim." + name, source);
             if (!stored.Shape.SequenceEqual(t.Shape))
                 throw new CorruptFileException(source, $"optimizer tensor {name} has shape {ShapeMismatchException.Format(stored.Shape)}, expected {ShapeMismatchException.Format(t.Shape)}.");
             t.CopyFrom(stored);
         }
-        _optimizer.LoadStateScalars(cp.RequireJson<Dictionary<string, long>>("optimizer", source));
-        _task.SetState(cp.RequireJson<LoaderState>("loader", source));
-        _modelRng.SetState(cp.RequireJson<ulong[]>("model_rng", source));
-        _step = long.Parse(cp.Require("step", source), CultureInfo.InvariantCulture);
-        _epochLossSum = double.Parse(cp.Require("epoch_loss_sum", source), CultureInfo.InvariantCulture);
-        _epochLossCount = long.Parse(cp.Require("epoch_loss_count", source), CultureInfo.InvariantCulture);
-        _lastEpochLoss = double.Parse(cp.Require("last_epoch_loss", source), CultureInfo.InvariantCulture);
-        _lrScale = double.Parse(cp.Require("lr_scale", source), CultureInfo.InvariantCulture);
-        _metricsLength = long.Parse(cp.Require("metrics_bytes", source), CultureInfo.InvariantCulture);
-        _divergence = DivergenceDetector.FromState(cp.RequireJson<DivergenceDetector.State>("divergence", source));
+        Optimizer.LoadStateScalars(checkpoint.RequireJson<Dictionary<string, long>>("optimizer", source));
+        State.ReadFrom(checkpoint, source);
+        string? position = checkpoint.Metadata.TryGetValue(ResumableSource?.StateKey ?? "loader", out var p) ? p : null;
+        if (ResumableSource is { } active)
+        {
+            if (position is null) throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{active.StateKey}' (the batch position).");
+            active.LoadState(position);
+        }
+        else _pendingSourceState = position;
+        _loadedMidEpoch = State.BatchesIntoEpoch > 0;
+        foreach (var s in _states) s.LoadState(checkpoint.Require(s.StateKey, source));
     }
 
-    private static void WriteJsonAtomically<T>(string path, T value)
+    /// <summary>
+    /// Starts a fit over <paramref name="source"/>: a resumable one gets the position of a checkpoint loaded
+    /// before; for one that cannot seek, returns the number of batches of the interrupted epoch to skip.
+    /// </summary>
+    protected int BeginFit(object source, int epochs, int? batchesPerEpoch)
     {
-        string temp = path + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(temp, path, overwrite: true);
+        if (epochs < 0) throw new InvalidValueException(nameof(epochs), $"Trainer.Fit: epochs must be >= 0, got {epochs}.");
+        Epochs = epochs;
+        TotalSteps = batchesPerEpoch is { } b ? (long)b * epochs : null;
+        StopReason = null;
+        Diverged = false;
+        ResumableSource = source as ICheckpointState;
+        int skip = 0;
+        if (_pendingSourceState is { } pending && ResumableSource is { } r) r.LoadState(pending);
+        else if (_loadedMidEpoch && ResumableSource is null) skip = State.BatchesIntoEpoch;
+        _pendingSourceState = null;
+        _loadedMidEpoch = false;
+        foreach (var c in _callbacks) c.OnFitStart(this);
+        if (_gradientCallbacks.Length > 0)
+            foreach (var p in Optimizer.Parameters) _gradientHooks.Add(p.RegisterPostAccumulateGradHook(OnGradientFinal));
+        if (skip > 0)
+            Notify($"the batch source cannot restore its position: the {skip} batches of the interrupted epoch that the checkpoint had used are drawn again and skipped (an exact resume when the source yields the same batches every time)");
+        return skip;
     }
+
+    /// <summary>Ends a fit: tells every part.</summary>
+    protected void EndFit(FitResult result)
+    {
+        foreach (var h in _gradientHooks) h.Dispose();
+        _gradientHooks.Clear();
+        foreach (var c in _callbacks) c.OnFitEnd(this, result);
+        ResumableSource = null;
+        Epochs = 0;
+    }
+
+    /// <summary>Sets every group's learning rate for the step about to run; returns the first group's.</summary>
+    protected double ApplyLearningRates()
+    {
+        double factor = Schedule.Factor(State.Step);
+        foreach (var g in Optimizer.Groups) g.LearningRate = g.InitialLearningRate * State.LearningRateScale * factor;
+        return Optimizer.Groups[0].LearningRate;
+    }
+
+    /// <summary>Runs one moment of the loop on every callback; stops early once a part abandons the step.</summary>
+    protected void RunStepStart(StepContext step)
+    {
+        foreach (var c in _callbacks) c.OnStepStart(step);
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnLoss"/>.</summary>
+    protected void RunLoss(StepContext step)
+    {
+        foreach (var c in _callbacks)
+        {
+            c.OnLoss(step);
+            if (step.Skipped || StopReason is not null) return;
+        }
+    }
+
+    /// <summary>Runs the backward pass of <paramref name="loss"/>, reporting each parameter's gradient as soon as it is final.</summary>
+    protected void Backpropagate(StepContext step, Autograd.Variable loss)
+    {
+        _hookStep = step;
+        try
+        {
+            loss.Backward();
+        }
+        finally
+        {
+            _hookStep = null;
+        }
+    }
+
+    private void OnGradientFinal(Autograd.Variable parameter)
+    {
+        // Only the trainer's own backward passes are reported (not, say, a part's diagnostic pass).
+        if (_hookStep is not { } step) return;
+        foreach (var g in _gradientCallbacks) g.OnGradientReady(step, parameter);
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnBackward"/> after the backward pass.</summary>
+    protected void RunBackward(StepContext step)
+    {
+        Gradients.Invalidate();
+        foreach (var c in _callbacks)
+        {
+            c.OnBackward(step);
+            if (step.Skipped || StopReason is not null) return;
+        }
+    }
+
+    /// <summary>Runs <see cref="ITrainerCallback.OnStepEnd"/>.</summary>
+    protected void RunStepEnd(StepContext step)
+    {
+        foreach (var c in _callbacks) c.OnStepEnd(step);
+    }
+
+    /// <summary>Closes an epoch: its mean loss, the evaluation, then <see cref="ITrainerCallback.OnEpochEnd"/>.</summary>
+    protected void EndEpoch()
+    {
+        double mean = State.EpochLossSoFar;
+        State.LastEpochLoss = mean;
+        State.EpochLossSum = 0;
+        State.EpochSamples = 0;
+        State.Epoch++;
+        State.BatchesIntoEpoch = 0;
+        var evaluation = Evaluator is { } evaluate ? evaluate(Model) : (EvaluationResult?)null;
+        var ctx = new EpochContext(this, State.Epoch - 1, State.Step, mean, Optimizer.Groups[0].LearningRate, evaluation);
+        foreach (var c in _callbacks) c.OnEpochEnd(ctx);
+    }
+
+    private static bool IsReservedKey(string key) =>
+        key is "format" or "step" or "epoch" or "epoch_batches" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader" or "checksum_sha256";
 }

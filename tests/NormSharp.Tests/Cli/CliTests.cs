@@ -32,8 +32,65 @@ public class CliTests
         var args = path.Split(' ', StringSplitOptions.RemoveEmptyEntries).Append("--help").ToArray();
         var (code, output, _) = Run(args);
         Assert.Equal(0, code);
-        Assert.Contains("usage: normsharp", output);
+        Assert.Contains("Usage:", output);
+        // The root's name is the running executable's (normsharp when installed, the test host here).
+        if (path.Length > 0) Assert.Contains(path, output);
         Assert.Contains("--help", output);
+    }
+
+    [Fact]
+    public void HelpListsTheChoicesOfEveryEnumOption()
+    {
+        var (_, output, _) = Run("train", "--help");
+        Assert.Contains("none|layer|batch|rms", output);
+        Assert.Contains("rnn|lstm|ln-lstm|bn-lstm|gru|ln-gru", output);
+        Assert.Contains("seq-mnist-rows|seq-mnist-pixels|seq-mnist-permuted|adding|copy", output);
+        Assert.Contains("sgd|adam|adamw", output);
+        Assert.Contains("stop|skip|rollback", output);
+        Assert.Contains("[default: layer]", output);
+        var (_, root, _) = Run("--help");
+        Assert.Contains("Exit codes:", root);
+    }
+
+    [Fact]
+    public void TabCompletionOffersOptionsAndChoices()
+    {
+        var options = CommandLine.Definition.Parse("train --no").GetCompletions().Select(c => c.Label).ToList();
+        Assert.Contains("--norm", options);
+        Assert.Contains("--no-standardize", options);
+        var norms = CommandLine.Definition.Parse("train --norm ").GetCompletions().Select(c => c.Label).ToList();
+        Assert.Equal(["batch", "layer", "none", "rms"], norms.Order());
+        var commands = CommandLine.Definition.Parse("").GetCompletions().Select(c => c.Label).ToList();
+        Assert.Contains("reproduce", commands);
+    }
+
+    [Fact]
+    public void ArgumentsCanComeFromAResponseFile()
+    {
+        using var dir = new TestData.TempDir();
+        string rsp = Path.Combine(dir.Path, "args.rsp");
+        File.WriteAllLines(rsp, ["train", "--norm group"]);
+        var (code, _, err) = Run("@" + rsp);
+        Assert.Equal(2, code);
+        Assert.Contains("--norm must be one of", err);
+        var (code2, _, err2) = Run("@" + Path.Combine(dir.Path, "missing.rsp"));
+        Assert.Equal(2, code2);
+        Assert.Single(err2.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void BenchTrainReportsTheBareAndTheTrainerPath()
+    {
+        using var dir = new TestData.TempDir();
+        string json = Path.Combine(dir.Path, "train.json");
+        var (code, output, err) = Run("bench", "train", "--norms", "layer", "--batch-sizes", "4", "--seconds", "0.05", "--json", json);
+        Assert.True(code == 0, err);
+        Assert.Contains("trainer", output);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var cases = doc.RootElement.GetProperty("cases").EnumerateArray().ToList();
+        Assert.Equal(["bare", "trainer"], cases.Select(c => c.GetProperty("path").GetString()));
+        Assert.All(cases, c => Assert.True(c.GetProperty("samples_per_second").GetDouble() > 0));
+        Assert.True(cases[1].GetProperty("trainer_over_bare").GetDouble() > 0);
     }
 
     [Theory]
@@ -133,6 +190,21 @@ public class InspectCommandTests
         var (code2, output2, _) = Run("inspect", Path.Combine(dir.Path, "t10k-images-idx3-ubyte.gz"));
         Assert.Equal(0, code2);
         Assert.Contains("UInt8, dimensions [60, 28, 28]", output2);
+    }
+
+    [Fact]
+    public void MetadataThatIsNotAStringMakesTheFileInvalid()
+    {
+        using var dir = new TestData.TempDir();
+        string p = Path.Combine(dir.Path, "meta.safetensors");
+        byte[] header = System.Text.Encoding.UTF8.GetBytes("{\"__metadata__\":{\"format\":\"pt\",\"epochs\":5},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        File.WriteAllBytes(p, [.. BitConverter.GetBytes((long)header.Length), .. header, 0, 0, 128, 63]);
+        var (code, output, err) = Run("inspect", p);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("'epochs'", err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]

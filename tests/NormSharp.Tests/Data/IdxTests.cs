@@ -1,3 +1,4 @@
+using NormSharp.Datasets;
 using NormSharp.Data;
 using NormSharp.Errors;
 using NormSharp.IO.Idx;

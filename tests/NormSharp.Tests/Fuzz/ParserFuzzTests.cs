@@ -1,3 +1,4 @@
+using NormSharp.Datasets;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;

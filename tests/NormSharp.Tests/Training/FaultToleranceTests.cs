@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NormSharp.Data;
 using NormSharp.IO.Safetensors;
+using NormSharp.Experiments.Recipes;
 using NormSharp.Training;
 
 namespace NormSharp.Tests.Training;
@@ -12,7 +13,7 @@ public class FaultToleranceTests
     {
         Dataset = "synthetic",
         Hidden = [32],
-        Norm = "layer",
+        Norm = NormSharp.Layers.NormKind.Layer,
         BatchSize = 16,
         Epochs = 2,
         LearningRate = 3e-3,
@@ -33,7 +34,7 @@ public class FaultToleranceTests
     public void StopPolicyNamesTheFaultAndTheLayer()
     {
         using var dir = new TestData.TempDir();
-        var summary = new Trainer(Config(), PoisonedData(dir.Path), Path.Combine(dir.Path, "run")).Run();
+        var summary = new RecipeRun(Config(), PoisonedData(dir.Path), Path.Combine(dir.Path, "run")).Run();
         Assert.True(summary.Diverged);
         Assert.Contains("non-finite loss", summary.StopReason);
         Assert.Contains("layers.0", summary.StopReason);
@@ -45,7 +46,7 @@ public class FaultToleranceTests
     {
         using var dir = new TestData.TempDir();
         var messages = new List<string>();
-        var trainer = new Trainer(Config() with { NanPolicy = "skip" }, PoisonedData(dir.Path), null);
+        var trainer = new RecipeRun(Config() with { NanPolicy = NanPolicy.Skip }, PoisonedData(dir.Path), null);
         trainer.Progress += p => { if (p.Message is { } m && m.StartsWith("skipped")) messages.Add(m); };
         var summary = trainer.Run();
         Assert.False(summary.Diverged);
@@ -60,9 +61,9 @@ public class FaultToleranceTests
         using var dir = new TestData.TempDir();
         TestData.WriteFolder(dir.Path);
         var data = IdxDatasetFolder.Load(dir.Path, "synthetic");
-        var config = Config() with { Norm = "none", Optimizer = "sgd", LearningRate = 1e6, Momentum = 0.9, NanPolicy = "rollback", CheckpointEvery = 3, Epochs = 2 };
+        var config = Config() with { Norm = NormSharp.Layers.NormKind.None, Optimizer = OptimizerKind.Sgd, LearningRate = 1e6, Momentum = 0.9, NanPolicy = NanPolicy.Rollback, CheckpointEvery = 3, Epochs = 2 };
         var messages = new List<string>();
-        var trainer = new Trainer(config, data, Path.Combine(dir.Path, "run"));
+        var trainer = new RecipeRun(config, data, Path.Combine(dir.Path, "run"));
         trainer.Progress += p => { if (p.Message is { } m && m.StartsWith("rolled back")) messages.Add(m); };
         trainer.Run();
         Assert.NotEmpty(messages);

@@ -1,6 +1,7 @@
 using NormSharp.Data;
 using NormSharp.Errors;
 using NormSharp.IO.Safetensors;
+using NormSharp.Experiments.Recipes;
 using NormSharp.Training;
 
 namespace NormSharp.Tests.Training;
@@ -11,7 +12,7 @@ public class TrainerTests
     {
         Dataset = "synthetic",
         Hidden = [32, 16],
-        Norm = norm,
+        Norm = Spelling.Parse<NormSharp.Layers.NormKind>(norm, "norm"),
         BatchSize = 16,
         Epochs = 2,
         LearningRate = 3e-3,
@@ -35,7 +36,7 @@ public class TrainerTests
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
         string run = Path.Combine(dir.Path, "run");
-        var summary = new Trainer(SmallConfig(norm), data, run).Run();
+        var summary = new RecipeRun(SmallConfig(norm), data, run).Run();
         Assert.False(summary.Diverged);
         Assert.True(summary.TestAccuracy > 0.9, $"{norm}: test accuracy {summary.TestAccuracy}");
         Assert.Equal(2 * 15, summary.Steps);
@@ -54,16 +55,16 @@ public class TrainerTests
         var data = Data(dir.Path);
         var config = SmallConfig() with { Epochs = 3, CheckpointEvery = 7 };
         string straight = Path.Combine(dir.Path, "straight");
-        new Trainer(config, data, straight).Run();
+        new RecipeRun(config, data, straight).Run();
 
         string interrupted = Path.Combine(dir.Path, "interrupted");
-        var first = new Trainer(config, data, interrupted);
+        var first = new RecipeRun(config, data, interrupted);
         using var cts = new CancellationTokenSource();
         first.Progress += p => { if (p.Step == 19) cts.Cancel(); };
         var partial = first.Run(cts.Token);
         Assert.Equal("interrupted", partial.StopReason);
         Assert.Equal(19, partial.Steps);
-        var resumed = Trainer.Resume(interrupted, data).Run();
+        var resumed = RecipeRun.Resume(interrupted, data).Run();
         Assert.Equal(45, resumed.Steps);
 
         var a = SafetensorsFile.Read(Path.Combine(straight, "model.safetensors"));
@@ -80,12 +81,12 @@ public class TrainerTests
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
         string run = Path.Combine(dir.Path, "run");
-        new Trainer(SmallConfig() with { Epochs = 1 }, data, run).Run();
+        new RecipeRun(SmallConfig() with { Epochs = 1 }, data, run).Run();
         string cp = Path.Combine(run, Checkpoint.FileName);
         var bytes = File.ReadAllBytes(cp);
         bytes[^10] ^= 0x40;
         File.WriteAllBytes(cp, bytes);
-        var e = Assert.Throws<CorruptFileException>(() => Trainer.Resume(run, data));
+        var e = Assert.Throws<CorruptFileException>(() => RecipeRun.Resume(run, data));
         Assert.Contains("checksum", e.Message);
     }
 
@@ -95,13 +96,13 @@ public class TrainerTests
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
         string run = Path.Combine(dir.Path, "run");
-        new Trainer(SmallConfig() with { Epochs = 1 }, data, run).Run();
+        new RecipeRun(SmallConfig() with { Epochs = 1 }, data, run).Run();
         var other = IdxDatasetFolder.Load(dir.Path, "synthetic");
         // Same folder, but a dataset with another input size cannot take these weights.
         var shrunk = new DatasetSplit(
             new Dataset("s", other.Train.Images.Reshape(-1, 392).Narrow(0, 240), other.Train.Labels, 4, 14, 28),
             new Dataset("s", other.Test.Images.Reshape(-1, 392).Narrow(0, 60), other.Test.Labels, 4, 14, 28));
-        var e = Assert.Throws<CorruptFileException>(() => Trainer.Resume(run, shrunk));
+        var e = Assert.Throws<CorruptFileException>(() => RecipeRun.Resume(run, shrunk));
         Assert.Contains("another architecture", e.Message);
     }
 
@@ -110,8 +111,8 @@ public class TrainerTests
     {
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
-        var config = SmallConfig("none") with { Optimizer = "sgd", LearningRate = 1e4, Momentum = 0.9, Epochs = 3 };
-        var summary = new Trainer(config, data, Path.Combine(dir.Path, "run")).Run();
+        var config = SmallConfig("none") with { Optimizer = OptimizerKind.Sgd, LearningRate = 1e4, Momentum = 0.9, Epochs = 3 };
+        var summary = new RecipeRun(config, data, Path.Combine(dir.Path, "run")).Run();
         Assert.True(summary.Diverged);
         Assert.NotNull(summary.StopReason);
     }
@@ -121,8 +122,8 @@ public class TrainerTests
     {
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
-        var a = new Trainer(SmallConfig(), data, null).Run();
-        var b = new Trainer(SmallConfig(), data, null).Run();
+        var a = new RecipeRun(SmallConfig(), data, null).Run();
+        var b = new RecipeRun(SmallConfig(), data, null).Run();
         Assert.Equal(a.FinalTrainLoss, b.FinalTrainLoss);
         Assert.Equal(a.TestLoss, b.TestLoss);
     }
@@ -136,9 +137,32 @@ public class BatchNormLoneSampleTests
         using var dir = new TestData.TempDir();
         TestData.WriteFolder(dir.Path, train: 33, test: 10);
         var data = IdxDatasetFolder.Load(dir.Path, "synthetic");
-        var config = new TrainingConfig { Hidden = [8], Norm = "batch", BatchSize = 16, Epochs = 2, Threads = 2 };
-        var summary = new Trainer(config, data, null).Run();
+        var config = new TrainingConfig { Hidden = [8], Norm = NormSharp.Layers.NormKind.Batch, BatchSize = 16, Epochs = 2, Threads = 2 };
+        var summary = new RecipeRun(config, data, null).Run();
         Assert.False(summary.Diverged);
         Assert.Equal(4, summary.Steps);
+    }
+}
+
+public class RunSummaryTests
+{
+    [Fact]
+    public void NonFiniteNumbersAreWrittenAsNullAndReadBackAsNaN()
+    {
+        using var dir = new TestData.TempDir();
+        var summary = new RunSummary
+        {
+            Dataset = "d", Norm = "none", Model = "m", BatchSize = 1, Epochs = 0, Steps = 2,
+            FinalTrainLoss = double.NaN, TestLoss = double.PositiveInfinity, TestAccuracy = 0.1, SamplesPerSecond = 5,
+            Diverged = true, StopReason = "non-finite loss", Seed = 1, Threads = 1,
+        };
+        string path = Path.Combine(dir.Path, "summary.json");
+        summary.WriteAtomically(path);
+        string json = File.ReadAllText(path);
+        Assert.Contains("\"final_train_loss\": null", json);
+        Assert.Contains("\"test_loss\": null", json);
+        var back = RunSummary.Read(path);
+        Assert.True(double.IsNaN(back.FinalTrainLoss));
+        Assert.Equal(0.1, back.TestAccuracy);
     }
 }

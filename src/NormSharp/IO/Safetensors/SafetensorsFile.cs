@@ -30,7 +30,7 @@ public sealed class SafetensorsFile
     /// <summary>Where the file came from (its path, or the name given to <see cref="Read(ReadOnlySpan{byte}, string)"/>).</summary>
     public string Source { get; }
 
-    /// <summary>The <c>__metadata__</c> entries. Values that are not JSON strings are kept as their raw JSON text.</summary>
+    /// <summary>The <c>__metadata__</c> entries (the format allows string values only; a file with any other is refused).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The tensors in the order of their data offsets.</summary>
@@ -117,7 +117,13 @@ public sealed class SafetensorsFile
                     if (prop.Value.ValueKind != JsonValueKind.Object)
                         throw new CorruptFileException(source, $"__metadata__ must be an object, found {prop.Value.ValueKind}.");
                     foreach (var m in prop.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    {
+                        // The format allows only strings here (PyTorch's loader refuses anything else).
+                        if (m.Value.ValueKind != JsonValueKind.String)
+                            throw new CorruptFileException(source, $"__metadata__ entry '{m.Name}' is a {m.Value.ValueKind.ToString().ToLowerInvariant()} ({Truncate(m.Value.GetRawText())}), but metadata values must be strings.");
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
+                            throw new CorruptFileException(source, $"__metadata__ names '{m.Name}' twice.");
+                    }
                     continue;
                 }
                 entries.Add(ParseEntry(source, prop, dataLength));
@@ -269,4 +275,6 @@ public sealed class SafetensorsFile
         }
         return t;
     }
+
+    private static string Truncate(string text) => text.Length > 40 ? text[..40] + "…" : text;
 }

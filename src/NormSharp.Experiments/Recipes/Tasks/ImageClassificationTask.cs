@@ -1,0 +1,76 @@
+using NormSharp.Autograd;
+using NormSharp.Data;
+using NormSharp.Kernels;
+using NormSharp.Layers;
+using NormSharp.Tensors;
+using NormSharp.Training;
+
+namespace NormSharp.Experiments.Recipes.Tasks;
+
+/// <summary>Image classification (MNIST digits, Fashion-MNIST) with an MLP or a recurrent model reading images as sequences.</summary>
+public sealed class ImageClassificationTask : ITrainingTask
+{
+    private readonly DatasetSplit _data;
+    private readonly BatchLoader _loader;
+    private readonly (float Mean, float Std)? _standardization;
+    private BatchLoader? _testLoader;
+
+    /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
+    public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
+    {
+        _data = data;
+        _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
+        _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: DropsLoneSample(config, data.Train.Count), standardization: _standardization);
+        Name = config.Model == ModelKind.Rnn ? Spelling.Of(config.Task) : "classify";
+    }
+
+    /// <summary>Batch statistics need two samples: a last batch of one is skipped when the model uses batch normalization.</summary>
+    internal static bool DropsLoneSample(TrainingConfig config, int count) =>
+        (config.Model == ModelKind.Mlp ? config.Norm == NormKind.Batch : config.Cell == Layers.Recurrent.CellKind.BnLstm) && count % config.BatchSize == 1;
+
+    /// <inheritdoc />
+    public string Name { get; }
+    /// <inheritdoc />
+    public BatchLoader Loader => _loader;
+
+    /// <inheritdoc />
+    public Module BuildModel(TrainingConfig config, Rng rng) =>
+        ModelFactory.BuildModel(config, _data.Train.Height, _data.Train.Width, _data.Train.Classes, rng);
+
+    /// <inheritdoc />
+    public StepLoss Loss(Module model, LabeledBatch batch)
+    {
+        int count = batch.Count;
+        var labels = batch.Labels.AsSpan(0, count);
+        var logits = model.Forward(Variable.Constant(batch.Inputs));
+        var loss = F.CrossEntropy(logits, labels);
+        int correct = LossKernels.CountCorrect(logits.Value.Span, labels, count, logits.Value.Dim(1));
+        return new StepLoss(loss, count, correct, count);
+    }
+
+    /// <inheritdoc />
+    public EvaluationResult Evaluate(Module model)
+    {
+        model.Eval();
+        try
+        {
+            using var _ = GradMode.NoGrad();
+            var loader = _testLoader ??= new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            loader.SetState(new LoaderState(0, 0));
+            double lossSum = 0;
+            long correct = 0;
+            while (loader.Next())
+            {
+                var logits = model.Forward(Variable.Constant(loader.Batch));
+                var labels = loader.Labels.AsSpan(0, loader.Count);
+                lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
+                correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
+            }
+            return new EvaluationResult(lossSum / _data.Test.Count, (double)correct / _data.Test.Count);
+        }
+        finally
+        {
+            model.Train();
+        }
+    }
+}

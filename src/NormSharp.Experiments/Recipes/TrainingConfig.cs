@@ -1,0 +1,96 @@
+using System.Text.Json.Serialization;
+using NormSharp.Autograd;
+using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
+using NormSharp.Training;
+
+namespace NormSharp.Experiments.Recipes;
+
+/// <summary>
+/// Everything that determines a recipe's training run. It is stored in every checkpoint, so that a
+/// resumed run continues with its own settings; equal configurations and thread counts give identical
+/// runs. Choices are enums, written in JSON with their <see cref="Spelling"/>.
+/// </summary>
+public sealed record TrainingConfig
+{
+    /// <summary>Dataset name: <c>mnist-digits</c> or <c>fashion-mnist</c>.</summary>
+    [JsonPropertyName("dataset")] public string Dataset { get; init; } = "mnist-digits";
+
+    /// <summary>A folder with the four IDX files, instead of the dataset's default location.</summary>
+    [JsonPropertyName("data_dir")] public string? DataDir { get; init; }
+
+    /// <summary>Model kind.</summary>
+    [JsonPropertyName("model"), JsonConverter(typeof(SpelledEnumConverter<ModelKind>))] public ModelKind Model { get; init; } = ModelKind.Mlp;
+
+    /// <summary>Recurrent cell of <see cref="ModelKind.Rnn"/> models.</summary>
+    [JsonPropertyName("cell"), JsonConverter(typeof(SpelledEnumConverter<CellKind>))] public CellKind Cell { get; init; } = CellKind.LnLstm;
+
+    /// <summary>The recurrent task: images read as sequences, or a generated task.</summary>
+    [JsonPropertyName("task"), JsonConverter(typeof(SpelledEnumConverter<SequenceTask>))] public SequenceTask Task { get; init; } = SequenceTask.SeqMnistRows;
+
+    /// <summary>Sequence length of the adding problem, or the delay of the copy task.</summary>
+    [JsonPropertyName("sequence_length")] public int SequenceLength { get; init; } = 100;
+
+    /// <summary>Truncated BPTT: backpropagate through the last this-many time steps only (0: all).</summary>
+    [JsonPropertyName("bptt")] public int Bptt { get; init; }
+
+    /// <summary>Stacked recurrent layers.</summary>
+    [JsonPropertyName("layers")] public int Layers { get; init; } = 1;
+
+    /// <summary>Hidden layer widths (for an RNN, the first is the hidden size).</summary>
+    [JsonPropertyName("hidden")] public int[] Hidden { get; init; } = [1000, 1000];
+
+    /// <summary>Normalization of the hidden layers.</summary>
+    [JsonPropertyName("norm"), JsonConverter(typeof(SpelledEnumConverter<NormKind>))] public NormKind Norm { get; init; } = NormKind.Layer;
+
+    /// <summary>Hidden nonlinearity.</summary>
+    [JsonPropertyName("activation"), JsonConverter(typeof(SpelledEnumConverter<F.Activation>))] public F.Activation Activation { get; init; } = F.Activation.Relu;
+
+    /// <summary>Samples per step.</summary>
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 128;
+
+    /// <summary>Passes over the training set.</summary>
+    [JsonPropertyName("epochs")] public int Epochs { get; init; } = 5;
+
+    /// <summary>Optimizer.</summary>
+    [JsonPropertyName("optimizer"), JsonConverter(typeof(SpelledEnumConverter<OptimizerKind>))] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    /// <summary>Base learning rate.</summary>
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Momentum for SGD.</summary>
+    [JsonPropertyName("momentum")] public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Weight decay (L2 for SGD/Adam, decoupled for AdamW).</summary>
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; }
+
+    /// <summary>Learning-rate schedule.</summary>
+    [JsonPropertyName("schedule"), JsonConverter(typeof(SpelledEnumConverter<ScheduleKind>))] public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+
+    /// <summary>Linear warm-up steps before the schedule.</summary>
+    [JsonPropertyName("warmup_steps")] public long WarmupSteps { get; init; }
+
+    /// <summary>Global gradient-norm clipping threshold, or 0 for none.</summary>
+    [JsonPropertyName("clip_norm")] public double ClipNorm { get; init; }
+
+    /// <summary>Seed of initialization, shuffling and dropout.</summary>
+    [JsonPropertyName("seed")] public ulong Seed { get; init; } = 1;
+
+    /// <summary>Standardize inputs with the training set's global mean and standard deviation.</summary>
+    [JsonPropertyName("standardize")] public bool Standardize { get; init; } = true;
+
+    /// <summary>Write a checkpoint every this many steps (0: only at each epoch's end).</summary>
+    [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; init; }
+
+    /// <summary>Also evaluate on the held-out data every this many steps (0: only at each epoch's end).</summary>
+    [JsonPropertyName("eval_every")] public long EvalEvery { get; init; }
+
+    /// <summary>Use at most this many training samples (0: all); for quick experiments.</summary>
+    [JsonPropertyName("train_limit")] public int TrainLimit { get; init; }
+
+    /// <summary>What to do when a non-finite loss or gradient appears.</summary>
+    [JsonPropertyName("nan_policy"), JsonConverter(typeof(SpelledEnumConverter<NanPolicy>))] public NanPolicy NanPolicy { get; init; } = NanPolicy.Stop;
+
+    /// <summary>Threads for the kernels.</summary>
+    [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
+}
