@@ -66,30 +66,25 @@ internal static class CommandLine
             var context = new CliContext(stdout, stderr, interactive ?? (!Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out)), verbose);
             return spec.Handler(arguments, context);
         }
-        catch (UsageException e)
-        {
-            return Fail(stderr, e, e.Message, InputError, verbose);
-        }
-        catch (NormSharp.Data.DataUnavailableException e)
-        {
-            return Fail(stderr, e, e.Message + " (--data-dir DIR reads a folder of the four IDX files)", InputError, verbose);
-        }
-        catch (NormSharpException e)
-        {
-            return Fail(stderr, e, e.Message, InputError, verbose);
-        }
-        catch (OperationCanceledException e)
-        {
-            return Fail(stderr, e, "interrupted", RuntimeFailure, verbose);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return Fail(stderr, e, e.Message, RuntimeFailure, verbose);
-        }
         catch (Exception e)
         {
-            return Fail(stderr, e, $"{e.GetType().Name}: {e.Message}", RuntimeFailure, verbose);
+            return Report(stderr, e, verbose);
         }
+    }
+
+    /// <summary>Prints the one <c>error:</c> line for <paramref name="e"/> (after <paramref name="prefix"/>, e.g. a rank) and returns its exit code.</summary>
+    public static int Report(TextWriter stderr, Exception e, bool verbose, string prefix = "")
+    {
+        var (message, code) = e switch
+        {
+            UsageException => (e.Message, InputError),
+            NormSharp.Data.DataUnavailableException => (e.Message + " (--data-dir DIR reads a folder of the four IDX files)", InputError),
+            NormSharpException => (e.Message, InputError),
+            OperationCanceledException => ("interrupted", RuntimeFailure),
+            IOException or UnauthorizedAccessException => (e.Message, RuntimeFailure),
+            _ => ($"{e.GetType().Name}: {e.Message}", RuntimeFailure),
+        };
+        return Fail(stderr, e, prefix + message, code, verbose);
     }
 
     private static int Fail(TextWriter stderr, Exception e, string message, int code, bool verbose)

@@ -11,6 +11,9 @@ try
         case "collectives":
             Collectives(comm);
             break;
+        case "sync-batchnorm":
+            SyncBatchNormAgreesWithOneProcess(comm);
+            break;
         case "null-reference":
             // .NET must still turn a null dereference into an exception after MPI_Init.
             string? s = args.Length > 5 ? args[0] : null;
@@ -77,6 +80,47 @@ static void Collectives(ICommunicator comm)
     for (int k = 0; k < n; k++) Expect(all[2 * k] == k && all[2 * k + 1] == 10 * k, "allgather in rank order");
 
     comm.Barrier();
+}
+
+// Each rank normalizes its quarter of a batch of 16 with statistics over all ranks; one process normalizing the
+// whole batch must give the same outputs, input gradients and (summed over ranks) parameter gradients.
+static void SyncBatchNormAgreesWithOneProcess(ICommunicator comm)
+{
+    const int Batch = 16, Channels = 3, Length = 2;
+    var rng = new NormSharp.Tensors.Rng(11);
+    var all = NormSharp.Tensors.Tensor.Zeros(Batch, Channels, Length);
+    rng.FillUniform(all.Span, -1, 1);
+    for (int i = 0; i < all.Length; i++) all[i] += 100f; // a large mean: the statistics must not cancel
+    var upstream = NormSharp.Tensors.Tensor.Zeros(Batch, Channels, Length);
+    rng.FillUniform(upstream.Span, -1, 1);
+    int share = Batch / comm.Size, start = comm.Rank * share;
+
+    (float[] Y, float[] Dx, float[] Dw, float[] Db, float[] Running) Run(NormSharp.Tensors.Tensor x, NormSharp.Tensors.Tensor dy, ICommunicator? c)
+    {
+        var layer = new NormSharp.Layers.SyncBatchNorm(Channels) { Communicator = c };
+        layer.Weight!.Value.Span.Fill(1.5f);
+        var input = NormSharp.Autograd.Variable.Parameter(x.Clone());
+        var y = layer.Forward(input);
+        y.Backward(dy);
+        return (y.Value.ToArray(), input.Grad!.ToArray(), layer.Weight.Grad!.ToArray(), layer.Bias!.Grad!.ToArray(), layer.RunningVar.ToArray());
+    }
+    var whole = Run(all, upstream, null);
+    var mine = Run(all.Narrow(start, share).Clone(), upstream.Narrow(start, share).Clone(), comm);
+    int rowFloats = Channels * Length;
+    Close(whole.Y.AsSpan(start * rowFloats, share * rowFloats), mine.Y, "outputs");
+    Close(whole.Dx.AsSpan(start * rowFloats, share * rowFloats), mine.Dx, "input gradients");
+    Close(whole.Running, mine.Running, "running variance");
+    comm.AllReduceSum(mine.Dw);
+    comm.AllReduceSum(mine.Db);
+    Close(whole.Dw, mine.Dw, "weight gradients summed over ranks");
+    Close(whole.Db, mine.Db, "bias gradients summed over ranks");
+}
+
+static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+{
+    Expect(expected.Length == actual.Length, what + ": lengths");
+    for (int i = 0; i < expected.Length; i++)
+        Expect(Math.Abs(expected[i] - actual[i]) <= 1e-5 + 1e-5 * Math.Abs(expected[i]), $"{what}[{i}]: {actual[i]} vs {expected[i]}");
 }
 
 static void Expect(bool condition, string what)

@@ -2,6 +2,7 @@ using System.Globalization;
 using NormSharp.Cli.Arguments;
 using NormSharp.Autograd;
 using NormSharp.Datasets;
+using NormSharp.Distributed;
 using NormSharp.Experiments.Recipes;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
@@ -20,7 +21,8 @@ internal static class TrainCommand
         Details = "Writes DIR/metrics.csv (every step and epoch: loss, accuracy, learning rate, global and per-layer\n" +
                   "gradient norms, step time), DIR/checkpoint.safetensors (every --checkpoint-every steps and at each\n" +
                   "epoch's end), DIR/model.safetensors (PyTorch-style names) and DIR/summary.json.\n" +
-                  "--resume DIR continues the run stored in DIR with its own settings; other options are then ignored.\n" +
+                  "--resume DIR continues the run stored in DIR with its own settings; only --threads, --micro-batches,\n" +
+                  "--distributed and --reduction may change (they are not part of the run's identity); others are ignored.\n" +
                   "--task char-lm trains a character-level language model (--model transformer or rnn) on --dataset fortunes\n" +
                   "or any UTF-8 --data-file, reporting validation bits per character; DIR also gets vocabulary.json, and\n" +
                   "'normsharp generate DIR' samples text from it.",
@@ -64,6 +66,9 @@ internal static class TrainCommand
             new("eval-every", "STEPS", "also evaluate on the test set every STEPS steps (0: only at epoch ends)", "0"),
             new("checkpoint-every", "STEPS", "also checkpoint every STEPS steps (0: only at epoch ends)", "0"),
             new("resume", "DIR", "continue the run stored in DIR"),
+            new("micro-batches", "N", "split each batch into N micro-batches whose gradients are summed in order (less memory, same update)", "1"),
+            new("distributed", null, "data-parallel training over the ranks of an Open MPI job (start with: mpirun -np N normsharp train --distributed ...)"),
+            new("reduction", "ORDER", "with --distributed: how gradients are summed over ranks (rank-order: bit-identical to one process with as many micro-batches)", "native") { Choices = Spelling.Names<ReductionOrder>() },
             new("json", null, "print the summary as JSON instead of a table"),
         ],
         Handler = Run,
@@ -143,9 +148,31 @@ internal static class TrainCommand
         Standardize = !a.Flag("no-standardize"),
         CheckpointEvery = a.Long("checkpoint-every", 0),
         EvalEvery = a.Long("eval-every", 0),
+        MicroBatches = a.Int("micro-batches", 1, 1 << 20),
     };
 
     private static int Run(ParsedArguments a, CliContext ctx)
+    {
+        if (!a.Flag("distributed")) return Run(a, ctx, null);
+        // Every rank runs this command; a failure on one rank must end the whole job, or the others wait forever.
+        var comm = MpiCommunicator.Initialize();
+        var dp = new DataParallel(comm) { Order = a.Enum<ReductionOrder>("reduction") };
+        int code;
+        try
+        {
+            code = Run(a, comm.Rank == 0 ? ctx : ctx.Quiet(), dp);
+        }
+        catch (Exception e)
+        {
+            code = CommandLine.Report(ctx.Error, e, a.Flag("verbose"), $"rank {comm.Rank}: ");
+            comm.Abort(code);
+            return code;
+        }
+        comm.Dispose();
+        return code;
+    }
+
+    private static int Run(ParsedArguments a, CliContext ctx, DataParallel? dp)
     {
         RecipeRun trainer;
         string dir;
@@ -154,9 +181,11 @@ internal static class TrainCommand
         {
             dir = resume;
             var config = RecipeRun.ReadConfig(dir);
-            if (ModelFactory.IsLanguageModel(config)) return TrainLanguageModel.Resume(dir, config, a, ctx);
+            if (ModelFactory.IsLanguageModel(config)) return dp is null ? TrainLanguageModel.Resume(dir, config, a, ctx) : throw LanguageModelsRunInOneProcess();
             var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = RecipeRun.Resume(dir, data);
+            trainer = RecipeRun.Resume(dir, data, dp,
+                threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+                microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null);
             ctx.Error.WriteLine($"resuming {dir}");
         }
         else
@@ -164,12 +193,12 @@ internal static class TrainCommand
             var config = ReadConfig(a);
             ModelFactory.Validate(config);
             dir = a.RequiredString("out");
-            // Never clobber a run: its checkpoint and metrics are someone's work.
-            if (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv")))
+            // Never clobber a run: its checkpoint and metrics are someone's work (rank 0 writes them, so it checks).
+            if (dp is not { Rank: not 0 } && (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv"))))
                 throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
-            if (ModelFactory.IsLanguageModel(config)) return TrainLanguageModel.Start(config, dir, a, ctx);
+            if (ModelFactory.IsLanguageModel(config)) return dp is null ? TrainLanguageModel.Start(config, dir, a, ctx) : throw LanguageModelsRunInOneProcess();
             var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = new RecipeRun(config, data, dir);
+            trainer = new RecipeRun(config, data, dir, dp);
         }
         var c = trainer.Config;
         ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
@@ -185,6 +214,8 @@ internal static class TrainCommand
         }
         return summary.Diverged ? CommandLine.RuntimeFailure : CommandLine.Ok;
     }
+
+    private static UsageException LanguageModelsRunInOneProcess() => new("--distributed does not train char-lm runs yet; run them in one process");
 
     /// <summary>
     /// Runs a training run with live progress (a bar when interactive, log lines otherwise). Ctrl-C finishes the

@@ -57,6 +57,8 @@ public sealed class CharLmRun
         ModelFactory.Validate(config);
         if (!ModelFactory.IsLanguageModel(config))
             throw new InvalidValueException(nameof(config.Task), $"CharLmRun trains the char-lm task, not {Spelling.Of(config.Task)}");
+        if (config.MicroBatches != 1)
+            throw new InvalidValueException(nameof(config.MicroBatches), "language-model runs take each batch whole; micro-batches are not supported for them");
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
         corpus.RequireContext(config.Context);

@@ -56,7 +56,9 @@ public static class ModelFactory
         if (c.CheckpointEvery < 0) throw new InvalidValueException(nameof(c.CheckpointEvery), $"CheckpointEvery must be >= 0, got {c.CheckpointEvery}");
         if (!(c.ClipNorm >= 0) || double.IsInfinity(c.ClipNorm)) throw new InvalidValueException(nameof(c.ClipNorm), $"ClipNorm must be >= 0, got {c.ClipNorm}");
         if (c.Threads < 1) throw new InvalidValueException(nameof(c.Threads), $"Threads must be at least 1, got {c.Threads}");
-        if (c.BatchSize == 1 && c.Model == ModelKind.Mlp && c.Norm == NormKind.Batch) throw new InvalidValueException(nameof(c.BatchSize), "batch normalization needs at least 2 samples per batch; use layer normalization at batch size 1");
+        if (c.MicroBatches < 1) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches must be at least 1, got {c.MicroBatches}");
+        if (c.MicroBatches > c.BatchSize) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches ({c.MicroBatches}) cannot exceed the batch size ({c.BatchSize})");
+        if (c.BatchSize == 1 && c.Model == ModelKind.Mlp && c.Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException(nameof(c.BatchSize), "batch normalization needs at least 2 samples per batch; use layer normalization at batch size 1");
         if (c.Steps < 0) throw new InvalidValueException(nameof(c.Steps), $"Steps must be >= 0, got {c.Steps}");
         if (IsLanguageModel(c)) ValidateLanguageModel(c);
     }
@@ -74,7 +76,7 @@ public static class ModelFactory
         if (c.DModel % c.Heads != 0) throw new InvalidValueException(nameof(c.Heads), $"{c.Heads} heads do not divide the model width {c.DModel}");
         if (c.FeedForward < 0) throw new InvalidValueException(nameof(c.FeedForward), $"FeedForward must be >= 0, got {c.FeedForward}");
         if (!(c.Dropout >= 0 && c.Dropout < 1)) throw new InvalidValueException(nameof(c.Dropout), $"Dropout must be in [0, 1), got {c.Dropout}");
-        if (c.Norm == NormKind.Batch) throw new InvalidValueException(nameof(c.Norm), "batch normalization is not offered in Transformer blocks (it would mix positions and sequences); use layer, rms or none");
+        if (c.Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException(nameof(c.Norm), "batch normalization is not offered in Transformer blocks (it would mix positions and sequences); use layer, rms or none");
     }
 
     private static void Defined<TEnum>(TEnum value, string name) where TEnum : struct, Enum

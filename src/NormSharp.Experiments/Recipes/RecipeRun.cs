@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NormSharp.Autograd;
 using NormSharp.Data;
+using NormSharp.Distributed;
 using NormSharp.Errors;
 using NormSharp.Experiments.Recipes.Tasks;
 using NormSharp.IO.Safetensors;
@@ -33,8 +34,18 @@ public sealed class RecipeRun
     /// Sets up a new run. <paramref name="data"/> may be null for tasks that generate their own data
     /// (adding, copy); <paramref name="outputDirectory"/> may be null for a run that writes nothing.
     /// </summary>
-    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory)
+    /// <remarks>
+    /// With <paramref name="dataParallel"/> the run trains over several ranks: each takes its share of every batch;
+    /// only rank 0 writes files (pass the same <paramref name="outputDirectory"/> on every rank).
+    /// </remarks>
+    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, DataParallel? dataParallel = null)
     {
+        if (dataParallel is not null && config.Model == ModelKind.Rnn && config.Cell == CellKind.BnLstm)
+            throw new InvalidValueException(nameof(config.Cell), "the bn-lstm cell keeps per-step running statistics that data-parallel ranks do not exchange; train it in one process (micro-batches work)");
+        if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
+            throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy is not supported in data-parallel runs (use stop or skip)");
+        // Only the first rank writes the run's files; the others train without an output folder.
+        if (dataParallel is { Rank: not 0 }) outputDirectory = null;
         ModelFactory.Validate(config);
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
@@ -53,6 +64,19 @@ public sealed class RecipeRun
             EvaluateEvery = outputDirectory is null ? 0 : config.EvalEvery,
         };
         _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
+        if (config.MicroBatches > 1 || dataParallel is not null)
+        {
+            _trainer.MicroBatches = config.MicroBatches;
+            _trainer.Splitter = LabeledBatchSplitter.Instance;
+        }
+        if (dataParallel is not null)
+            _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+            {
+                Order = dataParallel.Order,
+                BucketBytes = dataParallel.BucketBytes,
+                CheckInitialWeights = dataParallel.CheckInitialWeights,
+                RunIdentity = RunIdentity(config, data),
+            };
         _trainer.Add(new RngState("model_rng", modelRng));
         CheckpointManager? checkpoints = outputDirectory is null ? null : new CheckpointManager(outputDirectory, config.CheckpointEvery);
         if (outputDirectory is not null)
@@ -96,11 +120,17 @@ public sealed class RecipeRun
     }
 
     /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
-    public static RecipeRun Resume(string directory, DatasetSplit? data)
+    /// <remarks>
+    /// Settings that are not part of the run's identity may change on resume: <paramref name="threads"/>,
+    /// <paramref name="microBatches"/>, and the number of ranks (<paramref name="dataParallel"/>).
+    /// </remarks>
+    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null, int? threads = null, int? microBatches = null)
     {
         string path = Path.Combine(directory, Checkpoint.FileName);
         var cp = Checkpoint.Load(path);
-        var run = new RecipeRun(ConfigOf(cp, path), data, directory);
+        var config = ConfigOf(cp, path);
+        config = config with { Threads = threads ?? config.Threads, MicroBatches = microBatches ?? config.MicroBatches };
+        var run = new RecipeRun(config, data, directory, dataParallel);
         run._trainer.LoadCheckpoint(cp, path);
         return run;
     }
@@ -115,6 +145,24 @@ public sealed class RecipeRun
         {
             throw new CorruptFileException(path, $"metadata 'config' is not a valid configuration: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// What makes two processes the same run: the configuration without the settings that may differ between
+    /// ranks or resumes (threads, micro-batches, output cadence), and a fingerprint of the training data.
+    /// </summary>
+    public static string RunIdentity(TrainingConfig config, DatasetSplit? data)
+    {
+        var neutral = config with { Threads = 1, MicroBatches = 1, CheckpointEvery = 0, EvalEvery = 0 };
+        string fingerprint = "generated";
+        if (data is not null)
+        {
+            using var h = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Train.Images.Span));
+            h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Train.Labels.AsSpan()));
+            fingerprint = $"{data.Train.Count}:{Convert.ToHexString(h.GetHashAndReset())}";
+        }
+        return JsonSerializer.Serialize(neutral) + "|" + fingerprint;
     }
 
     /// <summary>Mean loss and accuracy of the current model on the task's held-out data.</summary>

@@ -91,6 +91,13 @@ public sealed record TrainingConfig
     /// <summary>What to do when a non-finite loss or gradient appears.</summary>
     [JsonPropertyName("nan_policy"), JsonConverter(typeof(SpelledEnumConverter<NanPolicy>))] public NanPolicy NanPolicy { get; init; } = NanPolicy.Stop;
 
+    /// <summary>
+    /// Micro-batches per batch (and per rank in data-parallel runs): each is run forward and backward on its
+    /// own and their gradients are summed in a fixed order, so memory scales with the micro-batch. Not part of
+    /// the run's identity: the update is that of the whole batch.
+    /// </summary>
+    [JsonPropertyName("micro_batches")] public int MicroBatches { get; init; } = 1;
+
     /// <summary>Threads for the kernels.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
 

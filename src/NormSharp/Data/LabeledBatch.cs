@@ -49,6 +49,15 @@ public readonly struct LabeledBatch
     /// <summary>Samples in the batch.</summary>
     public int Count => LabelsUnchecked?.Length ?? 0;
 
+    /// <summary>Samples [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) as a batch of their own, valid as long as this one.</summary>
+    public LabeledBatch Slice(int start, int count)
+    {
+        EnsureValid();
+        if (start < 0 || count < 0 || start + count > Count)
+            throw new ArgumentOutOfRangeException(nameof(count), $"LabeledBatch.Slice: samples [{start}, {start + count}) are outside a batch of {Count}.");
+        return new LabeledBatch(_buffers!, _version, InputsUnchecked.Narrow(start, count), LabelsUnchecked[start..(start + count)]);
+    }
+
     private void EnsureValid()
     {
         if (_buffers is null) throw new InvalidOperationException("LabeledBatch: this is an empty batch (default value), not one handed out by a BatchLoader.");

@@ -15,8 +15,11 @@ public interface ICommunicator : IDisposable
     /// <summary>Replaces <paramref name="data"/> on every rank by the elementwise sum over all ranks.</summary>
     void AllReduceSum(Span<float> data);
 
+    /// <summary>Replaces <paramref name="data"/> on every rank by the elementwise sum over all ranks (double precision).</summary>
+    void AllReduceSum(Span<double> data);
+
     /// <summary>
-    /// Starts <see cref="AllReduceSum"/> on <paramref name="data"/> without waiting; the buffer must not
+    /// Starts <see cref="AllReduceSum(Span{float})"/> on <paramref name="data"/> without waiting; the buffer must not
     /// be touched until the returned request completes (<see cref="ICommunicationRequest.Wait"/>).
     /// </summary>
     ICommunicationRequest StartAllReduceSum(Memory<float> data);
@@ -29,6 +32,9 @@ public interface ICommunicator : IDisposable
 
     /// <summary>Gathers each rank's <paramref name="local"/> (equal lengths) into <paramref name="all"/>, rank 0's first, on every rank.</summary>
     void AllGather(ReadOnlySpan<float> local, Span<float> all);
+
+    /// <summary>Gathers each rank's <paramref name="local"/> (equal lengths) into <paramref name="all"/>, rank 0's first, on every rank.</summary>
+    void AllGather(ReadOnlySpan<double> local, Span<double> all);
 
     /// <summary>Waits until every rank has called it.</summary>
     void Barrier();

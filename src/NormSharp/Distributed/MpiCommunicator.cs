@@ -59,6 +59,15 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
+    public void AllReduceSum(Span<double> data)
+    {
+        ThrowIfDisposed();
+        if (data.IsEmpty) return;
+        fixed (double* p = data)
+            MpiNative.Check(MpiNative.Allreduce((void*)MpiNative.InPlace, p, data.Length, MpiNative.Double, MpiNative.OpSum, MpiNative.CommWorld), "MPI_Allreduce");
+    }
+
+    /// <inheritdoc />
     public ICommunicationRequest StartAllReduceSum(Memory<float> data)
     {
         ThrowIfDisposed();
@@ -103,6 +112,18 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         fixed (float* s = local)
         fixed (float* r = all)
             MpiNative.Check(MpiNative.Allgather(s, local.Length, MpiNative.Float, r, local.Length, MpiNative.Float, MpiNative.CommWorld), "MPI_Allgather");
+    }
+
+    /// <inheritdoc />
+    public void AllGather(ReadOnlySpan<double> local, Span<double> all)
+    {
+        ThrowIfDisposed();
+        if (all.Length != local.Length * Size)
+            throw new ArgumentException($"AllGather: the result holds {all.Length} values, but {Size} ranks × {local.Length} are gathered.", nameof(all));
+        if (local.IsEmpty) return;
+        fixed (double* s = local)
+        fixed (double* r = all)
+            MpiNative.Check(MpiNative.Allgather(s, local.Length, MpiNative.Double, r, local.Length, MpiNative.Double, MpiNative.CommWorld), "MPI_Allgather");
     }
 
     /// <inheritdoc />

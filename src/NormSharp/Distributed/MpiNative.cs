@@ -13,7 +13,7 @@ internal static unsafe class MpiNative
 
     public static readonly nint InPlace = 1;
 
-    public static nint CommWorld, Float, Byte, OpSum, ErrorsReturn;
+    public static nint CommWorld, Float, Double, Byte, OpSum, ErrorsReturn;
 
     public static delegate* unmanaged<int*, nint*, int> Init;
     public static delegate* unmanaged<int*, int> Initialized;
@@ -71,6 +71,7 @@ internal static unsafe class MpiNative
             nint Obj(string symbol) => Get<nint>(symbol);
             CommWorld = Obj("ompi_mpi_comm_world");
             Float = Obj("ompi_mpi_float");
+            Double = Obj("ompi_mpi_double");
             Byte = Obj("ompi_mpi_byte");
             OpSum = Obj("ompi_mpi_op_sum");
             ErrorsReturn = Obj("ompi_mpi_errors_return");

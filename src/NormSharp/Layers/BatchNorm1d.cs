@@ -70,9 +70,27 @@ public sealed class BatchNorm1d : Module
     public override Variable Forward(Variable input)
     {
         bool useBatchStats = IsTraining || RunningMean is null;
+        if (IsTraining && RunningMean is not null && DeferredStatistics is { } deferred)
+        {
+            // A partitioned step (micro-batches, ranks) records each part's statistics; the trainer applies
+            // them in part order once every part (on every rank) is known.
+            var output = F.BatchNorm(input, Weight, Bias, null, null, training: true, Momentum, Eps);
+            deferred.Record(input.Value, NumFeatures);
+            return output;
+        }
         var y = F.BatchNorm(input, Weight, Bias, RunningMean, RunningVar, useBatchStats, Momentum, Eps);
         if (IsTraining && RunningMean is not null) _numBatchesTracked++;
         return y;
+    }
+
+    /// <summary>While set (by a trainer running partitioned steps), training passes record their batch statistics here instead of updating the running ones.</summary>
+    internal Distributed.DeferredBatchStatistics? DeferredStatistics { get; set; }
+
+    /// <summary>Applies one part's batch statistics to the running ones, as a training pass does.</summary>
+    internal void UpdateRunning(ReadOnlySpan<double> mean, ReadOnlySpan<double> unbiasedVar)
+    {
+        RunningStatistics.Update(RunningMean!.Span, RunningVar!.Span, mean, unbiasedVar, Momentum);
+        _numBatchesTracked++;
     }
 
     /// <inheritdoc />

@@ -46,6 +46,7 @@ public sealed class Mlp : Module
                 case NormKind.Layer: layers.Add(new LayerNorm(widths[i + 1])); break;
                 case NormKind.Batch: layers.Add(new BatchNorm1d(widths[i + 1])); break;
                 case NormKind.Rms: layers.Add(new RmsNorm(widths[i + 1])); break;
+                case NormKind.SyncBatch: layers.Add(new SyncBatchNorm(widths[i + 1])); break;
                 case NormKind.None: break;
                 default: throw new ArgumentOutOfRangeException(nameof(norm), norm, "unknown normalization");
             }

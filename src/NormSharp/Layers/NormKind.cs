@@ -11,13 +11,15 @@ public enum NormKind
     Batch,
     /// <summary>RMS normalization (per sample, no centring).</summary>
     Rms,
+    /// <summary>Batch normalization whose statistics span every rank of a data-parallel run (<see cref="SyncBatchNorm"/>); plain batch normalization in one process.</summary>
+    SyncBatch,
 }
 
 /// <summary>Parsing and printing of <see cref="NormKind"/> with the CLI's spelling.</summary>
 public static class NormKinds
 {
-    /// <summary>The accepted spellings: none, layer, batch, rms.</summary>
-    public static readonly string[] Names = ["none", "layer", "batch", "rms"];
+    /// <summary>The accepted spellings: none, layer, batch, rms, sync-batch.</summary>
+    public static readonly string[] Names = ["none", "layer", "batch", "rms", "sync-batch"];
 
     /// <summary>The CLI spelling of <paramref name="kind"/>.</summary>
     public static string Name(NormKind kind) => Names[(int)kind];

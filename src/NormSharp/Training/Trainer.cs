@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NormSharp.Autograd;
+using NormSharp.Distributed;
 using NormSharp.Errors;
 using NormSharp.Layers;
 using NormSharp.Optimizers;
@@ -88,6 +89,29 @@ public abstract class Trainer
 
     /// <summary>True when a part stopped the fit for a numerical fault or an exploding loss.</summary>
     public bool Diverged { get; private set; }
+
+    /// <summary>
+    /// Data-parallel training across ranks, or null (the default) for one process. Set before
+    /// <c>Fit</c>; every rank then needs the same model, data, seed and settings (checked at start-up).
+    /// </summary>
+    public DataParallel? DataParallel
+    {
+        get;
+        set
+        {
+            if (Epochs > 0) throw new InvalidOperationException("Trainer: DataParallel cannot change during a fit.");
+            field = value;
+        }
+    }
+
+    /// <summary>
+    /// True on the process that writes the run's files: the only one without <see cref="DataParallel"/>, rank 0
+    /// with it. Parts that write (metrics, checkpoints, progress) should be added on the primary only.
+    /// </summary>
+    public bool IsPrimary => DataParallel is not { Rank: not 0 };
+
+    /// <summary>Sums gradients over ranks during data-parallel fits.</summary>
+    private protected GradientReducer? Reducer { get; private set; }
 
     /// <summary>The batch source of the fit in progress, when it can save its position.</summary>
     protected ICheckpointState? ResumableSource { get; private set; }
@@ -198,8 +222,15 @@ public abstract class Trainer
         else if (_loadedMidEpoch && ResumableSource is null) skip = State.BatchesIntoEpoch;
         _pendingSourceState = null;
         _loadedMidEpoch = false;
+        if (DataParallel is { } dp)
+        {
+            DataParallelStart.Synchronize(dp, Model, Optimizer);
+            foreach (var (_, m) in Model.NamedModules())
+                if (m is SyncBatchNorm sync) sync.Communicator ??= dp.Communicator;
+            Reducer = new GradientReducer(dp, Optimizer.Parameters);
+        }
         foreach (var c in _callbacks) c.OnFitStart(this);
-        if (_gradientCallbacks.Length > 0)
+        if (_gradientCallbacks.Length > 0 || Reducer is not null)
             foreach (var p in Optimizer.Parameters) _gradientHooks.Add(p.RegisterPostAccumulateGradHook(OnGradientFinal));
         if (skip > 0)
             Notify($"the batch source cannot restore its position: the {skip} batches of the interrupted epoch that the checkpoint had used are drawn again and skipped (an exact resume when the source yields the same batches every time)");
@@ -211,6 +242,7 @@ public abstract class Trainer
     {
         foreach (var h in _gradientHooks) h.Dispose();
         _gradientHooks.Clear();
+        Reducer = null;
         foreach (var c in _callbacks) c.OnFitEnd(this, result);
         ResumableSource = null;
         Epochs = 0;
@@ -240,24 +272,40 @@ public abstract class Trainer
         }
     }
 
-    /// <summary>Runs the backward pass of <paramref name="loss"/>, reporting each parameter's gradient as soon as it is final.</summary>
-    protected void Backpropagate(StepContext step, Autograd.Variable loss)
+    /// <summary>
+    /// Runs the backward pass of <paramref name="loss"/>, reporting each parameter's gradient as soon as it is
+    /// final; with <paramref name="reduce"/> the gradients also go to the data-parallel reducer as they become final.
+    /// </summary>
+    protected void Backpropagate(StepContext step, Autograd.Variable loss, bool reduce = false, float seed = 1f)
     {
         _hookStep = step;
+        _reduceInHooks = reduce;
         try
         {
-            loss.Backward();
+            if (seed == 1f) loss.Backward();
+            else
+            {
+                // The gradient of a weighted part of the loss: d(seed·loss) (exact scaling for power-of-two shares).
+                if (_seed is null || !_seed.HasShape(loss.Shape)) _seed = Tensor.Zeros(loss.Shape);
+                _seed.Span.Fill(seed);
+                loss.Backward(_seed);
+            }
         }
         finally
         {
             _hookStep = null;
+            _reduceInHooks = false;
         }
     }
+
+    private bool _reduceInHooks;
+    private Tensor? _seed;
 
     private void OnGradientFinal(Autograd.Variable parameter)
     {
         // Only the trainer's own backward passes are reported (not, say, a part's diagnostic pass).
         if (_hookStep is not { } step) return;
+        if (_reduceInHooks && DataParallel!.OverlapCommunication) Reducer!.OnGradientReady(parameter);
         foreach (var g in _gradientCallbacks) g.OnGradientReady(step, parameter);
     }
 

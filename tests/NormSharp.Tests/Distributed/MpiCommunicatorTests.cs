@@ -16,6 +16,15 @@ public class MpiCommunicatorTests
         for (int i = 0; i < ranks; i++) Assert.Contains($"rank {i}/{ranks}: ok", r.Output);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void SyncBatchNormOverRanksEqualsBatchNormOverTheWholeBatch(int ranks)
+    {
+        var r = MpiJob.Run(ranks, Ranks, ["sync-batchnorm"]);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Output}\n{r.Error}");
+    }
+
     [Fact]
     public void NullReferencesStayExceptionsAfterMpiStarts()
     {

@@ -26,7 +26,7 @@ public sealed class ImageClassificationTask : ITrainingTask
 
     /// <summary>Batch statistics need two samples: a last batch of one is skipped when the model uses batch normalization.</summary>
     internal static bool DropsLoneSample(TrainingConfig config, int count) =>
-        (config.Model == ModelKind.Mlp ? config.Norm == NormKind.Batch : config.Cell == Layers.Recurrent.CellKind.BnLstm) && count % config.BatchSize == 1;
+        (config.Model == ModelKind.Mlp ? config.Norm is NormKind.Batch or NormKind.SyncBatch : config.Cell == Layers.Recurrent.CellKind.BnLstm) && count % config.BatchSize == 1;
 
     /// <inheritdoc />
     public string Name { get; }

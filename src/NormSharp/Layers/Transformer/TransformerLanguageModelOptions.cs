@@ -57,7 +57,7 @@ public sealed record TransformerLanguageModelOptions
         if (DModel % Heads != 0) throw new InvalidValueException("heads", $"{Owner}: {Heads} heads do not divide the model width {DModel}.");
         if (FeedForward <= 0) throw new InvalidValueException("feed-forward", $"{Owner}: the feed-forward width must be positive, got {FeedForward}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new InvalidValueException("dropout", $"{Owner}: dropout must be in [0, 1), got {Dropout}.");
-        if (Norm == NormKind.Batch) throw new InvalidValueException("norm", $"{Owner}: batch normalization is not offered in Transformer blocks; use layer, rms or none.");
+        if (Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException("norm", $"{Owner}: batch normalization is not offered in Transformer blocks; use layer, rms or none.");
         if (!(Eps > 0f) || float.IsInfinity(Eps)) throw new InvalidValueException("eps", $"{Owner}: eps must be a positive finite number, got {Eps}.");
     }
 }
