@@ -40,7 +40,7 @@ public sealed class ExperimentRunner
         {
             var c = r.Config;
             var s = r.Summary;
-            lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Rnn ? Spelling.Of(c.Task) : "classify", c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model == ModelKind.Mlp ? Spelling.Of(c.Norm) : "",
+            lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Mlp ? "classify" : Spelling.Of(c.Task), c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model != ModelKind.Rnn ? Spelling.Of(c.Norm) : "",
                 string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
                 s.Diverged ? "true" : "false", $"runs/{r.Id}/metrics.csv"));
         }
@@ -94,6 +94,60 @@ public sealed class ExperimentRunner
         Log?.Invoke($"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? ", diverged" : "")}");
         var result = RunResult.Load(id, config, summary, Path.Combine(dir, "metrics.csv"));
         _results.Add(result);
+        return result;
+    }
+
+    /// <summary>Reads a text corpus by name (set by the host; language-model runs need it).</summary>
+    public Func<string, NormSharp.Data.Text.TextCorpus>? LoadText { get; init; }
+
+    private readonly Dictionary<string, NormSharp.Data.Text.TextCorpus> _corpora = new();
+
+    /// <summary>
+    /// Runs (or reads back, or resumes) the language-model run <paramref name="config"/> as <paramref name="id"/>, on the
+    /// corpus its <see cref="TrainingConfig.Dataset"/> names.
+    /// </summary>
+    public LanguageModelRun RunLanguageModel(string id, TrainingConfig config)
+    {
+        string dir = RunDirectory(id);
+        string summaryPath = Path.Combine(dir, CharLmRun.SummaryFile);
+        string configPath = Path.Combine(dir, "config.json");
+        string configJson = JsonSerializer.Serialize(config);
+        bool same = File.Exists(configPath) && File.ReadAllText(configPath) == configJson;
+        if (same && File.Exists(summaryPath))
+        {
+            var done = LanguageModelSummary.Read(summaryPath);
+            if (done.StopReason != "interrupted")
+            {
+                Reused++;
+                var reused = LanguageModelRun.Load(id, config, done, Path.Combine(dir, "metrics.csv"));
+                _results.Add(reused.Curves);
+                return reused;
+            }
+        }
+        if (!_corpora.TryGetValue(config.Dataset, out var corpus))
+        {
+            var load = LoadText ?? throw new InvalidOperationException("ExperimentRunner: LoadText is not set, so language-model runs have no text.");
+            _corpora[config.Dataset] = corpus = load(config.Dataset);
+        }
+        CharLmRun run;
+        if (same && File.Exists(Path.Combine(dir, NormSharp.Training.Checkpoint.FileName)))
+        {
+            Log?.Invoke($"{id}: resuming");
+            run = CharLmRun.Resume(dir, corpus);
+        }
+        else
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(configPath, configJson);
+            run = new CharLmRun(config, corpus, dir);
+        }
+        Log?.Invoke($"{id}: training");
+        var summary = run.Run();
+        Trained++;
+        Log?.Invoke($"{id}: done, validation {summary.ValidationBitsPerCharacter:F3} bits per character{(summary.Diverged ? ", diverged" : "")}");
+        var result = LanguageModelRun.Load(id, config, summary, Path.Combine(dir, "metrics.csv"));
+        _results.Add(result.Curves);
         return result;
     }
 
