@@ -8,8 +8,9 @@ namespace NormSharp.Cli.Bench;
 
 /// <summary>
 /// LayerNorm and RMSNorm bandwidth as a fraction of the machine's copy bandwidth, measured in the same
-/// process with the same threads. Traffic: 2 floats per element forward (read x, write y), 5 for
-/// forward+backward (adding read dy, read x, write dx).
+/// process with the same threads, the copy of the same number of bytes timed in rounds alternating with the
+/// kernel's. Traffic: 2 floats per element forward (read x, write y), 5 for forward+backward (adding read dy,
+/// read x, write dx).
 /// </summary>
 internal static class NormsBenchmark
 {
@@ -17,13 +18,13 @@ internal static class NormsBenchmark
 
     public sealed record Report(
         [property: JsonPropertyName("threads")] int Threads,
-        [property: JsonPropertyName("copy_gbps")] double CopyGbps,
         [property: JsonPropertyName("cases")] IReadOnlyList<Case> Cases);
 
     public sealed record Case(
         [property: JsonPropertyName("op")] string Op,
         [property: JsonPropertyName("rows")] int Rows,
         [property: JsonPropertyName("cols")] int Cols,
+        [property: JsonPropertyName("copy_gbps")] double CopyGbps,
         [property: JsonPropertyName("fwd_gbps")] double FwdGbps,
         [property: JsonPropertyName("fwd_vs_copy")] double FwdVsCopy,
         [property: JsonPropertyName("fwdbwd_gbps")] double FwdBwdGbps,
@@ -52,30 +53,18 @@ internal static class NormsBenchmark
         }
     }
 
-    /// <summary>Copy bandwidth (read + write bytes per second) over buffers of <paramref name="elements"/> floats, split like a kernel's rows.</summary>
-    public static unsafe double CopyGbps(int elements, TimeSpan minTime)
+    /// <summary>Copies <paramref name="src"/> into <paramref name="dst"/>, split like a kernel's rows.</summary>
+    private static unsafe void Copy(float[] src, float[] dst)
     {
-        var src = new float[elements];
-        var dst = new float[elements];
-        new Rng(1).FillUniform(src, -1, 1);
-        double seconds = Timing.MedianSeconds(() =>
+        fixed (float* ps = src, pd = dst)
         {
-            fixed (float* ps = src, pd = dst)
-            {
-                var body = new CopyBody { Src = ps, Dst = pd };
-                ParallelFor.Run(elements, 16 * 1024, ref body);
-            }
-        }, minTime);
-        return 2.0 * elements * 4 / seconds / 1e9;
+            var body = new CopyBody { Src = ps, Dst = pd };
+            ParallelFor.Run(src.Length, 16 * 1024, ref body);
+        }
     }
 
     public static Report Run(IReadOnlyList<(int Rows, int Cols)> shapes, TimeSpan minTimePerCase, Action<string>? log)
     {
-        // The copy moves as many bytes as a typical case's forward (the median case size), with the same threads.
-        var sizes = shapes.Select(s => s.Rows * s.Cols).OrderBy(v => v).ToArray();
-        int reference = sizes[sizes.Length / 2];
-        log?.Invoke($"copy bandwidth over 2 x {reference * 4L / (1 << 20)} MiB...");
-        double copy = CopyGbps(reference, minTimePerCase);
         var rng = new Rng(3);
         var cases = new List<Case>();
         foreach (var (rows, cols) in shapes)
@@ -97,30 +86,33 @@ internal static class NormsBenchmark
             rng.FillUniform(b, -0.5f, 0.5f);
             double bytes = (double)n * 4;
 
-            log?.Invoke($"layer_norm {rows}x{cols}...");
-            double lnF = Timing.MedianSeconds(() => LayerNormKernels.Forward(x, w, b, y, mean, rstd, rows, cols, 1e-5f), minTimePerCase);
-            double lnFb = Timing.MedianSeconds(() =>
-            {
-                LayerNormKernels.Forward(x, w, b, y, mean, rstd, rows, cols, 1e-5f);
-                LayerNormKernels.Backward(dy, x, w, mean, rstd, dx, dw, db, rows, cols);
-            }, minTimePerCase);
-            cases.Add(MakeCase("layer_norm", rows, cols, 2 * bytes / lnF, 5 * bytes / lnFb, copy));
-
-            log?.Invoke($"rms_norm {rows}x{cols}...");
-            double rmsF = Timing.MedianSeconds(() => RmsNormKernels.Forward(x, w, y, rstd, rows, cols, 1e-5f), minTimePerCase);
-            double rmsFb = Timing.MedianSeconds(() =>
-            {
-                RmsNormKernels.Forward(x, w, y, rstd, rows, cols, 1e-5f);
-                RmsNormKernels.Backward(dy, x, w, rstd, dx, dw, rows, cols);
-            }, minTimePerCase);
-            cases.Add(MakeCase("rms_norm", rows, cols, 2 * bytes / rmsF, 5 * bytes / rmsFb, copy));
+            log?.Invoke($"copy, layer_norm and rms_norm {rows}x{cols}...");
+            double[] t = Timing.Interleaved(
+            [
+                () => Copy(x, y),
+                () => LayerNormKernels.Forward(x, w, b, y, mean, rstd, rows, cols, 1e-5f),
+                () =>
+                {
+                    LayerNormKernels.Forward(x, w, b, y, mean, rstd, rows, cols, 1e-5f);
+                    LayerNormKernels.Backward(dy, x, w, mean, rstd, dx, dw, db, rows, cols);
+                },
+                () => RmsNormKernels.Forward(x, w, y, rstd, rows, cols, 1e-5f),
+                () =>
+                {
+                    RmsNormKernels.Forward(x, w, y, rstd, rows, cols, 1e-5f);
+                    RmsNormKernels.Backward(dy, x, w, rstd, dx, dw, rows, cols);
+                },
+            ], minTimePerCase);
+            double copy = 2 * bytes / t[0];
+            cases.Add(MakeCase("layer_norm", rows, cols, copy, 2 * bytes / t[1], 5 * bytes / t[2]));
+            cases.Add(MakeCase("rms_norm", rows, cols, copy, 2 * bytes / t[3], 5 * bytes / t[4]));
         }
-        return new Report(ParallelFor.MaxThreads, copy, cases);
+        return new Report(ParallelFor.MaxThreads, cases);
     }
 
-    private static Case MakeCase(string op, int rows, int cols, double fwdBytesPerSecond, double fwdBwdBytesPerSecond, double copy)
+    private static Case MakeCase(string op, int rows, int cols, double copyBytesPerSecond, double fwdBytesPerSecond, double fwdBwdBytesPerSecond)
     {
-        double f = fwdBytesPerSecond / 1e9, fb = fwdBwdBytesPerSecond / 1e9;
-        return new Case(op, rows, cols, f, f / copy, fb, fb / copy);
+        double c = copyBytesPerSecond / 1e9, f = fwdBytesPerSecond / 1e9, fb = fwdBwdBytesPerSecond / 1e9;
+        return new Case(op, rows, cols, c, f, f / c, fb, fb / c);
     }
 }

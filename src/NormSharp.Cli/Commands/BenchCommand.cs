@@ -51,10 +51,10 @@ internal static class BenchCommand
         ApplyThreads(a);
         var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
         var report = NormsBenchmark.Run(NormsBenchmark.DefaultShapes, time, s => ctx.Error.WriteLine(s));
-        ctx.Out.WriteLine($"threads {report.Threads}, copy bandwidth {report.CopyGbps:F1} GB/s");
-        ctx.Out.WriteLine($"{"op",-11} {"rows",7} {"cols",6} {"fwd GB/s",9} {"fwd/copy",9} {"f+b GB/s",9} {"f+b/copy",9}");
+        ctx.Out.WriteLine($"threads {report.Threads}; each case's copy of the same bytes timed in rounds alternating with it");
+        ctx.Out.WriteLine($"{"op",-11} {"rows",7} {"cols",6} {"copy GB/s",10} {"fwd GB/s",9} {"fwd/copy",9} {"f+b GB/s",9} {"f+b/copy",9}");
         foreach (var c in report.Cases)
-            ctx.Out.WriteLine($"{c.Op,-11} {c.Rows,7} {c.Cols,6} {c.FwdGbps,9:F1} {c.FwdVsCopy,9:F2} {c.FwdBwdGbps,9:F1} {c.FwdBwdVsCopy,9:F2}");
+            ctx.Out.WriteLine($"{c.Op,-11} {c.Rows,7} {c.Cols,6} {c.CopyGbps,10:F1} {c.FwdGbps,9:F1} {c.FwdVsCopy,9:F2} {c.FwdBwdGbps,9:F1} {c.FwdBwdVsCopy,9:F2}");
         WriteJson(a, report);
         return CommandLine.Ok;
     }
@@ -64,12 +64,18 @@ internal static class BenchCommand
         ApplyThreads(a);
         var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
         var report = GemmBenchmark.Run(GemmBenchmark.DefaultCases, time, s => ctx.Error.WriteLine(s));
-        ctx.Out.WriteLine($"threads {report.Threads}");
+        ctx.Out.WriteLine($"threads {report.Threads}, vectors: {SimdDescription()}");
         ctx.Out.WriteLine($"{"m",6} {"k",6} {"n",6} {"GFLOP/s",9}");
         foreach (var c in report.Cases) ctx.Out.WriteLine($"{c.M,6} {c.K,6} {c.N,6} {c.Gflops,9:F1}");
         WriteJson(a, report);
         return CommandLine.Ok;
     }
+
+    /// <summary>The widest vector width .NET accelerates in this process (DOTNET_EnableAVX512=0 and the like narrow it).</summary>
+    internal static string SimdDescription() =>
+        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "512-bit"
+        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit"
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit" : "none (scalar)";
 
     internal static void WriteJson<T>(ParsedArguments a, T report)
     {

@@ -33,19 +33,20 @@ public static class AxisSoftmaxKernels
                 TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
                 if (log)
                 {
-                    TensorPrimitives.Exp(yr, yr);
+                    ActivationKernels.Exp(yr, yr);
                     TensorPrimitives.Add(sum, yr, sum);
                     TensorPrimitives.Subtract(xb.Slice(r * inner, inner), max, yr);
                 }
                 else
                 {
-                    TensorPrimitives.Exp(yr, yr);
+                    ActivationKernels.Exp(yr, yr);
                     TensorPrimitives.Add(sum, yr, sum);
                 }
             }
             if (log)
             {
-                TensorPrimitives.Log(sum, sum);
+                // The kernels' own exp and log, so the result does not depend on the vector width.
+                for (int j = 0; j < inner; j++) sum[j] = (float)Simd.ScalarMath.Log(sum[j]);
                 for (int r = 0; r < n; r++) TensorPrimitives.Subtract(yb.Slice(r * inner, inner), sum, yb.Slice(r * inner, inner));
             }
             else
@@ -89,7 +90,7 @@ public static class AxisSoftmaxKernels
                 var yr = yb.Slice(r * inner, inner);
                 if (log)
                 {
-                    TensorPrimitives.Exp(yr, dxr);
+                    ActivationKernels.Exp(yr, dxr);
                     TensorPrimitives.Multiply(dxr, acc, dxr);
                     TensorPrimitives.Subtract(dyb.Slice(r * inner, inner), dxr, dxr);
                 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using NormSharp.Errors;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels;
 
@@ -7,7 +8,9 @@ namespace NormSharp.Kernels;
 /// Single-precision matrix multiplication, row-major: <c>C = alpha·op(A)·op(B) + beta·C</c>, the base of every
 /// Linear layer and recurrent cell. Large products run a packed, register-blocked kernel split over the worker
 /// pool; products with few rows (or few columns), such as a small batch, stream the large operand once instead.
-/// Results are bit-identical from run to run for the same inputs and thread count.
+/// The path is chosen from the shape alone and each path fixes every element's order of additions (the k block size
+/// is a constant), so results are bit-identical from run to run, on any thread count and at every vector width:
+/// AVX-512, AVX2, 128-bit and scalar machines compute the same C.
 /// </summary>
 public static class Gemm
 {
@@ -60,33 +63,30 @@ public static class Gemm
     private static unsafe void Dispatch(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, GemmPath path)
     {
-        bool mirrored = false;
-        if (path == GemmPath.Auto)
+        bool takesSmall = GemmSmall.Takes(transA, transB, m, n, k, out bool mirrored);
+        if (path == GemmPath.Auto) path = takesSmall ? GemmPath.Small : GemmPath.Packed;
+        if (path == GemmPath.Small)
         {
-            if (GemmSmall.Takes(transA, transB, m, n, k, out mirrored))
-                path = GemmPath.Small;
-            else if (Avx512Kernel8x32.IsSupported)
-                path = GemmPath.Packed512;
-            else if (Avx2Kernel6x16.IsSupported)
-                path = GemmPath.Packed256;
-            else
-                path = GemmPath.PackedScalar;
+            MultiplySmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, mirrored || m > GemmSmall.MaxRows);
+            return;
         }
-        switch (path)
+        var work = new PackedWork
         {
-            case GemmPath.Small:
-                MultiplySmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, mirrored || m > GemmSmall.MaxRows);
-                break;
-            case GemmPath.Packed512:
-                GemmBlocked.Multiply<Avx512Kernel8x32>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-                break;
-            case GemmPath.Packed256:
-                GemmBlocked.Multiply<Avx2Kernel6x16>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-                break;
-            default:
-                GemmBlocked.Multiply<ScalarKernel4x4>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-                break;
-        }
+            TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta, A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc,
+        };
+        Widths.Dispatch(ref work);
+    }
+
+    private unsafe struct PackedWork : IWidthGeneric
+    {
+        public bool TransA, TransB;
+        public int M, N, K;
+        public float Alpha, Beta;
+        public float* A, B, C;
+        public nint Lda, Ldb, Ldc;
+
+        public readonly void Run<TV>() where TV : unmanaged, IFloatVector<TV> =>
+            GemmBlocked.Multiply<TV>(TransA, TransB, M, N, K, Alpha, A, Lda, B, Ldb, Beta, C, Ldc);
     }
 
     private static unsafe void MultiplySmall(bool transA, bool transB, int m, int n, int k, float alpha,
@@ -172,17 +172,13 @@ public static class Gemm
     }
 }
 
-/// <summary>Which GEMM implementation runs; anything but <see cref="Auto"/> is for tests and benchmarks.</summary>
+/// <summary>Which GEMM implementation runs; anything but <see cref="Auto"/> is for tests and benchmarks (the vector width is <see cref="Widths"/>'s).</summary>
 internal enum GemmPath
 {
-    /// <summary>Chosen from the shape and the hardware.</summary>
+    /// <summary>Chosen from the shape.</summary>
     Auto,
     /// <summary>Streams the large operand, for products with few rows (or few columns).</summary>
     Small,
-    /// <summary>Packed, 8×32 AVX-512 micro-kernel.</summary>
-    Packed512,
-    /// <summary>Packed, 6×16 AVX2/FMA micro-kernel.</summary>
-    Packed256,
-    /// <summary>Packed, 4×4 scalar micro-kernel.</summary>
-    PackedScalar,
+    /// <summary>Packed panels and the register-blocked <see cref="PackedTile{TV}"/>.</summary>
+    Packed,
 }

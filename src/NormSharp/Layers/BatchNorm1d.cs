@@ -49,7 +49,7 @@ public sealed class BatchNorm1d : Module
     public BatchNorm1d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true, bool trackRunningStats = true)
     {
         if (numFeatures <= 0) throw new InvalidValueException(nameof(numFeatures), $"BatchNorm1d: num_features must be positive, got {numFeatures}.");
-        if (!(eps > 0f) || float.IsInfinity(eps)) throw new InvalidValueException(nameof(eps), $"BatchNorm1d: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("BatchNorm1d", eps);
         if (!(momentum >= 0f && momentum <= 1f)) throw new InvalidValueException(nameof(momentum), $"BatchNorm1d: momentum must be in [0, 1], got {momentum}.");
         NumFeatures = numFeatures;
         Eps = eps;

@@ -27,7 +27,7 @@ public sealed class GroupNorm : Module
     {
         if (numGroups <= 0 || numChannels <= 0 || numChannels % numGroups != 0)
             throw new InvalidValueException(nameof(numGroups), $"GroupNorm: num_channels ({numChannels}) must be a positive multiple of num_groups ({numGroups}).");
-        if (!(eps > 0f) || float.IsInfinity(eps)) throw new InvalidValueException(nameof(eps), $"GroupNorm: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("GroupNorm", eps);
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;

@@ -30,8 +30,7 @@ public sealed class LayerNorm : Module
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new Errors.InvalidValueException(nameof(normalizedShape), $"LayerNorm: normalized shape must be non-empty with positive dimensions, got {Errors.ShapeMismatchException.Format(normalizedShape)}.");
-        if (!(eps > 0f) || float.IsInfinity(eps))
-            throw new Errors.InvalidValueException(nameof(eps), $"LayerNorm: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("LayerNorm", eps);
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         if (elementwiseAffine)

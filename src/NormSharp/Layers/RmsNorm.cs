@@ -23,8 +23,7 @@ public sealed class RmsNorm : Module
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new Errors.InvalidValueException(nameof(normalizedShape), $"RmsNorm: normalized shape must be non-empty with positive dimensions, got {Errors.ShapeMismatchException.Format(normalizedShape)}.");
-        if (!(eps > 0f) || float.IsInfinity(eps))
-            throw new Errors.InvalidValueException(nameof(eps), $"RmsNorm: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("RmsNorm", eps);
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         if (elementwiseAffine) Weight = RegisterParameter("weight", Variable.Parameter(Tensor.Full(1f, normalizedShape), "weight"));

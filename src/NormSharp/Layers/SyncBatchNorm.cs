@@ -20,7 +20,7 @@ public sealed class SyncBatchNorm : Module
     public SyncBatchNorm(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true)
     {
         if (numFeatures <= 0) throw new InvalidValueException(nameof(numFeatures), $"SyncBatchNorm: num_features must be positive, got {numFeatures}.");
-        if (!(eps > 0f) || float.IsInfinity(eps)) throw new InvalidValueException(nameof(eps), $"SyncBatchNorm: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps("SyncBatchNorm", eps);
         if (!(momentum >= 0f && momentum <= 1f)) throw new InvalidValueException(nameof(momentum), $"SyncBatchNorm: momentum must be in [0, 1], got {momentum}.");
         NumFeatures = numFeatures;
         Eps = eps;

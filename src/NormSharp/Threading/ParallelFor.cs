@@ -3,20 +3,28 @@ using System.Diagnostics;
 namespace NormSharp.Threading;
 
 /// <summary>
-/// Splits a loop over the cores with a persistent pool of spinning workers, because a training step
-/// calls thousands of small kernels and <c>Parallel.For</c>'s start-up cost would dominate them.
-/// Chunk boundaries depend only on the item count, the grain and <see cref="MaxThreads"/>, never on
-/// timing, so per-chunk partial sums reduce to the same bits on every run.
+/// Splits a loop over the cores with a persistent pool of workers, because a training step calls thousands of
+/// small kernels and <c>Parallel.For</c>'s start-up cost would dominate them. How a loop is cut into chunks depends
+/// only on the item count and the grain (never on <see cref="MaxThreads"/> or on timing), so per-chunk partial sums
+/// added in chunk order give the same bits on any number of threads; threads only decide who runs which chunk.
+/// Idle workers spin briefly, then sleep; a caller waiting for a worker that holds a chunk does the same, so a
+/// worker that another process keeps off its core costs one chunk's delay, not a core's worth of spinning.
 /// </summary>
 public static class ParallelFor
 {
+    /// <summary>
+    /// Most chunks a loop is cut into: enough for a busy or shared core's share to be taken up by the others,
+    /// few enough that per-chunk partial buffers stay small.
+    /// </summary>
+    public const int MaxChunks = 64;
+
     private static int _maxThreads = Environment.ProcessorCount;
     private static readonly object DispatchLock = new();
     private static WorkerPool? _pool;
 
     [ThreadStatic] private static bool _insideParallelRegion;
 
-    /// <summary>Threads a parallel loop may use, the calling thread included (default: the processor count).</summary>
+    /// <summary>Threads a parallel loop may use, the calling thread included (default: the processor count). Results do not depend on it.</summary>
     public static int MaxThreads
     {
         get => _maxThreads;
@@ -27,41 +35,36 @@ public static class ParallelFor
         }
     }
 
-    /// <summary>Number of chunks a loop over <paramref name="count"/> items with <paramref name="grain"/> items at least per chunk is split into.</summary>
+    /// <summary>
+    /// Number of chunks a loop over <paramref name="count"/> items with at least <paramref name="grain"/> items per
+    /// chunk is cut into: ⌈count / grain⌉, at most <see cref="MaxChunks"/>. It depends on nothing else.
+    /// </summary>
     public static int ChunkCount(int count, int grain)
     {
         if (count <= 0) return 0;
         grain = Math.Max(1, grain);
         long byGrain = ((long)count + grain - 1) / grain;
-        return (int)Math.Min(byGrain, _maxThreads);
+        return (int)Math.Min(byGrain, MaxChunks);
     }
 
     /// <summary>Start of chunk <paramref name="chunk"/> of <paramref name="chunks"/> over <paramref name="count"/> items.</summary>
     public static int ChunkStart(int count, int chunks, int chunk) => (int)((long)count * chunk / chunks);
 
     /// <summary>
-    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) split into <see cref="ChunkCount"/> chunks.
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) cut into <see cref="ChunkCount"/> chunks.
     /// Small loops, nested calls and calls made while another thread holds the pool run on the calling thread,
     /// chunk by chunk in order, so the result is the same either way.
     /// </summary>
     public static void Run<TBody>(int count, int grain, ref TBody body) where TBody : struct, IParallelBody =>
         RunChunks(count, ChunkCount(count, grain), ref body);
 
-    /// <summary>
-    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in exactly <paramref name="chunks"/> chunks.
-    /// Kernels that size per-chunk buffers call <see cref="ChunkCount"/> once and pass the result here, so a
-    /// change of <see cref="MaxThreads"/> on another thread cannot change the split under them.
-    /// </summary>
+    /// <summary>Runs <paramref name="body"/> over [0, <paramref name="count"/>) in exactly <paramref name="chunks"/> chunks (at most one per item).</summary>
     public static void RunChunks<TBody>(int count, int chunks, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 0 || chunks <= 0) return;
         chunks = Math.Min(chunks, count);
-        if (chunks == 1)
-        {
-            body.Execute(0, 0, count);
-            return;
-        }
-        if (_insideParallelRegion || !Monitor.TryEnter(DispatchLock))
+        int threads = Math.Min(_maxThreads, chunks);
+        if (threads == 1 || _insideParallelRegion || !Monitor.TryEnter(DispatchLock))
         {
             RunInline(count, chunks, ref body);
             return;
@@ -79,7 +82,7 @@ public static class ParallelFor
             box.Count = count;
             box.Chunks = chunks;
             _insideParallelRegion = true;
-            try { _pool.Run(box, chunks); }
+            try { _pool.Run(box, chunks, threads - 1); }
             finally
             {
                 _insideParallelRegion = false;
@@ -113,15 +116,23 @@ public static class ParallelFor
     }
 
     /// <summary>
-    /// Background threads that spin briefly between jobs, then sleep until woken. A worker that wakes for a
-    /// job checks in, takes chunks while any are left, and checks out. The dispatcher works through the
-    /// chunks itself too, then closes the job and waits only for workers that checked in; a worker that was
-    /// not scheduled in time (another process holds the core) finds the job closed and leaves it alone, so
-    /// an oversubscribed machine slows a job down to one thread's speed rather than to the scheduler's.
+    /// Background threads that spin briefly between jobs, then sleep until woken. A worker that wakes for a job
+    /// checks in, takes chunks while any are left, and checks out. The dispatcher works through the chunks itself
+    /// too, then closes the job and waits only for workers that checked in, first spinning briefly, then blocking
+    /// until the last one checks out. A worker that was not scheduled in time (another process holds the core)
+    /// finds the job closed and leaves it alone, so an oversubscribed machine slows a job down to one thread's
+    /// speed rather than to the scheduler's.
     /// </summary>
     private sealed class WorkerPool
     {
+        /// <summary>How long an idle worker spins for the next job before sleeping: a training step's kernels follow each other within microseconds.</summary>
+        private static readonly long IdleSpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
+
+        /// <summary>How long the dispatcher spins for checked-in workers before blocking.</summary>
+        private static readonly long FinishSpinTicks = Stopwatch.Frequency / 100_000; // 10 µs
+
         private readonly Worker[] _workers;
+        private readonly object _finished = new();
         private IChunkRunner? _job;
         private int _chunks;
         private int _nextChunk;
@@ -129,7 +140,6 @@ public static class ParallelFor
         private int _generation;
         private int _closedGeneration;
         private Exception? _failure;
-        private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
 
         public int WorkerCount => _workers.Length;
 
@@ -145,22 +155,41 @@ public static class ParallelFor
             }
         }
 
-        public void Run(IChunkRunner job, int chunks)
+        /// <summary>Runs the job's chunks on this thread and up to <paramref name="helpers"/> workers.</summary>
+        public void Run(IChunkRunner job, int chunks, int helpers)
         {
             _job = job;
             _chunks = chunks;
             _failure = null;
             Volatile.Write(ref _nextChunk, 0);
             int generation = Interlocked.Increment(ref _generation);
-            foreach (var w in _workers)
+            for (int i = 0; i < _workers.Length && i < helpers; i++)
+            {
+                var w = _workers[i];
+                Volatile.Write(ref w.Invited, generation);
                 if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
+            }
 
             DrainChunks(job);
             Volatile.Write(ref _closedGeneration, generation);
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _active) != 0) spin.SpinOnce(-1);
+            WaitForCheckedIn();
             _job = null;
             if (_failure is { } f) throw new AggregateException("A parallel kernel failed.", f);
+        }
+
+        private void WaitForCheckedIn()
+        {
+            if (Volatile.Read(ref _active) == 0) return;
+            long until = Stopwatch.GetTimestamp() + FinishSpinTicks;
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                if (Volatile.Read(ref _active) == 0) return;
+                Thread.SpinWait(20);
+            }
+            lock (_finished)
+            {
+                while (Volatile.Read(ref _active) != 0) Monitor.Wait(_finished);
+            }
         }
 
         private void DrainChunks(IChunkRunner job)
@@ -180,8 +209,8 @@ public static class ParallelFor
             int seen = 0;
             while (true)
             {
-                long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-                while (Volatile.Read(ref _generation) == seen)
+                long spinUntil = Stopwatch.GetTimestamp() + IdleSpinTicks;
+                while (Volatile.Read(ref w.Invited) == seen)
                 {
                     if (Stopwatch.GetTimestamp() < spinUntil)
                     {
@@ -189,27 +218,31 @@ public static class ParallelFor
                         continue;
                     }
                     Volatile.Write(ref w.Sleeping, 1);
-                    if (Volatile.Read(ref _generation) != seen)
+                    if (Volatile.Read(ref w.Invited) != seen)
                     {
                         // Work arrived while going to sleep: if the dispatcher already woke us, consume that signal.
                         if (Interlocked.Exchange(ref w.Sleeping, 0) == 0) w.Wake.Wait();
                         break;
                     }
                     w.Wake.Wait();
-                    spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
+                    spinUntil = Stopwatch.GetTimestamp() + IdleSpinTicks;
                 }
-                seen = Volatile.Read(ref _generation);
+                seen = Volatile.Read(ref w.Invited);
                 Interlocked.Increment(ref _active);
                 // Checked in first, then the close is read: the dispatcher cannot return (and reuse the job's
                 // state) while a worker that saw the job open is still inside it.
                 if (Volatile.Read(ref _closedGeneration) < seen) DrainChunks(_job!);
-                Interlocked.Decrement(ref _active);
+                if (Interlocked.Decrement(ref _active) == 0)
+                {
+                    lock (_finished) Monitor.PulseAll(_finished);
+                }
             }
         }
 
         private sealed class Worker
         {
             public int Sleeping;
+            public int Invited;
             public readonly SemaphoreSlim Wake = new(0);
         }
     }

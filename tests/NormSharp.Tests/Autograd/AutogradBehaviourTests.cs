@@ -92,7 +92,7 @@ public class AutogradBehaviourTests
         var e2 = Assert.Throws<ShapeMismatchException>(() => F.LayerNorm(x, [4]));
         Assert.Contains("[4]", e2.Message);
         Assert.Contains("[2, 3]", e2.Message);
-        Assert.Throws<InvalidValueException>(() => F.LayerNorm(x, [3], eps: 0f));
+        Assert.Throws<InvalidValueException>(() => F.LayerNorm(x, [3], eps: -1f));
         var wrongWeight = Variable.Parameter(Tensor.Zeros(7));
         var e3 = Assert.Throws<ShapeMismatchException>(() => F.LayerNorm(x, [3], wrongWeight));
         Assert.Contains("7", e3.Message);

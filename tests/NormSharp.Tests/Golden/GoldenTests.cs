@@ -10,6 +10,7 @@ namespace NormSharp.Tests.Golden;
 /// NORMSHARP_GOLDEN_DIR (default: the copy of tests/golden beside the test assembly), dispatched on its
 /// <c>op</c> metadata. Outputs and gradients (of sum(y·dy)) must match at the folder README's tolerance.
 /// </summary>
+[Trait("Category", "Golden")]
 public class GoldenTests
 {
     public static string Directory =>

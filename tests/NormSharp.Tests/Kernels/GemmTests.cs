@@ -1,9 +1,11 @@
 using NormSharp.Errors;
 using NormSharp.Kernels;
+using NormSharp.Kernels.Simd;
 using NormSharp.Tensors;
 
 namespace NormSharp.Tests.Kernels;
 
+[Trait("Category", "Kernels")]
 public class GemmTests
 {
     /// <summary>A strided problem: op(A) is m×k, op(B) is k×n, C is m×n, each stored with padding after every row.</summary>
@@ -73,12 +75,7 @@ public class GemmTests
 
     public static TheoryData<bool, bool> TransposeCombos => new() { { false, false }, { false, true }, { true, false }, { true, true } };
 
-    private static IEnumerable<GemmPath> PackedPaths()
-    {
-        yield return GemmPath.PackedScalar;
-        if (Avx2Kernel6x16.IsSupported) yield return GemmPath.Packed256;
-        if (Avx512Kernel8x32.IsSupported) yield return GemmPath.Packed512;
-    }
+    private static IEnumerable<VectorWidth> Widths_() => Enum.GetValues<VectorWidth>().Where(Widths.IsAvailable);
 
     private static readonly (int M, int N, int K)[] OddShapes =
     [
@@ -94,8 +91,11 @@ public class GemmTests
         foreach (var (m, n, k) in OddShapes)
         {
             var problem = Problem.Create(transA, transB, m, n, k, pad: 0, seed++);
-            foreach (var path in PackedPaths())
-                problem.AssertMatches(problem.Run(1f, 0f, path), 1f, 0f);
+            foreach (var width in Widths_())
+            {
+                using var _ = Widths.Force(width);
+                problem.AssertMatches(problem.Run(1f, 0f, GemmPath.Packed), 1f, 0f);
+            }
             problem.AssertMatches(problem.Run(1f, 0f), 1f, 0f);
         }
     }
@@ -104,7 +104,6 @@ public class GemmTests
     [MemberData(nameof(TransposeCombos))]
     public void FewRowsStreamingPathMatchesReference(bool transA, bool transB)
     {
-        if (!GemmSmall.IsSupported) return; // the streaming path needs AVX2 and FMA; Auto falls back to packing
         ulong seed = 100;
         foreach (var (m, n, k) in new[] { (1, 1, 1), (1, 7, 9), (2, 17, 33), (3, 33, 1), (4, 5, 8), (4, 1007, 129), (4, 37, 1007), (3, 64, 16), (7, 33, 300), (16, 21, 257), (9, 5, 40), (13, 70, 9), (29, 40, 70) })
         {
@@ -119,7 +118,6 @@ public class GemmTests
     [InlineData(true)]
     public void FewColumnsStreamingPathMatchesReference(bool transB)
     {
-        if (!GemmSmall.IsSupported) return; // the streaming path needs AVX2 and FMA; Auto falls back to packing
         // Few columns with A's rows contiguous: the streaming path runs mirrored (Cᵀ = op(B)ᵀ·Aᵀ) once m is past
         // the rows it takes directly.
         ulong seed = 200;
@@ -157,8 +155,11 @@ public class GemmTests
             foreach (var (m, n, k) in new[] { (37, 70, 600), (12, 48, 300), (20, 80, 30), (3, 41, 77), (64, 3, 50) })
             {
                 var problem = Problem.Create(transA, transB, m, n, k, pad: 1, seed++);
-                foreach (var path in PackedPaths())
-                    problem.AssertMatches(problem.Run(alpha, beta, path), alpha, beta);
+                foreach (var width in Widths_())
+                {
+                    using var _ = Widths.Force(width);
+                    problem.AssertMatches(problem.Run(alpha, beta, GemmPath.Packed), alpha, beta);
+                }
                 problem.AssertMatches(problem.Run(alpha, beta), alpha, beta);
             }
         }
@@ -172,8 +173,11 @@ public class GemmTests
         foreach (var (m, n, k) in new[] { (17, 33, 129), (4, 50, 40), (40, 4, 33), (70, 90, 300) })
         {
             var problem = Problem.Create(transA, transB, m, n, k, pad: 5, seed++);
-            foreach (var path in PackedPaths())
-                problem.AssertMatches(problem.Run(1.5f, 0.5f, path), 1.5f, 0.5f);
+            foreach (var width in Widths_())
+            {
+                using var _ = Widths.Force(width);
+                problem.AssertMatches(problem.Run(1.5f, 0.5f, GemmPath.Packed), 1.5f, 0.5f);
+            }
             problem.AssertMatches(problem.Run(1.5f, 0.5f), 1.5f, 0.5f);
         }
     }
@@ -186,8 +190,9 @@ public class GemmTests
         {
             var problem = Problem.Create(transA, transB, m, n, k, pad: 0, seed: 600);
             problem.C.AsSpan().Fill(float.NaN);
-            foreach (var path in PackedPaths().Append(GemmPath.Auto))
+            foreach (var (width, path) in Widths_().Select(w => (w, GemmPath.Packed)).Append((Widths.Widest, GemmPath.Auto)))
             {
+                using var _ = Widths.Force(width);
                 float[] c = problem.Run(1f, 0f, path);
                 Assert.All(c, v => Assert.True(float.IsFinite(v)));
                 problem.AssertMatches(c, 1f, 0f);
@@ -246,13 +251,16 @@ public class GemmTests
     [Fact]
     public void ParallelSplitGivesSameBitsAsOneThreadAndAsARepeat()
     {
-        CheckSplitAgainstSingleThread<ScalarKernel4x4>(GemmPath.PackedScalar);
-        if (Avx2Kernel6x16.IsSupported) CheckSplitAgainstSingleThread<Avx2Kernel6x16>(GemmPath.Packed256);
-        if (Avx512Kernel8x32.IsSupported) CheckSplitAgainstSingleThread<Avx512Kernel8x32>(GemmPath.Packed512);
+        CheckSplitAgainstSingleThread<VecScalar>(VectorWidth.Scalar);
+        if (Widths.IsAvailable(VectorWidth.Bits128)) CheckSplitAgainstSingleThread<Vec128>(VectorWidth.Bits128);
+        if (Widths.IsAvailable(VectorWidth.Bits256)) CheckSplitAgainstSingleThread<Vec256>(VectorWidth.Bits256);
+        if (Widths.IsAvailable(VectorWidth.Bits512)) CheckSplitAgainstSingleThread<Vec512>(VectorWidth.Bits512);
     }
 
-    private static unsafe void CheckSplitAgainstSingleThread<TK>(GemmPath path) where TK : struct, IGemmMicroKernel
+    private static unsafe void CheckSplitAgainstSingleThread<TV>(VectorWidth width) where TV : unmanaged, IFloatVector<TV>
     {
+        using var _ = Widths.Force(width);
+        const GemmPath path = GemmPath.Packed;
         // Big enough that the pool splits C (by columns, then by rows); the single-threaded loop nest over the
         // whole matrix is the reference, and every element must come out with the same bits.
         foreach (var (transA, transB, m, n, k) in new[] { (false, true, 96, 700, 300), (true, false, 300, 40, 260) })
@@ -264,7 +272,7 @@ public class GemmTests
             fixed (float* pa = problem.A)
             fixed (float* pb = problem.B)
             fixed (float* pc = single)
-                GemmBlocked.Run<TK>(transA, transB, m, n, k, 1f, pa, problem.Lda, pb, problem.Ldb, 0.5f, pc, problem.Ldc);
+                GemmBlocked.Run<TV>(transA, transB, m, n, k, 1f, pa, problem.Lda, pb, problem.Ldb, 0.5f, pc, problem.Ldc);
             Assert.Equal(single, parallel);
             Assert.Equal(parallel, again);
             problem.AssertMatches(parallel, 1f, 0.5f);

@@ -3,6 +3,7 @@ using NormSharp.Kernels;
 namespace NormSharp.Tests.Kernels;
 
 /// <summary>Optimizer updates against steps worked out by hand from the textbook formulas.</summary>
+[Trait("Category", "Kernels")]
 public class OptimizerKernelTests
 {
     [Fact]

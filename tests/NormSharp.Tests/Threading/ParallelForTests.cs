@@ -23,7 +23,7 @@ public class ParallelForTests
     {
         for (int rep = 0; rep < 200; rep++)
         {
-            var body = new SumBody { Partials = new long[ParallelFor.MaxThreads] };
+            var body = new SumBody { Partials = new long[ParallelFor.ChunkCount(count, grain)] };
             ParallelFor.Run(count, grain, ref body);
             Assert.Equal((long)count * (count - 1) / 2, body.Partials.Sum());
         }
@@ -45,7 +45,7 @@ public class ParallelForTests
         var e = Assert.ThrowsAny<Exception>(() => ParallelFor.Run(1000, 1, ref body));
         Assert.Contains("boom", e.ToString());
         // The pool still works afterwards.
-        var sum = new SumBody { Partials = new long[ParallelFor.MaxThreads] };
+        var sum = new SumBody { Partials = new long[ParallelFor.ChunkCount(1000, 1)] };
         ParallelFor.Run(1000, 1, ref sum);
         Assert.Equal(999L * 1000 / 2, sum.Partials.Sum());
     }

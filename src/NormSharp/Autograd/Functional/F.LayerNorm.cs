@@ -40,8 +40,7 @@ public static partial class F
     /// <summary>Checks the options shared by LayerNorm and RMSNorm and returns the normalized size.</summary>
     private static int NormalizedSize(Variable x, ReadOnlySpan<int> normalizedShape, Variable? weight, Variable? bias, float eps, string op)
     {
-        if (!(eps > 0f) || float.IsInfinity(eps))
-            throw new InvalidValueException("eps", $"{op}: eps must be a positive finite number, got {eps}.");
+        Kernels.Normalization.NormalizationArguments.CheckEps(op, eps);
         var xs = x.Shape;
         if (normalizedShape.Length == 0 || normalizedShape.Length > xs.Length || !xs[(xs.Length - normalizedShape.Length)..].SequenceEqual(normalizedShape))
             throw new ShapeMismatchException($"{op}: normalized shape {ShapeMismatchException.Format(normalizedShape)} does not match the trailing dimensions of the input {ShapeMismatchException.Format(xs)}.");

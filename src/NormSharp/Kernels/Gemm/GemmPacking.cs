@@ -12,12 +12,11 @@ namespace NormSharp.Kernels;
 internal static unsafe class GemmPacking
 {
     /// <summary>
-    /// Packs op(B)[0..kc, 0..nc] into consecutive NR-column slivers of kc×NR floats each.
+    /// Packs op(B)[0..kc, 0..nc] into consecutive <paramref name="nr"/>-column slivers of kc×nr floats each.
     /// <paramref name="b"/> points at op(B)[0, 0]: row p of B when not transposed, row 0 of the [n, k] storage when transposed.
     /// </summary>
-    public static void PackB<TK>(bool transB, float* b, nint ldb, int kc, int nc, float* dst) where TK : struct, IGemmMicroKernel
+    public static void PackB(bool transB, float* b, nint ldb, int kc, int nc, int nr, float* dst)
     {
-        int nr = TK.NR;
         for (int js = 0; js < nc; js += nr, dst += (nint)nr * kc)
         {
             int cols = Math.Min(nr, nc - js);
@@ -29,18 +28,19 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
-    /// Packs op(A)[0..mr, 0..kc] into one sliver of kc×MR floats, zero-padding rows mr..MR.
+    /// Packs op(A)[0..mr, 0..kc] into one sliver of kc×mrMax floats, zero-padding rows mr..mrMax.
     /// <paramref name="a"/> points at op(A)[0, 0].
     /// </summary>
-    public static void PackA<TK>(bool transA, float* a, nint lda, int kc, int mr, float* dst) where TK : struct, IGemmMicroKernel
+    public static void PackA(bool transA, float* a, nint lda, int kc, int mr, int mrMax, float* dst)
     {
         if (transA)
-            CopyRows(a, lda, kc, mr, TK.MR, dst);
+            CopyRows(a, lda, kc, mr, mrMax, dst);
         else
-            TransposeRows(a, lda, mr, kc, TK.MR, dst);
+            TransposeRows(a, lda, mr, kc, mrMax, dst);
     }
 
     /// <summary>dst[p·width + j] = src[p·ls + j] for j &lt; cols, zero for cols ≤ j &lt; width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyRows(float* src, nint ls, int rows, int cols, int width, float* dst)
     {
         for (int p = 0; p < rows; p++, src += ls, dst += width)
@@ -60,6 +60,7 @@ internal static unsafe class GemmPacking
     /// dst[p·width + i] = src[i·ls + p] for i &lt; rows and p &lt; cols, zero for rows ≤ i &lt; width:
     /// a rows×cols block becomes cols rows of width floats.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransposeRows(float* src, nint ls, int rows, int cols, int width, float* dst)
     {
         int p = 0;

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using NormSharp.Threading;
+using NormSharp.Kernels.Normalization;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels;
 
@@ -9,7 +8,14 @@ namespace NormSharp.Kernels;
 /// GEMM with few rows on one side (a small batch through a Linear layer). Such a product does only 2·rows flops
 /// per element of the big operand, so packing that operand would cost as much as using it: it is streamed once
 /// instead, a few columns at a time, and the short rows are applied to each piece in groups of four while the piece
-/// is still in L1. Nothing is packed except, when they are strided, the short rows.
+/// is still in L1. Two forms, each with an order of additions fixed by the data and the same at every width:
+/// <list type="bullet">
+/// <item><see cref="AxpyRows"/> (B's rows contiguous): each element of C is one fused multiply-add chain over k in order.</item>
+/// <item><see cref="DotRows"/> (both operands' rows contiguous along k): each element is a dot product in
+/// <see cref="DotLanes"/> lanes (term p in lane p mod 16, the last partial group padded with zeros), the lanes
+/// folded upper half onto lower half.</item>
+/// </list>
+/// The path is chosen from the shape alone, so every machine takes the same one.
 /// </summary>
 internal static unsafe class GemmSmall
 {
@@ -24,29 +30,29 @@ internal static unsafe class GemmSmall
     public const int MaxRows = 32;
 
     /// <summary>
-    /// Least k for the dot-product form beyond <see cref="AlwaysRows"/> rows: it reduces each 4×4 block
+    /// Least k for the dot-product form beyond <see cref="AlwaysRows"/> rows: it reduces each output's lanes
     /// horizontally, which short rows do not amortize (16×128×128 runs faster packed).
     /// </summary>
     public const int MinDotK = 256;
 
-    /// <summary>Whether the streaming path should take C[m,n] = op(A)·op(B), and in which orientation.</summary>
+    /// <summary>Lanes of a dot product: every output's terms are spread over 16 lanes whatever the vector width.</summary>
+    public const int DotLanes = 16;
+
+    /// <summary>Elements of the streamed operand per chunk below which a second thread is not worth waking.</summary>
+    private const int MinStreamPerChunk = 32 * 1024;
+
+    /// <summary>Columns of C per parallel unit of the axpy form (four vectors of the widest width).</summary>
+    private const int AxpyUnit = 64;
+
+    /// <summary>Whether the streaming path should take C[m,n] = op(A)·op(B), and in which orientation (from the shape only).</summary>
     public static bool Takes(bool transA, bool transB, int m, int n, int k, out bool mirrored)
     {
         mirrored = false;
-        if (!IsSupported) return false;
         if (m <= AlwaysRows || (m <= MaxRows && (!transB || k >= MinDotK))) return true;
         // Few columns with A's rows contiguous: Cᵀ = op(B)ᵀ·Aᵀ in the dot-product form.
         mirrored = !transA && (n <= AlwaysRows || (n <= MaxRows && k >= MinDotK));
         return mirrored;
     }
-
-    /// <summary>Elements of the streamed operand per chunk below which a second thread is not worth waking.</summary>
-    private const int MinStreamPerChunk = 32 * 1024;
-
-    /// <summary>Columns of C per axpy strip: four vectors per row, sixteen accumulators for four rows.</summary>
-    private const int AxpyStrip = 32;
-
-    public static bool IsSupported => Vector256.IsHardwareAccelerated && Fma.IsSupported && Avx.IsSupported;
 
     /// <summary>
     /// O = alpha·X·Yᵀ + beta·O where X is rows×k and Y is n×k, both with contiguous rows (strides xs, ys),
@@ -58,7 +64,7 @@ internal static unsafe class GemmSmall
         var body = new DotBody { Rows = rows, N = n, K = k, Alpha = alpha, Beta = beta, X = x, Xs = xs, Y = y, Ys = ys, O = o, Ors = ors, Ocs = ocs };
         int groups = (n + 3) / 4;
         int grain = Math.Max(1, MinStreamPerChunk / Math.Max(1, 4 * k));
-        ParallelFor.Run(groups, grain, ref body);
+        WidthParallel.Run(groups, grain, ref body);
     }
 
     /// <summary>
@@ -69,291 +75,299 @@ internal static unsafe class GemmSmall
         float beta, float* c, nint ldc)
     {
         var body = new AxpyBody { Rows = rows, N = n, K = k, Alpha = alpha, Beta = beta, A = a, Ars = ars, Acs = acs, B = b, Ldb = ldb, C = c, Ldc = ldc };
-        int strips = (n + AxpyStrip - 1) / AxpyStrip;
-        int grain = Math.Max(1, MinStreamPerChunk / Math.Max(1, AxpyStrip * k));
-        ParallelFor.Run(strips, grain, ref body);
+        int units = (n + AxpyUnit - 1) / AxpyUnit;
+        int grain = Math.Max(1, MinStreamPerChunk / Math.Max(1, AxpyUnit * k));
+        WidthParallel.Run(units, grain, ref body);
     }
 
-    private struct DotBody : IParallelBody
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Pick<TV>(TV v0, TV v1, TV v2, TV v3, int index) where TV : unmanaged, IFloatVector<TV> =>
+        index == 0 ? v0 : index == 1 ? v1 : index == 2 ? v2 : v3;
+
+    private struct DotBody : IParallelWidthBody
     {
         public int Rows, N, K;
         public float Alpha, Beta;
         public float* X, Y, O;
         public nint Xs, Ys, Ors, Ocs;
 
-        public readonly void Execute(int chunk, int start, int end)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            int j0 = start * 4, j1 = Math.Min(N, end * 4);
-            int j = j0;
-            for (; j + 4 <= j1; j += 4)
+            // An output's 16 lanes take one accumulator at 512 bits, two at 256, four at 128. Blocks of 4 rows × 4
+            // columns at 512 bits (16 of 32 registers), 4 × 1 at 256 and 2 × 1 at 128 (8 of 16), so the accumulators
+            // stay in registers and every row group still shares each streamed column of Y among four rows.
+            int columns = TV.Count == 16 ? 4 : 1, rowsPerBlock = TV.Count == 4 ? 2 : 4;
+            int j1 = Math.Min(N, end * 4);
+            // The padded copies of X's rows' last partial group of 16 terms, made once for all the blocks.
+            int kv = K & ~(DotLanes - 1), tail = K - kv;
+            float[] tails = Normalization.KernelScratch.Floats(tail > 0 ? Rows * DotLanes : 1);
+            fixed (float* xt = tails)
             {
-                // Each group of four rows passes over the same four rows of Y, which stay in L1 after the first.
-                for (int r = 0; r < Rows; r += 4)
+                for (int r = 0; r < Rows && tail > 0; r++) Padding.Copy(X + r * Xs, kv, tail, xt + r * DotLanes, DotLanes, 0f);
+                for (int j = start * 4; j < j1; j += columns)
                 {
-                    switch (Rows - r)
+                    int cols = Math.Min(columns, j1 - j);
+                    // Each group of rows passes over the same columns of Y, which stay in L1 after the first.
+                    for (int r = 0; r < Rows; r += rowsPerBlock)
                     {
-                        case 1: Block<R1>(r, j); break;
-                        case 2: Block<R2>(r, j); break;
-                        case 3: Block<R3>(r, j); break;
-                        default: Block<R4>(r, j); break;
-                    }
-                }
-            }
-            for (; j < j1; j++)
-            {
-                for (int r = 0; r < Rows; r += 4)
-                {
-                    switch (Rows - r)
-                    {
-                        case 1: Column<R1>(r, j); break;
-                        case 2: Column<R2>(r, j); break;
-                        case 3: Column<R3>(r, j); break;
-                        default: Column<R4>(r, j); break;
+                        switch (Math.Min(rowsPerBlock, Rows - r))
+                        {
+                            case 1: Block<TV, R1>(r, j, cols, xt); break;
+                            case 2: Block<TV, R2>(r, j, cols, xt); break;
+                            case 3: Block<TV, R3>(r, j, cols, xt); break;
+                            default: Block<TV, R4>(r, j, cols, xt); break;
+                        }
                     }
                 }
             }
         }
 
-        /// <summary>Rows r..r+TR of X against rows j..j+3 of Y.</summary>
+        /// <summary>
+        /// Rows r..r+TR of X against columns j..j+cols of Y; columns past the valid ones repeat the last and are not
+        /// stored. Accumulator (i, q) holds row i's output column q / L, lanes (q mod L)·W.. of it, where L = 16 / W is
+        /// the number of vectors per output. The last partial group of 16 terms reads copies padded with zeros (X's
+        /// made once by the caller, Y's here before the loop), taken by the loop's last pass.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Block<TR>(int r, int j) where TR : struct, IRowCount
+        [SkipLocalsInit]
+        private readonly void Block<TV, TR>(int r, int j, int cols, float* xTails) where TV : unmanaged, IFloatVector<TV> where TR : struct, IRowCount
         {
-            int rows = TR.Value, kv = K & ~7;
+            int w = TV.Count, l = DotLanes / w, rows = TR.Value;
+            bool four = l != 2; // four accumulators per row; two (one column of two vectors) at 256 bits
             float* x0 = X + r * Xs;
-            float* x1 = rows > 1 ? x0 + Xs : x0, x2 = rows > 2 ? x0 + 2 * Xs : x0, x3 = rows > 3 ? x0 + 3 * Xs : x0;
-            float* y0 = Y + j * Ys, y1 = y0 + Ys, y2 = y1 + Ys, y3 = y2 + Ys;
-            Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
-            Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
-            Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
-            Vector256<float> s30 = default, s31 = default, s32 = default, s33 = default;
-            for (int p = 0; p < kv; p += 8)
+            float* x1 = x0 + Math.Min(1, rows - 1) * Xs, x2 = x0 + Math.Min(2, rows - 1) * Xs, x3 = x0 + Math.Min(3, rows - 1) * Xs;
+            float* y0 = Y + j * Ys;
+            float* y1 = y0 + Math.Min(1, cols - 1) * Ys, y2 = y0 + Math.Min(2, cols - 1) * Ys, y3 = y0 + Math.Min(3, cols - 1) * Ys;
+            int kv = K & ~(DotLanes - 1), tail = K - kv;
+            float* t = stackalloc float[4 * DotLanes];
+            if (tail > 0)
             {
-                Vector256<float> v0 = Vector256.Load(y0 + p), v1 = Vector256.Load(y1 + p);
-                Vector256<float> v2 = Vector256.Load(y2 + p), v3 = Vector256.Load(y3 + p);
-                Vector256<float> u = Vector256.Load(x0 + p);
-                s00 = Fma.MultiplyAdd(u, v0, s00); s01 = Fma.MultiplyAdd(u, v1, s01);
-                s02 = Fma.MultiplyAdd(u, v2, s02); s03 = Fma.MultiplyAdd(u, v3, s03);
+                Padding.Copy(y0, kv, tail, t, DotLanes, 0f);
+                Padding.Copy(y1, kv, tail, t + 16, DotLanes, 0f);
+                Padding.Copy(y2, kv, tail, t + 32, DotLanes, 0f);
+                Padding.Copy(y3, kv, tail, t + 48, DotLanes, 0f);
+            }
+            // Slot q reads column q / l at offset (q % l)·w.
+            float* b0 = Col(y0, y1, y2, y3, 0 / l) + 0 % l * w, b1 = Col(y0, y1, y2, y3, 1 / l) + 1 % l * w;
+            float* b2 = Col(y0, y1, y2, y3, 2 / l) + 2 % l * w, b3 = Col(y0, y1, y2, y3, 3 / l) + 3 % l * w;
+            TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
+            TV s20 = TV.Zero, s21 = TV.Zero, s22 = TV.Zero, s23 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero, s32 = TV.Zero, s33 = TV.Zero;
+            int end = tail > 0 ? kv + DotLanes : kv;
+            for (int p = 0; p < end; p += DotLanes)
+            {
+                if (p == kv)
+                {
+                    // The padded pass: every pointer re-based so that index p lands on its copy.
+                    float* tx = xTails + r * DotLanes - p;
+                    x0 = tx;
+                    x1 = tx + Math.Min(1, rows - 1) * DotLanes;
+                    x2 = tx + Math.Min(2, rows - 1) * DotLanes;
+                    x3 = tx + Math.Min(3, rows - 1) * DotLanes;
+                    float* ty = t - p;
+                    b0 = ty + (0 / l) * DotLanes + 0 % l * w;
+                    b1 = ty + (1 / l) * DotLanes + 1 % l * w;
+                    b2 = ty + Math.Min(2 / l, cols - 1) * DotLanes + 2 % l * w;
+                    b3 = ty + Math.Min(3 / l, cols - 1) * DotLanes + 3 % l * w;
+                }
+                TV v0 = TV.Load(b0 + p), v1 = TV.Load(b1 + p);
+                TV v2 = four ? TV.Load(b2 + p) : v0, v3 = four ? TV.Load(b3 + p) : v1;
+                TV a0 = TV.Load(x0 + p), a1 = l > 1 ? TV.Load(x0 + p + w) : a0, a2 = l > 2 ? TV.Load(x0 + p + 2 * w) : a0, a3 = l > 3 ? TV.Load(x0 + p + 3 * w) : a0;
+                s00 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s00);
+                s01 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s01);
+                if (four)
+                {
+                    s02 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s02);
+                    s03 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s03);
+                }
                 if (rows > 1)
                 {
-                    u = Vector256.Load(x1 + p);
-                    s10 = Fma.MultiplyAdd(u, v0, s10); s11 = Fma.MultiplyAdd(u, v1, s11);
-                    s12 = Fma.MultiplyAdd(u, v2, s12); s13 = Fma.MultiplyAdd(u, v3, s13);
+                    a0 = TV.Load(x1 + p); a1 = l > 1 ? TV.Load(x1 + p + w) : a0; a2 = l > 2 ? TV.Load(x1 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x1 + p + 3 * w) : a0;
+                    s10 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s10);
+                    s11 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s11);
+                    if (four)
+                    {
+                        s12 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s12);
+                        s13 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s13);
+                    }
                 }
                 if (rows > 2)
                 {
-                    u = Vector256.Load(x2 + p);
-                    s20 = Fma.MultiplyAdd(u, v0, s20); s21 = Fma.MultiplyAdd(u, v1, s21);
-                    s22 = Fma.MultiplyAdd(u, v2, s22); s23 = Fma.MultiplyAdd(u, v3, s23);
+                    a0 = TV.Load(x2 + p); a1 = l > 1 ? TV.Load(x2 + p + w) : a0; a2 = l > 2 ? TV.Load(x2 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x2 + p + 3 * w) : a0;
+                    s20 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s20);
+                    s21 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s21);
+                    if (four)
+                    {
+                        s22 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s22);
+                        s23 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s23);
+                    }
                 }
                 if (rows > 3)
                 {
-                    u = Vector256.Load(x3 + p);
-                    s30 = Fma.MultiplyAdd(u, v0, s30); s31 = Fma.MultiplyAdd(u, v1, s31);
-                    s32 = Fma.MultiplyAdd(u, v2, s32); s33 = Fma.MultiplyAdd(u, v3, s33);
+                    a0 = TV.Load(x3 + p); a1 = l > 1 ? TV.Load(x3 + p + w) : a0; a2 = l > 2 ? TV.Load(x3 + p + 2 * w) : a0; a3 = l > 3 ? TV.Load(x3 + p + 3 * w) : a0;
+                    s30 = TV.Fma(Pick(a0, a1, a2, a3, 0 % l), v0, s30);
+                    s31 = TV.Fma(Pick(a0, a1, a2, a3, 1 % l), v1, s31);
+                    if (four)
+                    {
+                        s32 = TV.Fma(Pick(a0, a1, a2, a3, 2 % l), v2, s32);
+                        s33 = TV.Fma(Pick(a0, a1, a2, a3, 3 % l), v3, s33);
+                    }
                 }
             }
-            // Everything below is inlined: a call here would make the register allocator spill the accumulators
-            // inside the loop above, since vector registers do not survive calls.
-            Finish4(x0, kv, y0, r, j, Sum4(s00, s01, s02, s03));
-            if (rows > 1) Finish4(x1, kv, y0, r + 1, j, Sum4(s10, s11, s12, s13));
-            if (rows > 2) Finish4(x2, kv, y0, r + 2, j, Sum4(s20, s21, s22, s23));
-            if (rows > 3) Finish4(x3, kv, y0, r + 3, j, Sum4(s30, s31, s32, s33));
+            Store<TV>(r, j, cols, l, s00, s01, s02, s03);
+            if (rows > 1) Store<TV>(r + 1, j, cols, l, s10, s11, s12, s13);
+            if (rows > 2) Store<TV>(r + 2, j, cols, l, s20, s21, s22, s23);
+            if (rows > 3) Store<TV>(r + 3, j, cols, l, s30, s31, s32, s33);
         }
 
-        /// <summary>Rows r..r+TR of X against row j of Y, in the same lane-wise order as <see cref="Block{TR}"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Column<TR>(int r, int j) where TR : struct, IRowCount
-        {
-            int rows = TR.Value, kv = K & ~7;
-            float* x0 = X + r * Xs;
-            float* x1 = rows > 1 ? x0 + Xs : x0, x2 = rows > 2 ? x0 + 2 * Xs : x0, x3 = rows > 3 ? x0 + 3 * Xs : x0;
-            float* y0 = Y + j * Ys;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int p = 0; p < kv; p += 8)
-            {
-                Vector256<float> v = Vector256.Load(y0 + p);
-                s0 = Fma.MultiplyAdd(Vector256.Load(x0 + p), v, s0);
-                if (rows > 1) s1 = Fma.MultiplyAdd(Vector256.Load(x1 + p), v, s1);
-                if (rows > 2) s2 = Fma.MultiplyAdd(Vector256.Load(x2 + p), v, s2);
-                if (rows > 3) s3 = Fma.MultiplyAdd(Vector256.Load(x3 + p), v, s3);
-            }
-            Vector128<float> sums = Sum4(s0, s1, s2, s3);
-            for (int q = 0; q < rows; q++)
-            {
-                float* xq = x0 + q * Xs;
-                float s = sums.GetElement(q);
-                for (int p = kv; p < K; p++) s = MathF.FusedMultiplyAdd(xq[p], y0[p], s);
-                Store(O + (r + q) * Ors + j * Ocs, s);
-            }
-        }
-
-        /// <summary>Adds the k tail to the sums of row <paramref name="r"/> against columns j..j+3 and stores them.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Finish4(float* xr, int kv, float* y0, int r, int j, Vector128<float> sums)
+        private static float* Col(float* y0, float* y1, float* y2, float* y3, int c) => c == 0 ? y0 : c == 1 ? y1 : c == 2 ? y2 : y3;
+
+        /// <summary>Folds each output's 16 lanes (lane j + 8 onto j, and so on) and stores alpha·sum (+ beta·old).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Store<TV>(int r, int j, int cols, int l, TV q0, TV q1, TV q2, TV q3) where TV : unmanaged, IFloatVector<TV>
         {
             float* o = O + r * Ors + j * Ocs;
-            for (int q = 0; q < 4; q++)
+            if (l == 1)
             {
-                float s = sums.GetElement(q);
-                float* yq = y0 + q * Ys;
-                for (int p = kv; p < K; p++) s = MathF.FusedMultiplyAdd(xr[p], yq[p], s);
-                Store(o + q * Ocs, s);
+                Put(o, TV.Sum(q0));
+                if (cols > 1) Put(o + Ocs, TV.Sum(q1));
+                if (cols > 2) Put(o + 2 * Ocs, TV.Sum(q2));
+                if (cols > 3) Put(o + 3 * Ocs, TV.Sum(q3));
+            }
+            else if (l == 2)
+            {
+                Put(o, TV.Sum(q0 + q1));
+                if (cols > 1) Put(o + Ocs, TV.Sum(q2 + q3));
+            }
+            else
+            {
+                Put(o, TV.Sum((q0 + q2) + (q1 + q3)));
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Store(float* o, float s) =>
-            *o = Beta == 0f ? Alpha * s : MathF.FusedMultiplyAdd(Beta, *o, Alpha * s);
+        private readonly void Put(float* o, float s) => *o = Beta == 0f ? Alpha * s : MathF.FusedMultiplyAdd(Beta, *o, Alpha * s);
     }
 
-    /// <summary>The four horizontal sums of four vectors, in a fixed order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
-    {
-        Vector256<float> h = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
-        return h.GetLower() + h.GetUpper();
-    }
-
-    private struct AxpyBody : IParallelBody
+    private struct AxpyBody : IParallelWidthBody
     {
         public int Rows, N, K;
         public float Alpha, Beta;
         public float* A, B, C;
         public nint Ars, Acs, Ldb, Ldc;
 
-        public readonly void Execute(int chunk, int start, int end)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            int j0 = start * AxpyStrip, j1 = Math.Min(N, end * AxpyStrip);
-            int j = j0;
-            for (; j + AxpyStrip <= j1; j += AxpyStrip)
+            int w = TV.Count;
+            int j = start * AxpyUnit, j1 = Math.Min(N, end * AxpyUnit);
+            // Row groups take turns on the same strip of B, which stays in L2 between them.
+            for (; j + 4 * w <= j1; j += 4 * w) Strips<TV, Yes>(B + j, Ldb, C + j, Ldc);
+            for (; j + w <= j1; j += w) Strips<TV, No>(B + j, Ldb, C + j, Ldc);
+            if (j < j1) PaddedColumns<TV>(j, j1 - j);
+        }
+
+        /// <summary>All rows of C over one strip (four vectors wide, or one).</summary>
+        private readonly void Strips<TV, TWide>(float* b, nint ldb, float* c, nint ldc) where TV : unmanaged, IFloatVector<TV> where TWide : struct, IFlag
+        {
+            for (int r = 0; r < Rows; r += 4)
             {
-                // Row groups take turns on the same strip of B, which stays in L2 between them.
-                for (int r = 0; r < Rows; r += 4)
+                switch (Rows - r)
                 {
-                    switch (Rows - r)
-                    {
-                        case 1: Strip<R1>(r, j); break;
-                        case 2: Strip<R2>(r, j); break;
-                        case 3: Strip<R3>(r, j); break;
-                        default: Strip<R4>(r, j); break;
-                    }
-                }
-            }
-            for (; j + 8 <= j1; j += 8)
-            {
-                for (int r = 0; r < Rows; r += 4)
-                {
-                    switch (Rows - r)
-                    {
-                        case 1: Narrow<R1>(r, j); break;
-                        case 2: Narrow<R2>(r, j); break;
-                        case 3: Narrow<R3>(r, j); break;
-                        default: Narrow<R4>(r, j); break;
-                    }
-                }
-            }
-            for (; j < j1; j++)
-            {
-                for (int r = 0; r < Rows; r++)
-                {
-                    float* ar = A + r * Ars;
-                    float* bp = B + j;
-                    float s = 0f;
-                    for (int p = 0; p < K; p++, bp += Ldb) s = MathF.FusedMultiplyAdd(ar[p * Acs], *bp, s);
-                    float* c = C + r * Ldc + j;
-                    *c = Beta == 0f ? Alpha * s : MathF.FusedMultiplyAdd(Beta, *c, Alpha * s);
+                    case 1: Strip<TV, TWide, R1>(r, b, ldb, c, ldc); break;
+                    case 2: Strip<TV, TWide, R2>(r, b, ldb, c, ldc); break;
+                    case 3: Strip<TV, TWide, R3>(r, b, ldb, c, ldc); break;
+                    default: Strip<TV, TWide, R4>(r, b, ldb, c, ldc); break;
                 }
             }
         }
 
-        /// <summary>Rows r..r+TR of C, columns j..j+31.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Strip<TR>(int r, int j) where TR : struct, IRowCount
+        /// <summary>
+        /// The last columns (fewer than a vector): B's columns copied into a zero-padded k×W panel, C's into a
+        /// padded block, the same strip code run on them, and the valid columns of C copied back.
+        /// </summary>
+        private readonly void PaddedColumns<TV>(int j, int count) where TV : unmanaged, IFloatVector<TV>
         {
-            int rows = TR.Value;
+            int w = TV.Count;
+            float[] scratch = KernelScratch.Floats(K * w + Rows * w);
+            fixed (float* s = scratch)
+            {
+                float* panel = s, cBlock = s + (nint)K * w;
+                for (int p = 0; p < K; p++) Padding.Copy(B + p * Ldb, j, count, panel + (nint)p * w, w, 0f);
+                for (int r = 0; r < Rows; r++) Padding.Copy(C + r * Ldc, j, count, cBlock + (nint)r * w, w, 0f);
+                Strips<TV, No>(panel, w, cBlock, w);
+                for (int r = 0; r < Rows; r++)
+                    for (int q = 0; q < count; q++) C[r * Ldc + j + q] = cBlock[(nint)r * w + q];
+            }
+        }
+
+        /// <summary>Rows r..r+TR of C over four vectors of columns (or one): one FMA chain over k per element.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Strip<TV, TWide, TR>(int r, float* b, nint ldb, float* c, nint ldc)
+            where TV : unmanaged, IFloatVector<TV> where TWide : struct, IFlag where TR : struct, IRowCount
+        {
+            int w = TV.Count, rows = TR.Value;
+            bool wide = TWide.Value;
+            c += r * ldc;
             float* a0 = A + r * Ars;
             float* a1 = rows > 1 ? a0 + Ars : a0, a2 = rows > 2 ? a0 + 2 * Ars : a0, a3 = rows > 3 ? a0 + 3 * Ars : a0;
-            nint acs = Acs, ldb = Ldb;
-            Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
-            Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
-            Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
-            Vector256<float> s30 = default, s31 = default, s32 = default, s33 = default;
-            float* bp = B + j;
+            nint acs = Acs;
+            TV s00 = TV.Zero, s01 = TV.Zero, s02 = TV.Zero, s03 = TV.Zero, s10 = TV.Zero, s11 = TV.Zero, s12 = TV.Zero, s13 = TV.Zero;
+            TV s20 = TV.Zero, s21 = TV.Zero, s22 = TV.Zero, s23 = TV.Zero, s30 = TV.Zero, s31 = TV.Zero, s32 = TV.Zero, s33 = TV.Zero;
+            float* bp = b;
             nint ap = 0;
             for (int p = 0; p < K; p++, bp += ldb, ap += acs)
             {
-                Vector256<float> v0 = Vector256.Load(bp), v1 = Vector256.Load(bp + 8);
-                Vector256<float> v2 = Vector256.Load(bp + 16), v3 = Vector256.Load(bp + 24);
-                Vector256<float> u = Vector256.Create(a0[ap]);
-                s00 = Fma.MultiplyAdd(u, v0, s00); s01 = Fma.MultiplyAdd(u, v1, s01);
-                s02 = Fma.MultiplyAdd(u, v2, s02); s03 = Fma.MultiplyAdd(u, v3, s03);
+                TV v0 = TV.Load(bp);
+                TV v1 = wide ? TV.Load(bp + w) : v0, v2 = wide ? TV.Load(bp + 2 * w) : v0, v3 = wide ? TV.Load(bp + 3 * w) : v0;
+                TV u = TV.Create(a0[ap]);
+                s00 = TV.Fma(u, v0, s00);
+                if (wide) { s01 = TV.Fma(u, v1, s01); s02 = TV.Fma(u, v2, s02); s03 = TV.Fma(u, v3, s03); }
                 if (rows > 1)
                 {
-                    u = Vector256.Create(a1[ap]);
-                    s10 = Fma.MultiplyAdd(u, v0, s10); s11 = Fma.MultiplyAdd(u, v1, s11);
-                    s12 = Fma.MultiplyAdd(u, v2, s12); s13 = Fma.MultiplyAdd(u, v3, s13);
+                    u = TV.Create(a1[ap]);
+                    s10 = TV.Fma(u, v0, s10);
+                    if (wide) { s11 = TV.Fma(u, v1, s11); s12 = TV.Fma(u, v2, s12); s13 = TV.Fma(u, v3, s13); }
                 }
                 if (rows > 2)
                 {
-                    u = Vector256.Create(a2[ap]);
-                    s20 = Fma.MultiplyAdd(u, v0, s20); s21 = Fma.MultiplyAdd(u, v1, s21);
-                    s22 = Fma.MultiplyAdd(u, v2, s22); s23 = Fma.MultiplyAdd(u, v3, s23);
+                    u = TV.Create(a2[ap]);
+                    s20 = TV.Fma(u, v0, s20);
+                    if (wide) { s21 = TV.Fma(u, v1, s21); s22 = TV.Fma(u, v2, s22); s23 = TV.Fma(u, v3, s23); }
                 }
                 if (rows > 3)
                 {
-                    u = Vector256.Create(a3[ap]);
-                    s30 = Fma.MultiplyAdd(u, v0, s30); s31 = Fma.MultiplyAdd(u, v1, s31);
-                    s32 = Fma.MultiplyAdd(u, v2, s32); s33 = Fma.MultiplyAdd(u, v3, s33);
+                    u = TV.Create(a3[ap]);
+                    s30 = TV.Fma(u, v0, s30);
+                    if (wide) { s31 = TV.Fma(u, v1, s31); s32 = TV.Fma(u, v2, s32); s33 = TV.Fma(u, v3, s33); }
                 }
             }
-            float* c = C + r * Ldc + j;
-            Store4(c, s00, s01, s02, s03);
-            if (rows > 1) Store4(c + Ldc, s10, s11, s12, s13);
-            if (rows > 2) Store4(c + 2 * Ldc, s20, s21, s22, s23);
-            if (rows > 3) Store4(c + 3 * Ldc, s30, s31, s32, s33);
+            StoreRow(c, wide, s00, s01, s02, s03);
+            if (rows > 1) StoreRow(c + ldc, wide, s10, s11, s12, s13);
+            if (rows > 2) StoreRow(c + 2 * ldc, wide, s20, s21, s22, s23);
+            if (rows > 3) StoreRow(c + 3 * ldc, wide, s30, s31, s32, s33);
         }
 
-        /// <summary>Rows r..r+TR of C, columns j..j+7, with the same per-lane order as <see cref="Strip{TR}"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Narrow<TR>(int r, int j) where TR : struct, IRowCount
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void StoreRow<TV>(float* c, bool wide, TV s0, TV s1, TV s2, TV s3) where TV : unmanaged, IFloatVector<TV>
         {
-            int rows = TR.Value;
-            float* a0 = A + r * Ars;
-            float* a1 = rows > 1 ? a0 + Ars : a0, a2 = rows > 2 ? a0 + 2 * Ars : a0, a3 = rows > 3 ? a0 + 3 * Ars : a0;
-            nint acs = Acs, ldb = Ldb;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            float* bp = B + j;
-            nint ap = 0;
-            for (int p = 0; p < K; p++, bp += ldb, ap += acs)
+            int w = TV.Count;
+            Store(c, s0);
+            if (wide)
             {
-                Vector256<float> v = Vector256.Load(bp);
-                s0 = Fma.MultiplyAdd(Vector256.Create(a0[ap]), v, s0);
-                if (rows > 1) s1 = Fma.MultiplyAdd(Vector256.Create(a1[ap]), v, s1);
-                if (rows > 2) s2 = Fma.MultiplyAdd(Vector256.Create(a2[ap]), v, s2);
-                if (rows > 3) s3 = Fma.MultiplyAdd(Vector256.Create(a3[ap]), v, s3);
+                Store(c + w, s1);
+                Store(c + 2 * w, s2);
+                Store(c + 3 * w, s3);
             }
-            float* c = C + r * Ldc + j;
-            Store1(c, s0);
-            if (rows > 1) Store1(c + Ldc, s1);
-            if (rows > 2) Store1(c + 2 * Ldc, s2);
-            if (rows > 3) Store1(c + 3 * Ldc, s3);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Store4(float* c, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
+        private readonly void Store<TV>(float* c, TV s) where TV : unmanaged, IFloatVector<TV>
         {
-            Store1(c, s0);
-            Store1(c + 8, s1);
-            Store1(c + 16, s2);
-            Store1(c + 24, s3);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Store1(float* c, Vector256<float> s)
-        {
-            Vector256<float> r = s * Vector256.Create(Alpha);
-            if (Beta != 0f) r = Fma.MultiplyAdd(Vector256.Create(Beta), Vector256.Load(c), r);
-            r.Store(c);
+            TV r = s * TV.Create(Alpha);
+            if (Beta != 0f) r = TV.Fma(TV.Create(Beta), TV.Load(c), r);
+            TV.Store(r, c);
         }
     }
 

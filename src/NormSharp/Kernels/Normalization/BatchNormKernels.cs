@@ -1,13 +1,16 @@
+using System.Runtime.CompilerServices;
 using NormSharp.Errors;
-using NormSharp.Threading;
-using static NormSharp.Kernels.Normalization.ChannelNormSimd;
+using NormSharp.Kernels.Simd;
+using static NormSharp.Kernels.Normalization.NormalizationArguments;
 
 namespace NormSharp.Kernels.Normalization;
 
 /// <summary>
 /// Batch normalization over x laid out as [N, C, L] (L = 1 for an [N, C] input): each channel is normalized with
-/// statistics taken over its N·L values. Channel statistics are computed in double with two passes, so a channel
-/// whose mean is large next to its spread keeps float32 accuracy. Work is split over channels.
+/// statistics taken over its N·L values. A thin adapter over the normalization core: with L = 1 a channel is a
+/// column (<see cref="ColumnGroups"/>), otherwise N runs of L values (<see cref="SegmentGroups"/>); both use the
+/// core's statistics (<see cref="Moments"/>) and element-wise steps (<see cref="NormalizeStep"/>). Work is split over
+/// channels, each channel's sums taken by one thread in a fixed order.
 /// An empty weight or bias span means the affine transform is off (weight 1, bias 0); every output span is
 /// overwritten, never accumulated into. An empty gradient output span means that gradient is not wanted.
 /// </summary>
@@ -16,7 +19,7 @@ public static unsafe class BatchNormKernels
     /// <summary>Elements per parallel chunk below which splitting further costs more than it saves (64 KB of floats).</summary>
     private const int GrainElements = 16384;
 
-    /// <summary>Channels whose per-channel constants live on the stack at once.</summary>
+    /// <summary>Channels whose per-channel constants live on the stack at once in the [N, C] layout.</summary>
     private const int Block = 256;
 
     /// <summary>
@@ -32,31 +35,32 @@ public static unsafe class BatchNormKernels
         int n, int c, int l, float eps, float momentum)
     {
         const string op = "BatchNorm.ForwardTraining";
-        long total = CheckDims(op, n, c, l);
+        var shape = CheckDims(op, n, c, l, out long total);
         if ((long)n * l == 1)
-            throw new InvalidValueException(nameof(x), $"{op}: Expected more than 1 value per channel when training, got input size {Describe(n, c, l)}.");
+            throw new InvalidValueException(nameof(x), $"{op}: Expected more than 1 value per channel when training, got input size {shape}.");
         CheckEps(op, eps);
         if (!(momentum >= 0 && momentum <= 1))
             throw new InvalidValueException(nameof(momentum), $"{op}: momentum must be in [0, 1], got {momentum}.");
-        CheckLength(op, nameof(x), x.Length, total, n, c, l);
-        CheckLength(op, nameof(y), y.Length, total, n, c, l);
-        CheckOptional(op, nameof(weight), weight.Length, c);
-        CheckOptional(op, nameof(bias), bias.Length, c);
-        CheckChannels(op, nameof(saveMean), saveMean.Length, c);
-        CheckChannels(op, nameof(saveInvStd), saveInvStd.Length, c);
+        CheckLength(op, nameof(x), x.Length, total, shape);
+        CheckLength(op, nameof(y), y.Length, total, shape);
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckOptional(op, nameof(bias), bias.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, "channels");
         if (runningMean.IsEmpty != runningVar.IsEmpty)
             throw new ShapeMismatchException($"{op}: runningMean has {runningMean.Length} elements and runningVar {runningVar.Length}; track both (C = {c} each) or neither (both empty).");
-        CheckOptional(op, nameof(runningMean), runningMean.Length, c);
-        CheckOptional(op, nameof(runningVar), runningVar.Length, c);
+        CheckOptional(op, nameof(runningMean), runningMean.Length, c, "channels");
+        CheckOptional(op, nameof(runningVar), runningVar.Length, c, "channels");
 
         fixed (float* px = x, pw = weight, pb = bias, py = y, psm = saveMean, psi = saveInvStd, prm = runningMean, prv = runningVar)
         {
-            var body = new TrainForwardBody
+            var body = new ForwardBody
             {
-                X = px, W = pw, B = pb, Y = py, SaveMean = psm, SaveInvStd = psi, RunMean = prm, RunVar = prv,
+                Training = true, X = px, W = weight.IsEmpty ? null : pw, B = bias.IsEmpty ? null : pb, Y = py,
+                SaveMean = psm, SaveInvStd = psi, RunMean = runningMean.IsEmpty ? null : prm, RunVar = runningVar.IsEmpty ? null : prv,
                 N = n, C = c, L = l, Eps = eps, Momentum = momentum,
             };
-            ParallelFor.Run(c, ChannelGrain(n, l), ref body);
+            WidthParallel.Run(c, ChannelGrain(n, l), ref body);
         }
     }
 
@@ -67,19 +71,23 @@ public static unsafe class BatchNormKernels
         ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, Span<float> y, int n, int c, int l, float eps)
     {
         const string op = "BatchNorm.ForwardInference";
-        long total = CheckDims(op, n, c, l);
+        var shape = CheckDims(op, n, c, l, out long total);
         CheckEps(op, eps);
-        CheckLength(op, nameof(x), x.Length, total, n, c, l);
-        CheckLength(op, nameof(y), y.Length, total, n, c, l);
-        CheckOptional(op, nameof(weight), weight.Length, c);
-        CheckOptional(op, nameof(bias), bias.Length, c);
-        CheckChannels(op, nameof(runningMean), runningMean.Length, c);
-        CheckChannels(op, nameof(runningVar), runningVar.Length, c);
+        CheckLength(op, nameof(x), x.Length, total, shape);
+        CheckLength(op, nameof(y), y.Length, total, shape);
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckOptional(op, nameof(bias), bias.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, "channels");
 
         fixed (float* px = x, pw = weight, pb = bias, prm = runningMean, prv = runningVar, py = y)
         {
-            var body = new InferenceForwardBody { X = px, W = pw, B = pb, RunMean = prm, RunVar = prv, Y = py, N = n, C = c, L = l, Eps = eps };
-            ParallelFor.Run(c, ChannelGrain(n, l), ref body);
+            var body = new ForwardBody
+            {
+                Training = false, X = px, W = weight.IsEmpty ? null : pw, B = bias.IsEmpty ? null : pb, Y = py,
+                RunMean = prm, RunVar = prv, N = n, C = c, L = l, Eps = eps,
+            };
+            WidthParallel.Run(c, ChannelGrain(n, l), ref body);
         }
     }
 
@@ -96,24 +104,25 @@ public static unsafe class BatchNormKernels
         int n, int c, int l)
     {
         const string op = "BatchNorm.BackwardTraining";
-        long total = CheckDims(op, n, c, l);
-        CheckLength(op, nameof(dy), dy.Length, total, n, c, l);
-        CheckLength(op, nameof(x), x.Length, total, n, c, l);
-        CheckOptional(op, nameof(weight), weight.Length, c);
-        CheckChannels(op, nameof(saveMean), saveMean.Length, c);
-        CheckChannels(op, nameof(saveInvStd), saveInvStd.Length, c);
-        if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, n, c, l);
-        CheckOptional(op, nameof(dweight), dweight.Length, c);
-        CheckOptional(op, nameof(dbias), dbias.Length, c);
+        var shape = CheckDims(op, n, c, l, out long total);
+        CheckLength(op, nameof(dy), dy.Length, total, shape);
+        CheckLength(op, nameof(x), x.Length, total, shape);
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveMean), saveMean.Length, c, "channels");
+        CheckPerUnit(op, nameof(saveInvStd), saveInvStd.Length, c, "channels");
+        if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, shape);
+        CheckOptional(op, nameof(dweight), dweight.Length, c, "channels");
+        CheckOptional(op, nameof(dbias), dbias.Length, c, "channels");
 
         fixed (float* pdy = dy, px = x, pw = weight, psm = saveMean, psi = saveInvStd, pdx = dx, pdw = dweight, pdb = dbias)
         {
-            var body = new TrainBackwardBody
+            var body = new BackwardBody
             {
-                Dy = pdy, X = px, W = pw, SaveMean = psm, SaveInvStd = psi, Dx = pdx, DWeight = pdw, DBias = pdb,
+                Training = true, Dy = pdy, X = px, W = weight.IsEmpty ? null : pw, Mean = psm, InvStd = psi,
+                Dx = dx.IsEmpty ? null : pdx, DWeight = dweight.IsEmpty ? null : pdw, DBias = dbias.IsEmpty ? null : pdb,
                 N = n, C = c, L = l,
             };
-            ParallelFor.Run(c, ChannelGrain(n, l), ref body);
+            WidthParallel.Run(c, ChannelGrain(n, l), ref body);
         }
     }
 
@@ -131,28 +140,33 @@ public static unsafe class BatchNormKernels
         int n, int c, int l, float eps)
     {
         const string op = "BatchNorm.BackwardInference";
-        long total = CheckDims(op, n, c, l);
+        var shape = CheckDims(op, n, c, l, out long total);
         CheckEps(op, eps);
-        CheckLength(op, nameof(dy), dy.Length, total, n, c, l);
-        CheckOptional(op, nameof(weight), weight.Length, c);
-        CheckChannels(op, nameof(runningVar), runningVar.Length, c);
-        if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, n, c, l);
-        CheckOptional(op, nameof(dweight), dweight.Length, c);
-        CheckOptional(op, nameof(dbias), dbias.Length, c);
-        if (!dweight.IsEmpty)
+        CheckLength(op, nameof(dy), dy.Length, total, shape);
+        CheckOptional(op, nameof(weight), weight.Length, c, "channels");
+        CheckPerUnit(op, nameof(runningVar), runningVar.Length, c, "channels");
+        if (!dx.IsEmpty) CheckLength(op, nameof(dx), dx.Length, total, shape);
+        CheckOptional(op, nameof(dweight), dweight.Length, c, "channels");
+        CheckOptional(op, nameof(dbias), dbias.Length, c, "channels");
+        bool withX = !dweight.IsEmpty;
+        if (withX)
         {
-            CheckLength(op, nameof(x), x.Length, total, n, c, l);
-            CheckChannels(op, nameof(runningMean), runningMean.Length, c);
+            CheckLength(op, nameof(x), x.Length, total, shape);
+            CheckPerUnit(op, nameof(runningMean), runningMean.Length, c, "channels");
         }
 
-        fixed (float* pdy = dy, px = x, pw = weight, prm = runningMean, prv = runningVar, pdx = dx, pdw = dweight, pdb = dbias)
+        float[] zeros = KernelScratch.Floats(c + 16);
+        Array.Clear(zeros, 0, c + 16);
+        fixed (float* pdy = dy, px = x, pw = weight, prm = runningMean, prv = runningVar, pdx = dx, pdw = dweight, pdb = dbias, pz = zeros)
         {
-            var body = new InferenceBackwardBody
+            // Without dweight, x is not needed: dy stands in for it about a zero mean, and only Σ dy is kept.
+            var body = new BackwardBody
             {
-                Dy = pdy, X = px, W = pw, RunMean = prm, RunVar = prv, Dx = pdx, DWeight = pdw, DBias = pdb,
-                N = n, C = c, L = l, Eps = eps,
+                Training = false, Dy = pdy, X = withX ? px : pdy, W = weight.IsEmpty ? null : pw, Mean = withX ? prm : pz, RunVar = prv, Eps = eps,
+                Dx = dx.IsEmpty ? null : pdx, DWeight = dweight.IsEmpty ? null : pdw, DBias = dbias.IsEmpty ? null : pdb,
+                N = n, C = c, L = l,
             };
-            ParallelFor.Run(c, ChannelGrain(n, l), ref body);
+            WidthParallel.Run(c, ChannelGrain(n, l), ref body);
         }
     }
 
@@ -162,297 +176,161 @@ public static unsafe class BatchNormKernels
     /// </summary>
     private static int ChannelGrain(int n, int l) => (int)Math.Max(l == 1 ? 16 : 1, GrainElements / ((long)n * l));
 
-    private struct TrainForwardBody : IParallelBody
+    private struct ForwardBody : IParallelWidthBody
     {
+        public bool Training;
         public float* X, W, B, Y, SaveMean, SaveInvStd, RunMean, RunVar;
         public int N, C, L;
         public float Eps, Momentum;
 
-        public void Execute(int chunk, int start, int end)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            float* hi = stackalloc float[Block], lo = stackalloc float[Block], scale = stackalloc float[Block], shift = stackalloc float[Block];
-            double* sum = stackalloc double[Block], sq = stackalloc double[Block];
-            double m = (double)N * L;
+            if (L == 1) Columns<TV>(start, end);
+            else for (int ch = start; ch < end; ch++) Channel<TV>(ch);
+        }
+
+        private readonly void Channel<TV>(int ch) where TV : unmanaged, IFloatVector<TV>
+        {
+            nint stride = (nint)C * L;
+            float* x = X + (nint)ch * L;
+            float hi, lo, rstd;
+            if (Training)
+            {
+                SegmentGroups.Statistics<TV>(x, stride, N, L, Eps, out double mean, out double variance, out rstd);
+                Record(ch, mean, variance, rstd);
+                Moments.Split(mean, out hi, out lo);
+            }
+            else
+            {
+                hi = RunMean[ch];
+                lo = 0f;
+                rstd = InferenceRstd(RunVar[ch], Eps);
+            }
+            SegmentGroups.Forward<TV>(x, Y + (nint)ch * L, stride, N, L, hi, lo, rstd, W, B, ch, 0);
+        }
+
+        private readonly void Columns<TV>(int start, int end) where TV : unmanaged, IFloatVector<TV>
+        {
+            float* hi = stackalloc float[Block + 16], lo = stackalloc float[Block + 16], r = stackalloc float[Block + 16];
+            double* s1 = stackalloc double[Block + 16], s2 = stackalloc double[Block + 16];
             for (int c0 = start; c0 < end; c0 += Block)
             {
                 int count = Math.Min(Block, end - c0);
-                if (L == 1)
+                if (Training)
                 {
-                    new Span<double>(sum, count).Clear();
-                    new Span<double>(sq, count).Clear();
-                    for (int i = 0; i < N; i++) ColumnSum(X + (long)i * C + c0, sum, count);
-                    for (int j = 0; j < count; j++) sum[j] /= m;
-                    for (int i = 0; i < N; i++) ColumnSquaredDeviation(X + (long)i * C + c0, sum, sq, count);
-                    for (int j = 0; j < count; j++) Finish(c0 + j, sum[j], sq[j] / m, m, out hi[j], out lo[j], out scale[j], out shift[j]);
-                    for (int i = 0; i < N; i++) ColumnAffine(X + (long)i * C + c0, Y + (long)i * C + c0, hi, lo, scale, shift, count);
+                    new Span<double>(s1, count).Clear();
+                    new Span<double>(s2, count).Clear();
+                    ColumnGroups.Statistics<TV>(X + c0, C, N, count, s1, s2);
+                    for (int j = 0; j < count; j++)
+                    {
+                        Moments.Finish(X[c0 + j], s1[j], s2[j], N, Eps, out double mean, out double variance, out r[j]);
+                        Record(c0 + j, mean, variance, r[j]);
+                        Moments.Split(mean, out hi[j], out lo[j]);
+                    }
                 }
                 else
                 {
                     for (int j = 0; j < count; j++)
                     {
-                        int ch = c0 + j;
-                        double s = 0;
-                        for (int i = 0; i < N; i++) s += Sum(X + ((long)i * C + ch) * L, L);
-                        double mean = s / m;
-                        double q = 0;
-                        for (int i = 0; i < N; i++) q += SumSquaredDeviation(X + ((long)i * C + ch) * L, L, mean);
-                        Finish(ch, mean, q / m, m, out float h, out float lw, out float sc, out float sh);
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = ((long)i * C + ch) * L;
-                            Affine(X + o, Y + o, L, h, lw, sc, sh);
-                        }
+                        hi[j] = RunMean[c0 + j];
+                        lo[j] = 0f;
+                        r[j] = InferenceRstd(RunVar[c0 + j], Eps);
                     }
                 }
+                var k = new ChannelConstants { Hi = hi, Lo = lo, R = r };
+                ColumnGroups.Forward<TV>(X + c0, Y + c0, C, N, count, k, W == null ? null : W + c0, B == null ? null : B + c0);
             }
         }
 
-        private readonly void Finish(int ch, double mean, double variance, double m, out float hi, out float lo, out float scale, out float shift)
+        /// <summary>Saves the batch statistics and moves the running ones towards them.</summary>
+        private readonly void Record(int ch, double mean, double variance, float rstd)
         {
-            double invStd = 1.0 / Math.Sqrt(variance + Eps);
             SaveMean[ch] = (float)mean;
-            SaveInvStd[ch] = (float)invStd;
-            if (RunMean != null)
-            {
-                double mom = Momentum;
-                RunMean[ch] = (float)((1 - mom) * RunMean[ch] + mom * mean);
-                RunVar[ch] = (float)((1 - mom) * RunVar[ch] + mom * (variance * m / (m - 1)));
-            }
-            Split(mean, out hi, out lo);
-            scale = (float)(W == null ? invStd : invStd * W[ch]);
-            shift = B == null ? 0f : B[ch];
+            SaveInvStd[ch] = rstd;
+            if (RunMean == null) return;
+            double m = (double)N * L, mom = Momentum;
+            RunMean[ch] = (float)((1 - mom) * RunMean[ch] + mom * mean);
+            RunVar[ch] = (float)((1 - mom) * RunVar[ch] + mom * (variance * m / (m - 1)));
         }
     }
 
-    private struct InferenceForwardBody : IParallelBody
+    private static float InferenceRstd(float runningVar, float eps) => (float)(1.0 / Math.Sqrt((double)runningVar + eps));
+
+    private struct BackwardBody : IParallelWidthBody
     {
-        public float* X, W, B, RunMean, RunVar, Y;
+        public bool Training;
+        public float* Dy, X, W, Mean, InvStd, RunVar, Dx, DWeight, DBias;
         public int N, C, L;
         public float Eps;
 
-        public void Execute(int chunk, int start, int end)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            float* zero = stackalloc float[Block], scale = stackalloc float[Block], shift = stackalloc float[Block];
-            new Span<float>(zero, Block).Clear();
-            for (int c0 = start; c0 < end; c0 += Block)
-            {
-                int count = Math.Min(Block, end - c0);
-                for (int j = 0; j < count; j++)
-                {
-                    int ch = c0 + j;
-                    double invStd = 1.0 / Math.Sqrt((double)RunVar[ch] + Eps);
-                    scale[j] = (float)(W == null ? invStd : invStd * W[ch]);
-                    shift[j] = B == null ? 0f : B[ch];
-                }
-                if (L == 1)
-                {
-                    for (int i = 0; i < N; i++)
-                        ColumnAffine(X + (long)i * C + c0, Y + (long)i * C + c0, RunMean + c0, zero, scale, shift, count);
-                }
-                else
-                {
-                    for (int j = 0; j < count; j++)
-                    {
-                        int ch = c0 + j;
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = ((long)i * C + ch) * L;
-                            Affine(X + o, Y + o, L, RunMean[ch], 0f, scale[j], shift[j]);
-                        }
-                    }
-                }
-            }
+            if (L == 1) Columns<TV>(start, end);
+            else for (int ch = start; ch < end; ch++) Channel<TV>(ch);
         }
-    }
 
-    private struct TrainBackwardBody : IParallelBody
-    {
-        public float* Dy, X, W, SaveMean, SaveInvStd, Dx, DWeight, DBias;
-        public int N, C, L;
-
-        public void Execute(int chunk, int start, int end)
+        private readonly void Channel<TV>(int ch) where TV : unmanaged, IFloatVector<TV>
         {
-            float* delta = stackalloc float[Block], coefDy = stackalloc float[Block], coefX = stackalloc float[Block], constant = stackalloc float[Block];
-            double* sd = stackalloc double[Block], sg = stackalloc double[Block], sgd = stackalloc double[Block];
-            double m = (double)N * L;
+            nint stride = (nint)C * L;
+            nint o = (nint)ch * L;
+            double sumDy = 0, sumDyD = 0;
+            double sumD = SegmentGroups.Sums<TV>(X + o, Dy + o, stride, N, L, Mean[ch], &sumDy, &sumDyD, 0);
+            var k = Finish(ch, sumDy, sumDyD, sumD);
+            if (Dx != null) SegmentGroups.Backward<TV>(X + o, Dy + o, Dx + o, stride, N, L, k, W, ch, 0);
+        }
+
+        private readonly void Columns<TV>(int start, int end) where TV : unmanaged, IFloatVector<TV>
+        {
+            float* hi = stackalloc float[Block + 16], lo = stackalloc float[Block + 16], r = stackalloc float[Block + 16];
+            float* mg = stackalloc float[Block + 16], mgx = stackalloc float[Block + 16];
+            double* sg = stackalloc double[Block + 16], sgd = stackalloc double[Block + 16], sd = stackalloc double[Block + 16];
             for (int c0 = start; c0 < end; c0 += Block)
             {
                 int count = Math.Min(Block, end - c0);
-                new Span<double>(sd, count).Clear();
                 new Span<double>(sg, count).Clear();
                 new Span<double>(sgd, count).Clear();
-                if (L == 1)
-                {
-                    for (int i = 0; i < N; i++)
-                        ColumnAccumulateShifted(X + (long)i * C + c0, Dy + (long)i * C + c0, SaveMean + c0, sd, sg, sgd, count);
-                }
-                else
-                {
-                    for (int j = 0; j < count; j++)
-                    {
-                        int ch = c0 + j;
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = ((long)i * C + ch) * L;
-                            AccumulateShifted(X + o, Dy + o, L, SaveMean[ch], ref sd[j], ref sg[j], ref sgd[j]);
-                        }
-                    }
-                }
-
+                new Span<double>(sd, count).Clear();
+                ColumnGroups.Sums<TV>(X + c0, Dy + c0, Mean + c0, C, N, count, sg, sgd, sd);
                 for (int j = 0; j < count; j++)
                 {
-                    int ch = c0 + j;
-                    double invStd = SaveInvStd[ch];
-                    // The saved mean is float32; sd/m is what it rounded away, so x̂ uses the exact batch mean.
-                    double d = sd[j] / m;
-                    double sumDy = sg[j];
-                    double sumDyXhat = invStd * (sgd[j] - d * sumDy);
-                    if (DBias != null) DBias[ch] = (float)sumDy;
-                    if (DWeight != null) DWeight[ch] = (float)sumDyXhat;
-                    double g = W == null ? invStd : invStd * W[ch];
-                    delta[j] = (float)d;
-                    coefDy[j] = (float)g;
-                    coefX[j] = (float)(-g * invStd * sumDyXhat / m);
-                    constant[j] = (float)(-g * sumDy / m);
+                    var k = Finish(c0 + j, sg[j], sgd[j], sd[j]);
+                    hi[j] = k.Hi;
+                    lo[j] = k.Lo;
+                    r[j] = k.R;
+                    mg[j] = k.MeanG;
+                    mgx[j] = k.MeanGXhat;
                 }
-
-                if (Dx == null) continue;
-                if (L == 1)
-                {
-                    for (int i = 0; i < N; i++)
-                    {
-                        long o = (long)i * C + c0;
-                        ColumnBackwardApply(Dy + o, X + o, Dx + o, SaveMean + c0, delta, coefDy, coefX, constant, count);
-                    }
-                }
-                else
-                {
-                    for (int j = 0; j < count; j++)
-                    {
-                        int ch = c0 + j;
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = ((long)i * C + ch) * L;
-                            BackwardApply(Dy + o, X + o, Dx + o, L, SaveMean[ch], delta[j], coefDy[j], coefX[j], constant[j]);
-                        }
-                    }
-                }
+                if (Dx != null)
+                    ColumnGroups.Backward<TV>(X + c0, Dy + c0, Dx + c0, C, N, count, new ChannelConstants { Hi = hi, Lo = lo, R = r, MeanG = mg, MeanGXhat = mgx }, W == null ? null : W + c0);
             }
         }
-    }
 
-    private struct InferenceBackwardBody : IParallelBody
-    {
-        public float* Dy, X, W, RunMean, RunVar, Dx, DWeight, DBias;
-        public int N, C, L;
-        public float Eps;
-
-        public void Execute(int chunk, int start, int end)
+        /// <summary>
+        /// A channel's parameter gradients and backward constants from its sums. In training the saved float mean is
+        /// corrected by Σ(x − hi)/M; in inference the running statistics are constants, so mean(g) and mean(g·x̂) are 0.
+        /// </summary>
+        private readonly RowConstants Finish(int ch, double sumDy, double sumDyD, double sumD)
         {
-            float* zero = stackalloc float[Block], scale = stackalloc float[Block];
-            double* sd = stackalloc double[Block], sg = stackalloc double[Block], sgd = stackalloc double[Block];
-            new Span<float>(zero, Block).Clear();
-            bool reduce = DWeight != null || DBias != null;
-            for (int c0 = start; c0 < end; c0 += Block)
-            {
-                int count = Math.Min(Block, end - c0);
-                if (reduce)
-                {
-                    new Span<double>(sd, count).Clear();
-                    new Span<double>(sg, count).Clear();
-                    new Span<double>(sgd, count).Clear();
-                    // Without dweight, x is not needed: accumulate dy against itself and ignore the product.
-                    bool withX = DWeight != null;
-                    if (L == 1)
-                    {
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = (long)i * C + c0;
-                            ColumnAccumulateShifted(withX ? X + o : Dy + o, Dy + o, withX ? RunMean + c0 : zero, sd, sg, sgd, count);
-                        }
-                    }
-                    else
-                    {
-                        for (int j = 0; j < count; j++)
-                        {
-                            int ch = c0 + j;
-                            for (int i = 0; i < N; i++)
-                            {
-                                long o = ((long)i * C + ch) * L;
-                                AccumulateShifted(withX ? X + o : Dy + o, Dy + o, L, withX ? RunMean[ch] : 0f, ref sd[j], ref sg[j], ref sgd[j]);
-                            }
-                        }
-                    }
-                }
-
-                for (int j = 0; j < count; j++)
-                {
-                    int ch = c0 + j;
-                    double invStd = 1.0 / Math.Sqrt((double)RunVar[ch] + Eps);
-                    if (DBias != null) DBias[ch] = (float)sg[j];
-                    if (DWeight != null) DWeight[ch] = (float)(invStd * sgd[j]);
-                    scale[j] = (float)(W == null ? invStd : invStd * W[ch]);
-                }
-
-                if (Dx == null) continue;
-                if (L == 1)
-                {
-                    for (int i = 0; i < N; i++)
-                    {
-                        long o = (long)i * C + c0;
-                        ColumnAffine(Dy + o, Dx + o, zero, zero, scale, zero, count);
-                    }
-                }
-                else
-                {
-                    for (int j = 0; j < count; j++)
-                    {
-                        int ch = c0 + j;
-                        for (int i = 0; i < N; i++)
-                        {
-                            long o = ((long)i * C + ch) * L;
-                            Affine(Dy + o, Dx + o, L, 0f, 0f, scale[j], 0f);
-                        }
-                    }
-                }
-            }
+            double m = (double)N * L;
+            float r = Training ? InvStd[ch] : InferenceRstd(RunVar[ch], Eps);
+            double lo = Training ? sumD / m : 0.0;
+            if (DBias != null) DBias[ch] = (float)sumDy;
+            if (DWeight != null) DWeight[ch] = (float)(r * (sumDyD - lo * sumDy));
+            if (!Training) return new RowConstants { Hi = Mean[ch], R = r };
+            double w = W == null ? 1.0 : W[ch];
+            return RowConstants.From(true, Mean[ch], r, w * sumDy, w * sumDyD, sumD, m);
         }
     }
 
-    private static long CheckDims(string op, int n, int c, int l)
+    private static InputShape CheckDims(string op, int n, int c, int l, out long total)
     {
-        if (n < 1) throw new InvalidValueException(nameof(n), $"{op}: n (batch size) must be at least 1, got {n}.");
-        if (c < 1) throw new InvalidValueException(nameof(c), $"{op}: c (channels) must be at least 1, got {c}.");
-        if (l < 1) throw new InvalidValueException(nameof(l), $"{op}: l (length per channel) must be at least 1, got {l}.");
-        long total = (long)n * c * l;
-        if (total > Array.MaxLength)
-            throw new InvalidValueException(nameof(n), $"{op}: input size {Describe(n, c, l)} has {total} elements, more than a span can hold.");
-        return total;
+        CheckSize(op, nameof(n), "n (batch size)", n, 1);
+        CheckSize(op, nameof(c), "c (channels)", c, 1);
+        CheckSize(op, nameof(l), "l (length per channel)", l, 1);
+        var shape = l == 1 ? new InputShape(n, c) : new InputShape(n, c, l);
+        total = CheckTotal(op, shape);
+        return shape;
     }
-
-    private static void CheckEps(string op, float eps)
-    {
-        if (!(eps >= 0) || float.IsInfinity(eps))
-            throw new InvalidValueException(nameof(eps), $"{op}: eps must be finite and non-negative, got {eps}.");
-    }
-
-    private static void CheckLength(string op, string name, int actual, long expected, int n, int c, int l)
-    {
-        if (actual != expected)
-            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but the input size {Describe(n, c, l)} needs {expected}.");
-    }
-
-    private static void CheckChannels(string op, string name, int actual, int c)
-    {
-        if (actual != c)
-            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but there are {c} channels.");
-    }
-
-    private static void CheckOptional(string op, string name, int actual, int c)
-    {
-        if (actual != 0 && actual != c)
-            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but there are {c} channels (pass an empty span to leave it out).");
-    }
-
-    private static string Describe(int n, int c, int l) => l == 1 ? $"[{n}, {c}]" : $"[{n}, {c}, {l}]";
 }

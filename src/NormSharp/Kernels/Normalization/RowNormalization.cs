@@ -1,176 +1,174 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using NormSharp.Errors;
+using NormSharp.Kernels.Simd;
+using NormSharp.Threading;
 
 namespace NormSharp.Kernels.Normalization;
 
 /// <summary>
-/// The per-row building blocks shared by LayerNorm and RMSNorm. Statistics use a pivot K (the row's first
-/// element): sums of (x − K) and (x − K)² are accumulated in float lanes over short blocks and combined in
-/// double, so a mean that is large against the spread does not cancel; the normalize pass subtracts the
-/// mean as K + d so the small part of x − mean is not rounded away.
+/// The row layout of the normalization core, shared by LayerNorm (centred) and RMSNorm (not centred): every row of
+/// <c>cols</c> values is one group with per-element weight and bias. Rows are split over the pool in chunks fixed
+/// by the row length (never by the thread count), so per-chunk parameter-gradient partials, added in chunk order,
+/// give the same bits on any number of threads.
 /// </summary>
-internal static class RowNormalization
+internal static unsafe class RowNormalization
 {
-    /// <summary>Elements per float-lane block before the partial sums are folded into double.</summary>
-    private const int Block = 1024;
+    /// <summary>Rows per parallel chunk: a chunk moves at least 64 KB.</summary>
+    public static int Grain(int cols) => Math.Max(1, 16 * 1024 / Math.Max(1, cols));
 
-    /// <summary>Rows per parallel chunk: enough that a chunk moves ≥ 64 KB.</summary>
-    public static int Grain(int cols) => Math.Max(1, (64 * 1024 / 4) / Math.Max(1, cols));
-
-    /// <summary>Σ(x − k) and Σ(x − k)² of one row, in double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ShiftedSums(ReadOnlySpan<float> row, float k, out double s1, out double s2)
+    /// <summary>Normalizes rows [0, rows) of x into y, writing each row's mean (hi part; centred only) and rstd.</summary>
+    public static void Forward(bool centered, float* x, float* w, float* b, float* y, float* mean, float* rstd, int rows, int cols, float eps)
     {
-        s1 = 0;
-        s2 = 0;
-        int n = row.Length;
-        ref float x = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
-        var kv = Vector256.Create(k);
-        for (int start = 0; start < n; start += Block)
+        if (centered) Forward<Yes>(x, w, b, y, mean, rstd, rows, cols, eps);
+        else Forward<No>(x, w, b, y, mean, rstd, rows, cols, eps);
+    }
+
+    private static void Forward<TC>(float* x, float* w, float* b, float* y, float* mean, float* rstd, int rows, int cols, float eps) where TC : struct, IFlag
+    {
+        var body = new ForwardBody<TC> { X = x, W = w, B = b, Y = y, Mean = mean, Rstd = rstd, Cols = cols, Eps = eps };
+        WidthParallel.Run(rows, Grain(cols), ref body);
+    }
+
+    /// <summary>
+    /// dx for rows [0, rows) in <paramref name="chunks"/> chunks, and when <paramref name="partials"/> is not null the
+    /// parameter-gradient partials: chunk c's Σ dy·x̂ at partials[c·cols] and (centred only) Σ dy at partials[(chunks + c)·cols].
+    /// </summary>
+    public static void Backward(bool centered, float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks)
+    {
+        if (centered) Backward<Yes>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
+        else Backward<No>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
+    }
+
+    private static void Backward<TC>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks) where TC : struct, IFlag
+    {
+        if (partials != null) Backward<TC, Yes>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
+        else Backward<TC, No>(dy, x, w, mean, rstd, dx, partials, rows, cols, chunks);
+    }
+
+    private static void Backward<TC, TG>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, float* partials, int rows, int cols, int chunks)
+        where TC : struct, IFlag where TG : struct, IFlag
+    {
+        var body = new BackwardBody<TC, TG> { Dy = dy, X = x, W = w, Mean = mean, Rstd = rstd, Dx = dx, Partials = partials, Cols = cols, Chunks = chunks };
+        WidthParallel.RunChunks(rows, chunks, ref body);
+    }
+
+    private struct ForwardBody<TC> : IParallelWidthBody where TC : struct, IFlag
+    {
+        public float* X, W, B, Y, Mean, Rstd;
+        public int Cols;
+        public float Eps;
+
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            int end = Math.Min(n, start + Block);
-            int i = start;
-            double z1 = 0, z2 = 0;
-            if (Vector512.IsHardwareAccelerated)
+            // The operands are chosen once per chunk; each combination is its own compiled loop.
+            if (W != null && B != null) Rows<TV, Stream<TV>, Stream<TV>>(new(W), new(B), start, end);
+            else if (W != null) Rows<TV, Stream<TV>, Constant<TV>>(new(W), new(TV.Zero), start, end);
+            else if (B != null) Rows<TV, Constant<TV>, Stream<TV>>(new(TV.Create(1f)), new(B), start, end);
+            else Rows<TV, Constant<TV>, Constant<TV>>(new(TV.Create(1f)), new(TV.Zero), start, end);
+        }
+
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Rows<TV, TW, TB>(TW w, TB b, int start, int end)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV>
+        {
+            int n = Cols;
+            float* X = this.X, Y = this.Y;
+            for (int r = start; r < end; r++)
             {
-                // 512-bit lanes halve the instruction count, which is what limits a pass over cache-resident rows.
-                var k5 = Vector512.Create(k);
-                var p1 = Vector512<float>.Zero; var p2 = Vector512<float>.Zero;
-                var q1 = Vector512<float>.Zero; var q2 = Vector512<float>.Zero;
-                for (; i <= end - 32; i += 32)
+                float* x = X + (long)r * n;
+                float pivot = TC.Value ? x[0] : 0f;
+                double s1 = 0, s2 = 0;
+                Moments.Accumulate<TV>(x, n, pivot, ref s1, ref s2);
+                float hi = 0f, lo = 0f, rs;
+                if (TC.Value)
                 {
-                    var d0 = Vector512.LoadUnsafe(ref x, (nuint)i) - k5;
-                    var d1 = Vector512.LoadUnsafe(ref x, (nuint)(i + 16)) - k5;
-                    p1 += d0;
-                    p2 = Vector512.FusedMultiplyAdd(d0, d0, p2);
-                    q1 += d1;
-                    q2 = Vector512.FusedMultiplyAdd(d1, d1, q2);
+                    Moments.Finish(pivot, s1, s2, n, Eps, out double mean, out _, out rs);
+                    Moments.Split(mean, out hi, out lo);
+                    Mean[r] = hi;
                 }
-                z1 = Vector512.Sum(p1 + q1);
-                z2 = Vector512.Sum(p2 + q2);
+                else
+                {
+                    rs = Moments.FinishRms(s2, n, Eps);
+                }
+                Rstd[r] = rs;
+                // The next row, whose statistics come next, is requested while this one is normalized from cache
+                // (long rows only: the hardware prefetcher keeps up with short ones).
+                NormalizeStep.ForwardRun<TV, TW, TB>(x, Y + (long)r * n, n, hi, lo, rs, w, b, r + 1 < end && n >= 256 ? x + n : null);
             }
-            // Four independent accumulator pairs hide the FMA latency; one chain would cap the pass at a quarter of the load rate.
-            var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
-            var b1 = Vector256<float>.Zero; var b2 = Vector256<float>.Zero;
-            var c1 = Vector256<float>.Zero; var c2 = Vector256<float>.Zero;
-            var e1v = Vector256<float>.Zero; var e2v = Vector256<float>.Zero;
-            for (; i <= end - 32; i += 32)
-            {
-                var d0 = Vector256.LoadUnsafe(ref x, (nuint)i) - kv;
-                var d1 = Vector256.LoadUnsafe(ref x, (nuint)(i + 8)) - kv;
-                var d2 = Vector256.LoadUnsafe(ref x, (nuint)(i + 16)) - kv;
-                var d3 = Vector256.LoadUnsafe(ref x, (nuint)(i + 24)) - kv;
-                a1 += d0;
-                a2 = Vector256.FusedMultiplyAdd(d0, d0, a2);
-                b1 += d1;
-                b2 = Vector256.FusedMultiplyAdd(d1, d1, b2);
-                c1 += d2;
-                c2 = Vector256.FusedMultiplyAdd(d2, d2, c2);
-                e1v += d3;
-                e2v = Vector256.FusedMultiplyAdd(d3, d3, e2v);
-            }
-            for (; i <= end - 8; i += 8)
-            {
-                var d0 = Vector256.LoadUnsafe(ref x, (nuint)i) - kv;
-                a1 += d0;
-                a2 = Vector256.FusedMultiplyAdd(d0, d0, a2);
-            }
-            a1 += b1 + c1 + e1v;
-            a2 += b2 + c2 + e2v;
-            double e1 = z1 + Vector256.Sum(a1), e2 = z2 + Vector256.Sum(a2);
-            for (; i < end; i++)
-            {
-                double d = (double)Unsafe.Add(ref x, i) - k;
-                e1 += d;
-                e2 += d * d;
-            }
-            s1 += e1;
-            s2 += e2;
         }
     }
 
-    /// <summary>Σ x² of one row, in double.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double SumSquares(ReadOnlySpan<float> row)
+    private struct BackwardBody<TC, TG> : IParallelWidthBody where TC : struct, IFlag where TG : struct, IFlag
     {
-        double s = 0;
-        int n = row.Length;
-        ref float x = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
-        for (int start = 0; start < n; start += Block)
+        public float* Dy, X, W, Mean, Rstd, Dx, Partials;
+        public int Cols, Chunks;
+
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            int end = Math.Min(n, start + Block);
-            int i = start;
-            double z = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var p = Vector512<float>.Zero;
-                var q = Vector512<float>.Zero;
-                for (; i <= end - 32; i += 32)
-                {
-                    var v0 = Vector512.LoadUnsafe(ref x, (nuint)i);
-                    var v1 = Vector512.LoadUnsafe(ref x, (nuint)(i + 16));
-                    p = Vector512.FusedMultiplyAdd(v0, v0, p);
-                    q = Vector512.FusedMultiplyAdd(v1, v1, q);
-                }
-                z = Vector512.Sum(p + q);
-            }
-            var a = Vector256<float>.Zero;
-            var b = Vector256<float>.Zero;
-            var c = Vector256<float>.Zero;
-            var d = Vector256<float>.Zero;
-            for (; i <= end - 32; i += 32)
-            {
-                var v0 = Vector256.LoadUnsafe(ref x, (nuint)i);
-                var v1 = Vector256.LoadUnsafe(ref x, (nuint)(i + 8));
-                var v2 = Vector256.LoadUnsafe(ref x, (nuint)(i + 16));
-                var v3 = Vector256.LoadUnsafe(ref x, (nuint)(i + 24));
-                a = Vector256.FusedMultiplyAdd(v0, v0, a);
-                b = Vector256.FusedMultiplyAdd(v1, v1, b);
-                c = Vector256.FusedMultiplyAdd(v2, v2, c);
-                d = Vector256.FusedMultiplyAdd(v3, v3, d);
-            }
-            for (; i <= end - 8; i += 8)
-            {
-                var v0 = Vector256.LoadUnsafe(ref x, (nuint)i);
-                a = Vector256.FusedMultiplyAdd(v0, v0, a);
-            }
-            a += c;
-            b += d;
-            double e = z + Vector256.Sum(a + b);
-            for (; i < end; i++)
-            {
-                double v = Unsafe.Add(ref x, i);
-                e += v * v;
-            }
-            s += e;
+            if (W != null) Rows<TV, Stream<TV>>(new(W), chunk, start, end);
+            else Rows<TV, Constant<TV>>(new(TV.Create(1f)), chunk, start, end);
         }
-        return s;
-    }
 
-    public static void CheckEps(string op, float eps)
-    {
-        if (!(eps > 0f) || float.IsInfinity(eps))
-            throw new InvalidValueException("eps", $"{op}: eps must be a positive finite number, got {eps}.");
-    }
+        // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Rows<TV, TW>(TW w, int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
+        {
+            int n = Cols;
+            float* pw = TG.Value ? Partials + (long)chunk * n : null;
+            float* pb = TG.Value && TC.Value ? Partials + (long)(Chunks + chunk) * n : null;
+            int full = n - n % TV.Count;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * n, dy = Dy + (long)r * n, dx = Dx + (long)r * n;
+                float hi = TC.Value ? Mean[r] : 0f;
+                var terms = new GradientTerms<TV, TW, TC> { X = x, Dy = dy, W = w, Hi = TV.Create(hi) };
+                LaneSums.Run<TV, GradientTerms<TV, TW, TC>>(terms, n, out double sg, out double sgd, out double sd);
+                var k = RowConstants.From(TC.Value, hi, Rstd[r], sg, sgd, sd, n);
+                Row<TV, TW>(x, dy, dx, w, pw, pb, k, 0, full);
+                if (full < n) PaddedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, full);
+            }
+        }
 
-    public static void CheckRows(string op, int rows, int cols)
-    {
-        if (rows < 0 || cols < 0)
-            throw new ShapeMismatchException($"{op}: rows ({rows}) and cols ({cols}) must not be negative.");
-        if ((long)rows * cols > Array.MaxLength)
-            throw new ShapeMismatchException($"{op}: [{rows}, {cols}] is larger than an array can hold.");
-    }
+        /// <summary>
+        /// dx over columns [j0, j1) of one row, and the parameter-gradient partials Σ dy·x̂ and Σ dy of the chunk;
+        /// the row's constants held in registers.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, in RowConstants k, nint j0, nint j1)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
+        {
+            TV hi = TV.Create(k.Hi), lo = TV.Create(k.Lo), r = TV.Create(k.R), mg = TV.Create(k.MeanG), mgx = TV.Create(k.MeanGXhat);
+            for (nint j = j0; j < j1; j += TV.Count)
+            {
+                var dyv = TV.Load(dy + j);
+                TV.Store(NormalizeStep.Backward(TV.Load(x + j), dyv, w.Load(j), hi, lo, r, mg, mgx, out var xhat), dx + j);
+                if (TG.Value)
+                {
+                    TV.Store(TV.Fma(dyv, xhat, TV.Load(pw + j)), pw + j);
+                    if (TC.Value) TV.Store(TV.Load(pb + j) + dyv, pb + j);
+                }
+            }
+        }
 
-    public static void CheckLength(string op, string name, int actual, long expected)
-    {
-        if (actual != expected)
-            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but {expected} are needed.");
-    }
-
-    public static void CheckOptional(string op, string name, int actual, int cols)
-    {
-        if (actual != 0 && actual != cols)
-            throw new ShapeMismatchException($"{op}: {name} has {actual} elements but the normalized size is {cols} (pass an empty span for none).");
+        /// <summary>The last, partial vector of a row: its part copied into padded scratch and run through <see cref="Row"/>.</summary>
+        [SkipLocalsInit]
+        private static void PaddedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, in RowConstants k, nint n, nint j0)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
+        {
+            int width = TV.Count, count = (int)(n - j0);
+            float* s = stackalloc float[6 * 16];
+            float* xs = Padding.Copy(x, j0, count, s, width, 0f), gs = Padding.Copy(dy, j0, count, s + 16, width, 0f);
+            var ws = w.Padded(j0, count, s + 32, width, 0f);
+            float* pws = TG.Value ? Padding.Copy(pw, j0, count, s + 48, width, 0f) : null;
+            float* pbs = TG.Value && TC.Value ? Padding.Copy(pb, j0, count, s + 64, width, 0f) : null;
+            float* ds = s + 80 - j0;
+            Row<TV, TW>(xs, gs, ds, ws, pws, pbs, k, j0, j0 + width);
+            for (int j = 0; j < count; j++) dx[j0 + j] = ds[j0 + j];
+            for (int j = 0; j < count && TG.Value; j++)
+            {
+                pw[j0 + j] = pws[j0 + j];
+                if (TC.Value) pb[j0 + j] = pbs[j0 + j];
+            }
+        }
     }
 }

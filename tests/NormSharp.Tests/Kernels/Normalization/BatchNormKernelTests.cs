@@ -5,6 +5,7 @@ using static NormSharp.Tests.Kernels.Normalization.ChannelNormTestHelpers;
 
 namespace NormSharp.Tests.Kernels.Normalization;
 
+[Trait("Category", "Kernels")]
 public class BatchNormKernelTests
 {
     /// <summary>Float64 batch norm over [N, C, L], written for clarity rather than speed.</summary>

@@ -10,6 +10,7 @@ namespace NormSharp.Tests.Kernels.Normalization;
 public sealed class ChannelNormThreadingCollection;
 
 [Collection(nameof(ChannelNormThreadingTests))]
+[Trait("Category", "Kernels")]
 public class ChannelNormThreadingTests
 {
     private static float[][] RunBatchNorm(int n, int c, int l)

@@ -5,6 +5,7 @@ using static NormSharp.Tests.Kernels.Normalization.ChannelNormTestHelpers;
 
 namespace NormSharp.Tests.Kernels.Normalization;
 
+[Trait("Category", "Kernels")]
 public class GroupNormKernelTests
 {
     /// <summary>Float64 group norm over [N, C, S], written for clarity rather than speed.</summary>
@@ -214,7 +215,7 @@ public class GroupNormKernelTests
     {
         float[] x = new float[24], stats = new float[4];
         var e1 = Assert.Throws<ShapeMismatchException>(() => GroupNormKernels.Forward(x, [], [], new float[24], new float[3], stats, 2, 6, 2, 2, 1e-5f));
-        Assert.Contains("GroupNorm.Forward: mean has 3 elements but needs n·groups = 2·2 = 4", e1.Message);
+        Assert.Contains("GroupNorm.Forward: mean has 3 elements but there are n·groups = 2·2 = 4 (sample, group) blocks", e1.Message);
         var e2 = Assert.Throws<ShapeMismatchException>(() => GroupNormKernels.Forward(x, new float[5], [], new float[24], stats, stats, 2, 6, 2, 2, 1e-5f));
         Assert.Contains("weight has 5 elements but there are 6 channels", e2.Message);
         var e3 = Assert.Throws<ShapeMismatchException>(() => GroupNormKernels.Forward(x, [], [], new float[23], stats, stats, 2, 6, 2, 2, 1e-5f));
