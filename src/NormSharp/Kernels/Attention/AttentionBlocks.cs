@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels.Attention;
 
@@ -21,7 +22,7 @@ internal static unsafe class AttentionBlocks
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scores<TV>(float* a, long lda, int rows, int dh, float* bt, float alpha, float* c, int cols, int lastVisible)
-        where TV : unmanaged, IBlockVector<TV>
+        where TV : unmanaged, IFloatVector<TV>
     {
         int vc = TV.Count, tile = 2 * vc;
         var scale = TV.Create(alpha);
@@ -55,11 +56,11 @@ internal static unsafe class AttentionBlocks
                     s31 = TV.Fma(x, b1, s31);
                 }
                 float* o = c0 + j;
-                TV.Store(TV.Multiply(s00, scale), o);
-                TV.Store(TV.Multiply(s01, scale), o + vc);
-                if (nr > 1) { TV.Store(TV.Multiply(s10, scale), o + Width); TV.Store(TV.Multiply(s11, scale), o + Width + vc); }
-                if (nr > 2) { TV.Store(TV.Multiply(s20, scale), o + 2 * Width); TV.Store(TV.Multiply(s21, scale), o + 2 * Width + vc); }
-                if (nr > 3) { TV.Store(TV.Multiply(s30, scale), o + 3 * Width); TV.Store(TV.Multiply(s31, scale), o + 3 * Width + vc); }
+                TV.Store(s00 * scale, o);
+                TV.Store(s01 * scale, o + vc);
+                if (nr > 1) { TV.Store(s10 * scale, o + Width); TV.Store(s11 * scale, o + Width + vc); }
+                if (nr > 2) { TV.Store(s20 * scale, o + 2 * Width); TV.Store(s21 * scale, o + 2 * Width + vc); }
+                if (nr > 3) { TV.Store(s30 * scale, o + 3 * Width); TV.Store(s31 * scale, o + 3 * Width + vc); }
             }
         }
     }
@@ -71,7 +72,7 @@ internal static unsafe class AttentionBlocks
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Accumulate<TV>(int m, int k, float alpha, float* a, long ars, long acs, float* b, int ldb, int width, float* c, int ldc, bool overwrite)
-        where TV : unmanaged, IBlockVector<TV>
+        where TV : unmanaged, IFloatVector<TV>
     {
         int vc = TV.Count;
         for (int r0 = 0; r0 < m; r0 += 4)

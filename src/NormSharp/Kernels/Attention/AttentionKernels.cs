@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using NormSharp.Errors;
-using NormSharp.Threading;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels.Attention;
 
@@ -37,13 +37,7 @@ public static unsafe class AttentionKernels
     /// <exception cref="InvalidValueException">The scale is not finite or the dropout rate is outside [0, 1].</exception>
     public static void Forward(in AttentionShape shape, in AttentionOptions options,
         ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
-        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp) =>
-        ForwardAt(shape, options, q, queryLayout, k, v, keyLayout, output, outputLayout, logSumExp, BlockWidths.Widest);
-
-    /// <summary>The forward pass at a chosen vector width (tests run every width).</summary>
-    internal static void ForwardAt(in AttentionShape shape, in AttentionOptions options,
-        ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
-        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp, BlockWidth width)
+        Span<float> output, AttentionLayout outputLayout, Span<float> logSumExp)
     {
         const string Op = "Attention";
         Check(Op, shape, options);
@@ -63,10 +57,10 @@ public static unsafe class AttentionKernels
             var body = new ForwardBody
             {
                 Shape = shape, Options = options, Q = pq, K = pk, V = pv, O = po, Lse = pl,
-                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, QueryBlocks = queryBlocks, Width = width,
+                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, QueryBlocks = queryBlocks,
             };
             int count = shape.Batch * shape.Heads * queryBlocks;
-            ParallelFor.Run(count, Grain(shape, BlockRows), ref body);
+            WidthParallel.Run(count, Grain(shape, BlockRows), ref body);
         }
     }
 
@@ -79,14 +73,7 @@ public static unsafe class AttentionKernels
     public static void Backward(in AttentionShape shape, in AttentionOptions options,
         ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
         ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, AttentionLayout outputLayout, ReadOnlySpan<float> logSumExp,
-        Span<float> dq, Span<float> dk, Span<float> dv) =>
-        BackwardAt(shape, options, q, queryLayout, k, v, keyLayout, output, outputGrad, outputLayout, logSumExp, dq, dk, dv, BlockWidths.Widest);
-
-    /// <summary>The backward pass at a chosen vector width (tests run every width).</summary>
-    internal static void BackwardAt(in AttentionShape shape, in AttentionOptions options,
-        ReadOnlySpan<float> q, AttentionLayout queryLayout, ReadOnlySpan<float> k, ReadOnlySpan<float> v, AttentionLayout keyLayout,
-        ReadOnlySpan<float> output, ReadOnlySpan<float> outputGrad, AttentionLayout outputLayout, ReadOnlySpan<float> logSumExp,
-        Span<float> dq, Span<float> dk, Span<float> dv, BlockWidth width)
+        Span<float> dq, Span<float> dk, Span<float> dv)
     {
         const string Op = "AttentionBackward";
         Check(Op, shape, options);
@@ -122,9 +109,9 @@ public static unsafe class AttentionKernels
             var body = new BackwardBody
             {
                 Shape = shape, Options = options, Q = pq, K = pk, V = pv, O = po, DO = pdo, Lse = pl, DQ = pdq, DK = pdk, DV = pdv,
-                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout, Width = width,
+                QueryLayout = queryLayout, KeyLayout = keyLayout, OutputLayout = outputLayout,
             };
-            ParallelFor.Run(shape.Batch * shape.Heads, Grain(shape, shape.QueryTime), ref body);
+            WidthParallel.Run(shape.Batch * shape.Heads, Grain(shape, shape.QueryTime), ref body);
         }
     }
 
@@ -163,27 +150,15 @@ public static unsafe class AttentionKernels
     private static int Visible(bool causal, int query, int key0, int cols) =>
         causal ? Math.Clamp(query - key0 + 1, 0, cols) : cols;
 
-    private struct ForwardBody : IParallelBody
+    private struct ForwardBody : IParallelWidthBody
     {
         public AttentionShape Shape;
         public AttentionOptions Options;
         public float* Q, K, V, O, Lse;
         public AttentionLayout QueryLayout, KeyLayout, OutputLayout;
         public int QueryBlocks;
-        public BlockWidth Width;
 
-        public readonly void Execute(int chunk, int start, int end)
-        {
-            switch (Width)
-            {
-                case BlockWidth.Bits512: Items<BlockVec512>(start, end); break;
-                case BlockWidth.Bits256: Items<BlockVec256>(start, end); break;
-                case BlockWidth.Bits128: Items<BlockVec128>(start, end); break;
-                default: Items<BlockVecScalar>(start, end); break;
-            }
-        }
-
-        private readonly void Items<TV>(int start, int end) where TV : unmanaged, IBlockVector<TV>
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             int dh = Shape.HeadDim, w = Padded(dh, TV.Count);
             // Keys transposed, values padded, scores, the output accumulator, and three statistics per query.
@@ -197,7 +172,7 @@ public static unsafe class AttentionKernels
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run<TV>(int b, int h, int i0, float* kt, float* vp, float* acc, float* scores, int w) where TV : unmanaged, IBlockVector<TV>
+        private readonly void Run<TV>(int b, int h, int i0, float* kt, float* vp, float* acc, float* scores, int w) where TV : unmanaged, IFloatVector<TV>
         {
             int rows = Math.Min(BlockRows, Shape.QueryTime - i0), dh = Shape.HeadDim;
             float* max = scores + BlockRows * BlockCols, sum = max + BlockRows, rescale = sum + BlockRows;
@@ -232,8 +207,10 @@ public static unsafe class AttentionKernels
                     rescale[r] = max[r] - m;
                     max[r] = m;
                 }
-                AttentionRows.Exp(scores, rows * BlockCols);
-                AttentionRows.Exp(rescale, rows);
+                AttentionRows.Exp<TV>(scores, rows * BlockCols);
+                // The statistics rows are whole vectors long (64 floats): the entries past the block's rows are cleared, and unused.
+                new Span<float>(rescale + rows, BlockRows - rows).Clear();
+                AttentionRows.Exp<TV>(rescale, (rows + TV.Count - 1) / TV.Count * TV.Count);
                 for (int r = 0; r < rows; r++)
                 {
                     float* row = scores + r * BlockCols;
@@ -254,26 +231,14 @@ public static unsafe class AttentionKernels
         }
     }
 
-    private struct BackwardBody : IParallelBody
+    private struct BackwardBody : IParallelWidthBody
     {
         public AttentionShape Shape;
         public AttentionOptions Options;
         public float* Q, K, V, O, DO, Lse, DQ, DK, DV;
         public AttentionLayout QueryLayout, KeyLayout, OutputLayout;
-        public BlockWidth Width;
 
-        public readonly void Execute(int chunk, int start, int end)
-        {
-            switch (Width)
-            {
-                case BlockWidth.Bits512: Items<BlockVec512>(start, end); break;
-                case BlockWidth.Bits256: Items<BlockVec256>(start, end); break;
-                case BlockWidth.Bits128: Items<BlockVec128>(start, end); break;
-                default: Items<BlockVecScalar>(start, end); break;
-            }
-        }
-
-        private readonly void Items<TV>(int start, int end) where TV : unmanaged, IBlockVector<TV>
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             int dh = Shape.HeadDim, w = Padded(dh, TV.Count), tq = Shape.QueryTime;
             const int Block2 = BlockRows * BlockCols;
@@ -297,7 +262,7 @@ public static unsafe class AttentionKernels
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run<TV>(int b, int h, Scratch s, int w) where TV : unmanaged, IBlockVector<TV>
+        private readonly void Run<TV>(int b, int h, Scratch s, int w) where TV : unmanaged, IFloatVector<TV>
         {
             int tq = Shape.QueryTime, tk = Shape.KeyTime, dh = Shape.HeadDim;
             long qs = QueryLayout.RowStride, ks = KeyLayout.RowStride, os = OutputLayout.RowStride;
@@ -337,7 +302,7 @@ public static unsafe class AttentionKernels
                         AttentionRows.Hide(row, Visible(causal, i0 + r, j0, cols));
                         AttentionRows.Subtract<TV>(row, Lse[lseRow + i0 + r]);
                     }
-                    AttentionRows.Exp(s.Prob, rows * BlockCols);
+                    AttentionRows.Exp<TV>(s.Prob, rows * BlockCols);
                     if (dropout)
                         for (int r = 0; r < rows; r++)
                             AttentionRows.ApplyDropout(s.Prob + r * BlockCols, s.Dropped + r * BlockCols, BlockCols, Options.DropoutSeed, (lseRow + i0 + r) * tk, j0, Options.DropoutP, keepScale);

@@ -1,22 +1,23 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using NormSharp.Kernels.Simd;
 
 namespace NormSharp.Kernels.Attention;
 
 /// <summary>
-/// The row operations of the streaming softmax over whole 64-wide score blocks. Every exponential of the attention
-/// kernels is taken in <see cref="Exp"/>, so the kernels change their exponential in one place. Sums run over 16
-/// fixed lanes folded in a fixed order, so every vector width gives the same bits.
+/// The row operations of the streaming softmax over whole 64-wide score blocks, written once for every vector width.
+/// Every exponential of the attention kernels is taken in <see cref="Exp{TV}"/> with the library's own
+/// <see cref="FloatMath{TV}.Exp"/>, and sums run over 16 fixed lanes folded in a fixed order, so every width (and
+/// every CPU) gives the same bits.
 /// </summary>
 internal static unsafe class AttentionRows
 {
     private const int Width = AttentionBlocks.Width;
 
-    /// <summary>x[i] = e^x[i] for <paramref name="count"/> values (−∞ gives 0).</summary>
-    public static void Exp(float* x, int count)
+    /// <summary>x[i] = e^x[i] for <paramref name="count"/> values, a multiple of the vector length (−∞ gives 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Exp<TV>(float* x, int count) where TV : unmanaged, IFloatVector<TV>
     {
-        var span = new Span<float>(x, count);
-        TensorPrimitives.Exp(span, span);
+        for (int i = 0; i < count; i += TV.Count) TV.Store(FloatMath<TV>.Exp(TV.Load(x + i)), x + i);
     }
 
     /// <summary>Sets entries [from, 64) of a block row to −∞ (positions a mask hides, or past the block's keys).</summary>
@@ -27,7 +28,7 @@ internal static unsafe class AttentionRows
 
     /// <summary>Largest of a block row's 64 entries.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Max<TV>(float* row) where TV : unmanaged, IBlockVector<TV>
+    public static float Max<TV>(float* row) where TV : unmanaged, IFloatVector<TV>
     {
         var m = TV.Load(row);
         for (int c = TV.Count; c < Width; c += TV.Count) m = TV.Max(m, TV.Load(row + c));
@@ -36,18 +37,18 @@ internal static unsafe class AttentionRows
 
     /// <summary>row[c] −= shift for a block row's 64 entries.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Subtract<TV>(float* row, float shift) where TV : unmanaged, IBlockVector<TV>
+    public static void Subtract<TV>(float* row, float shift) where TV : unmanaged, IFloatVector<TV>
     {
         var s = TV.Create(shift);
-        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Subtract(TV.Load(row + c), s), row + c);
+        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Load(row + c) - s, row + c);
     }
 
     /// <summary>row[c] *= factor for the first <paramref name="count"/> entries (a multiple of the vector length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scale<TV>(float* row, int count, float factor) where TV : unmanaged, IBlockVector<TV>
+    public static void Scale<TV>(float* row, int count, float factor) where TV : unmanaged, IFloatVector<TV>
     {
         var f = TV.Create(factor);
-        for (int c = 0; c < count; c += TV.Count) TV.Store(TV.Multiply(TV.Load(row + c), f), row + c);
+        for (int c = 0; c < count; c += TV.Count) TV.Store(TV.Load(row + c) * f, row + c);
     }
 
     /// <summary>
@@ -55,13 +56,13 @@ internal static unsafe class AttentionRows
     /// then the 16 lanes are folded halves onto halves.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Sum<TV>(float* row) where TV : unmanaged, IBlockVector<TV>
+    public static float Sum<TV>(float* row) where TV : unmanaged, IFloatVector<TV>
     {
         float* lanes = stackalloc float[16];
         for (int g = 0; g < 16; g += TV.Count)
         {
             var acc = TV.Load(row + g);
-            for (int c = 16; c < Width; c += 16) acc = TV.Add(acc, TV.Load(row + c + g));
+            for (int c = 16; c < Width; c += 16) acc += TV.Load(row + c + g);
             TV.Store(acc, lanes + g);
         }
         for (int half = 8; half > 0; half >>= 1)
@@ -71,10 +72,10 @@ internal static unsafe class AttentionRows
 
     /// <summary>ds[c] = p[c]·(ds[c] − d) over a block row: the softmax backward, with d = Σ dO·O of that query.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SoftmaxGradient<TV>(float* p, float* ds, float d) where TV : unmanaged, IBlockVector<TV>
+    public static void SoftmaxGradient<TV>(float* p, float* ds, float d) where TV : unmanaged, IFloatVector<TV>
     {
         var dv = TV.Create(d);
-        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Multiply(TV.Load(p + c), TV.Subtract(TV.Load(ds + c), dv)), ds + c);
+        for (int c = 0; c < Width; c += TV.Count) TV.Store(TV.Load(p + c) * (TV.Load(ds + c) - dv), ds + c);
     }
 
     /// <summary>Σ a[i]·b[i] over <paramref name="count"/> values, in order.</summary>

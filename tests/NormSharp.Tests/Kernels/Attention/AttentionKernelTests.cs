@@ -1,9 +1,11 @@
 using NormSharp.Kernels.Attention;
+using NormSharp.Kernels.Simd;
 using NormSharp.Tensors;
 
 namespace NormSharp.Tests.Kernels.Attention;
 
 /// <summary>The streaming attention kernels against the whole-matrix reference, over lengths, layouts and masks.</summary>
+[Trait("Category", "Kernels")]
 public class AttentionKernelTests
 {
     private static float[] Random(Rng rng, long n, float scale = 1f)
@@ -173,22 +175,24 @@ public class AttentionKernelTests
         var v = Random(rng, n);
         var dOut = Random(rng, n);
         var options = new AttentionOptions(causal, AttentionOptions.DefaultScale(headDim), 0.1f, 5);
-        float[][] Run(BlockWidth width)
+        float[][] Run()
         {
             var o = new float[n];
             var lse = new float[s.LogSumExpLength];
             var dq = new float[n];
             var dk = new float[n];
             var dv = new float[n];
-            AttentionKernels.ForwardAt(s, options, q, layout, k, v, layout, o, layout, lse, width);
-            AttentionKernels.BackwardAt(s, options, q, layout, k, v, layout, o, dOut, layout, lse, dq, dk, dv, width);
+            AttentionKernels.Forward(s, options, q, layout, k, v, layout, o, layout, lse);
+            AttentionKernels.Backward(s, options, q, layout, k, v, layout, o, dOut, layout, lse, dq, dk, dv);
             return [o, lse, dq, dk, dv];
         }
-        var reference = Run(BlockWidth.Scalar);
-        foreach (var width in new[] { BlockWidth.Bits128, BlockWidth.Bits256, BlockWidth.Bits512 })
+        float[][] reference;
+        using (Widths.Force(VectorWidth.Scalar)) reference = Run();
+        foreach (var width in new[] { VectorWidth.Bits128, VectorWidth.Bits256, VectorWidth.Bits512 })
         {
-            if (width > BlockWidths.Widest) continue;
-            var other = Run(width);
+            if (!Widths.IsAvailable(width)) continue;
+            float[][] other;
+            using (Widths.Force(width)) other = Run();
             for (int i = 0; i < reference.Length; i++) Assert.True(reference[i].AsSpan().SequenceEqual(other[i]), $"{width}: output {i} differs from the scalar form");
         }
     }

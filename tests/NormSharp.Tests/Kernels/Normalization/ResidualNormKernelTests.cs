@@ -5,6 +5,7 @@ using NormSharp.Tensors;
 namespace NormSharp.Tests.Kernels.Normalization;
 
 /// <summary>The fused residual-add + normalization kernels give exactly the unfused add followed by the normalization.</summary>
+[Trait("Category", "Kernels")]
 public class ResidualNormKernelTests
 {
     private static float[] Random(Rng rng, int n, float lo = -2f, float hi = 2f)
