@@ -40,8 +40,16 @@ public static class TransformerStepBenchmark
     /// <param name="AllocatedBytesPerStep">Managed bytes allocated per step on the training thread, over all timed steps.</param>
     /// <param name="GemmMilliseconds">Median time of the step's matrix products run on their own.</param>
     /// <param name="AttentionMilliseconds">Median time of the step's attention kernels (forward and backward) run on their own.</param>
-    public sealed record Result(Case Case, double TokensPerSecond, double StepMilliseconds, double AllocatedBytesPerStep, double GemmMilliseconds, double AttentionMilliseconds)
+    /// <param name="CpuMillisecondsPerStep">
+    /// Processor time the whole process spent per step over the timed steps (every thread; with more than one, the
+    /// pool's brief spin-waits count too). On a machine shared with other work it stays close to the work done
+    /// while wall time stretches with the load.
+    /// </param>
+    public sealed record Result(Case Case, double TokensPerSecond, double StepMilliseconds, double AllocatedBytesPerStep, double GemmMilliseconds, double AttentionMilliseconds, double CpuMillisecondsPerStep)
     {
+        /// <summary>Training tokens per second of processor time.</summary>
+        public double TokensPerCpuSecond => Case.BatchSize * Case.Context / (CpuMillisecondsPerStep / 1000);
+
         /// <summary>Share of the step spent in matrix products.</summary>
         public double GemmFraction => GemmMilliseconds / StepMilliseconds;
 
@@ -97,13 +105,16 @@ public static class TransformerStepBenchmark
         var gemmTimes = new List<double>();
         var attentionTimes = new List<double>();
         long allocated = 0, stepsRun = 0;
+        var cpu = TimeSpan.Zero;
         var total = Stopwatch.StartNew();
         while (steps.Count < 3 || total.Elapsed < minTime)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < roundSteps; i++) Step();
             sw.Stop();
+            cpu += Environment.CpuUsage.TotalTime - cpuBefore;
             allocated += GC.GetAllocatedBytesForCurrentThread() - before;
             stepsRun += roundSteps;
             steps.Add(sw.Elapsed.TotalMilliseconds / roundSteps);
@@ -111,7 +122,7 @@ public static class TransformerStepBenchmark
             attentionTimes.Add(TimeEach(attention.Run, roundSteps));
         }
         double step = Median(steps);
-        return new Result(c, tokens / (step / 1000), step, (double)allocated / stepsRun, Median(gemmTimes), Median(attentionTimes));
+        return new Result(c, tokens / (step / 1000), step, (double)allocated / stepsRun, Median(gemmTimes), Median(attentionTimes), cpu.TotalMilliseconds / stepsRun);
     }
 
     private static double TimeEach(Action action, int times)
