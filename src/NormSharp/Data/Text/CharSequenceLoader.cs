@@ -117,19 +117,7 @@ public sealed class CharSequenceLoader : Training.IBatchSource<CharBatch>, Train
     public string SaveState() => System.Text.Json.JsonSerializer.Serialize(GetState());
 
     /// <inheritdoc />
-    public void LoadState(string state)
-    {
-        LoaderState? parsed;
-        try
-        {
-            parsed = System.Text.Json.JsonSerializer.Deserialize<LoaderState>(state);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidValueException(nameof(state), $"CharSequenceLoader: the saved position '{state}' is not valid: {e.Message}");
-        }
-        SetState(parsed ?? throw new InvalidValueException(nameof(state), "CharSequenceLoader: the saved position is null."));
-    }
+    public void LoadState(string state) => SetState(LoaderState.Parse(state, "CharSequenceLoader"));
 
     /// <summary>Where the loader stands.</summary>
     public LoaderState GetState() => new(Epoch, Position);
