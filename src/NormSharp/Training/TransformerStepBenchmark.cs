@@ -69,27 +69,10 @@ public static class TransformerStepBenchmark
     public static Result Run(Case c, TimeSpan minTime, ulong seed = 1)
     {
         ArgumentNullException.ThrowIfNull(c);
-        var rng = new Rng(seed);
-        var model = new TransformerLanguageModel(new TransformerLanguageModelOptions
-        {
-            VocabularySize = c.Vocabulary, ContextLength = c.Context, DModel = c.DModel, Layers = c.Layers, Heads = c.Heads,
-            FeedForward = c.FeedForward, NormFirst = c.NormFirst, Norm = c.Norm,
-        }, rng);
-        var optimizer = new AdamW(model.Parameters(), lr: 1e-3);
+        var runner = new StepRunner(c, seed);
+        void Step() => runner.Step();
         int tokens = c.BatchSize * c.Context;
-        var inputs = new int[tokens];
-        var targets = new int[tokens];
-        for (int i = 0; i < tokens; i++)
-        {
-            inputs[i] = rng.NextInt(c.Vocabulary);
-            targets[i] = rng.NextInt(c.Vocabulary);
-        }
-        void Step()
-        {
-            optimizer.ZeroGrad();
-            model.Loss(inputs, targets, c.BatchSize).Backward();
-            optimizer.Step();
-        }
+        var rng = new Rng(seed + 1);
         var gemms = new StepGemms(c, rng);
         var attention = new StepAttention(c, rng);
 
@@ -123,6 +106,71 @@ public static class TransformerStepBenchmark
         }
         double step = Median(steps);
         return new Result(c, tokens / (step / 1000), step, (double)allocated / stepsRun, Median(gemmTimes), Median(attentionTimes), cpu.TotalMilliseconds / stepsRun);
+    }
+
+    /// <summary>
+    /// The processor time per training step of two cases measured in alternating rounds of
+    /// <paramref name="stepsPerRound"/> steps (so both see the same load), median over <paramref name="rounds"/> rounds
+    /// each, after warm-up steps: for comparing, say, RMSNorm against LayerNorm in the same model.
+    /// </summary>
+    public static (double FirstMilliseconds, double SecondMilliseconds) CompareSteps(Case first, Case second, int rounds, int stepsPerRound, ulong seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(second);
+        if (rounds < 1 || stepsPerRound < 1) throw new Errors.InvalidValueException(nameof(rounds), $"CompareSteps: rounds and steps per round must be positive, got {rounds} and {stepsPerRound}.");
+        var a = new StepRunner(first, seed);
+        var b = new StepRunner(second, seed);
+        for (int i = 0; i < 3; i++) { a.Step(); b.Step(); }
+        var ta = new List<double>();
+        var tb = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            ta.Add(CpuPerStep(a, stepsPerRound));
+            tb.Add(CpuPerStep(b, stepsPerRound));
+        }
+        return (Median(ta), Median(tb));
+    }
+
+    private static double CpuPerStep(StepRunner runner, int steps)
+    {
+        var before = Environment.CpuUsage.TotalTime;
+        for (int i = 0; i < steps; i++) runner.Step();
+        return (Environment.CpuUsage.TotalTime - before).TotalMilliseconds / steps;
+    }
+
+    /// <summary>One case's model, optimizer and random batch, ready to take training steps.</summary>
+    private sealed class StepRunner
+    {
+        private readonly TransformerLanguageModel _model;
+        private readonly AdamW _optimizer;
+        private readonly int[] _inputs, _targets;
+        private readonly int _batch;
+
+        public StepRunner(Case c, ulong seed)
+        {
+            var rng = new Rng(seed);
+            _model = new TransformerLanguageModel(new TransformerLanguageModelOptions
+            {
+                VocabularySize = c.Vocabulary, ContextLength = c.Context, DModel = c.DModel, Layers = c.Layers, Heads = c.Heads,
+                FeedForward = c.FeedForward, NormFirst = c.NormFirst, Norm = c.Norm,
+            }, rng);
+            _optimizer = new AdamW(_model.Parameters(), lr: 1e-3);
+            _batch = c.BatchSize;
+            _inputs = new int[c.BatchSize * c.Context];
+            _targets = new int[_inputs.Length];
+            for (int i = 0; i < _inputs.Length; i++)
+            {
+                _inputs[i] = rng.NextInt(c.Vocabulary);
+                _targets[i] = rng.NextInt(c.Vocabulary);
+            }
+        }
+
+        public void Step()
+        {
+            _optimizer.ZeroGrad();
+            _model.Loss(_inputs, _targets, _batch).Backward();
+            _optimizer.Step();
+        }
     }
 
     private static double TimeEach(Action action, int times)
