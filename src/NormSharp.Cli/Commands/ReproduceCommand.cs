@@ -20,7 +20,11 @@ internal static class ReproduceCommand
                   "small recurrent runs, in about seven minutes on two cores; --full trains longer, with larger recurrent\n" +
                   "runs on all the data. Finished runs are kept under DIR/runs, so an\n" +
                   "interrupted reproduction resumes where it stopped. Writes DIR/report.md, DIR/report.html,\n" +
-                  "DIR/results.json, DIR/figures/*.png|svg, DIR/runs.csv (one line per run) and every run's metrics.csv.",
+                  "DIR/results.json, DIR/figures/*.png|svg, DIR/runs.csv (one line per run) and every run's metrics.csv.\n" +
+                  "A run that fails (an error, or numbers that are not numbers) is recorded with its reason (runs.csv,\n" +
+                  "results.json, the report) and the suite goes on; a claim with a failed run is inconclusive. A diverged\n" +
+                  "run counts as the claim's rule says. Ctrl-C or SIGTERM stops at a checkpoint (exit 130 or 143); run\n" +
+                  "the same command again to resume.",
         Options =
         [
             new("quick", null, "the short profile (default)"),
@@ -51,15 +55,28 @@ internal static class ReproduceCommand
                     throw new UsageException($"--only names unknown claim '{id}' (claims are {string.Join(",", ReproductionSuite.ClaimIds)})");
         NormSharp.Threading.ParallelFor.MaxThreads = a.Int("threads", 1, 1024);
 
+        if (dir.Trim().Length == 0) throw new UsageException("--out needs a folder path, got an empty one");
+        if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; a reproduction needs a folder");
+        using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {s}");
         // Load (or fetch) the data up front so a missing dataset fails before any work.
         var data = DatasetCatalog.Load(dataset, dataDir, log);
-        Directory.CreateDirectory(dir);
-        var runner = new ExperimentRunner(dir, _ => data);
+        using var folder = NormSharp.Training.RunFolderLock.Acquire(dir);
+        var runner = new ExperimentRunner(dir, _ => data, interrupt.Token);
         runner.Log += log;
         var started = DateTime.UtcNow;
         var ctxSuite = new SuiteContext(profile, dataset, seeds, runner, dataDir);
-        var claims = ReproductionSuite.Run(ctxSuite, only, log);
+        IReadOnlyList<ClaimResult> claims;
+        try
+        {
+            claims = ReproductionSuite.Run(ctxSuite, only, log);
+        }
+        catch (OperationCanceledException) when (interrupt.ExitCode is { } code)
+        {
+            runner.WriteIndex(Path.Combine(dir, "runs.csv"));
+            ctx.Error.WriteLine($"interrupted by {interrupt.SignalName}: the current run stopped at a checkpoint; run the same command again to resume");
+            return code;
+        }
         var env = new Dictionary<string, string>
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
@@ -73,11 +90,13 @@ internal static class ReproduceCommand
             [".NET"] = RuntimeInformation.FrameworkDescription,
             ["runs trained"] = runner.Trained.ToString(CultureInfo.InvariantCulture),
             ["runs reused"] = runner.Reused.ToString(CultureInfo.InvariantCulture),
+            ["runs failed"] = runner.Failures.Count.ToString(CultureInfo.InvariantCulture),
             ["minutes"] = (DateTime.UtcNow - started).TotalMinutes.ToString("F1", CultureInfo.InvariantCulture),
         };
-        ReportWriter.Write(dir, claims, env);
+        ReportWriter.Write(dir, claims, env, runner.Failures);
         runner.WriteIndex(Path.Combine(dir, "runs.csv"));
         foreach (var c in claims) ctx.Out.WriteLine($"{c.Id}  {ReportWriter.VerdictText(c.Verdict),-13}  {c.Title}");
+        foreach (var f in runner.Failures) ctx.Out.WriteLine($"run {f.Id} failed: {f.Failure}");
         ctx.Out.WriteLine($"report: {Path.Combine(dir, "report.html")} (and report.md, results.json)");
         return CommandLine.Ok;
     }

@@ -7,6 +7,7 @@ using NormSharp.Experiments.Recipes;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Training;
+using Data = NormSharp.Data;
 using Spectre.Console;
 
 namespace NormSharp.Cli.Commands;
@@ -18,11 +19,20 @@ internal static class TrainCommand
     {
         Name = "train",
         Summary = "train a (layer-normalized) network on real images, or a character language model on real text",
-        Details = "Writes DIR/metrics.csv (every step and epoch: loss, accuracy, learning rate, global and per-layer\n" +
-                  "gradient norms, step time), DIR/checkpoint.safetensors (every --checkpoint-every steps and at each\n" +
-                  "epoch's end), DIR/model.safetensors (PyTorch-style names) and DIR/summary.json.\n" +
-                  "--resume DIR continues the run stored in DIR with its own settings; only --threads, --micro-batches,\n" +
-                  "--distributed and --reduction may change (they are not part of the run's identity); others are ignored.\n" +
+        Details = "Writes DIR/run.json (identity and settings), DIR/metrics.csv (every step and epoch: loss, accuracy,\n" +
+                  "learning rate, global and per-layer gradient norms, step time), DIR/checkpoint-STEP.safetensors (every\n" +
+                  "--checkpoint-every steps and at each epoch's end; the last 3 and the last good one are kept),\n" +
+                  "DIR/summary.json (however the run ends) and DIR/model.safetensors (PyTorch-style names; only when the\n" +
+                  "run finished). One process at a time trains in a folder (it is locked).\n" +
+                  "--resume DIR continues the run stored in DIR with its own settings, from its newest intact checkpoint\n" +
+                  "(or from step 0 when it made none). Only --threads, --micro-batches, --distributed and --reduction\n" +
+                  "may change (they are not part of the run's identity), and --data-dir DIR2 when the data moved (it\n" +
+                  "must be the same data); other options are refused.\n" +
+                  "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits; a second one\n" +
+                  "exits at once.\n" +
+                  "Exit codes: 0 finished; 1 diverged (a non-finite or exploding loss) or a failure at run time (a full\n" +
+                  "disk, the folder in use by another process); 2 a usage or input error; 130 interrupted by SIGINT;\n" +
+                  "143 interrupted by SIGTERM.\n" +
                   "--task char-lm trains a character-level language model (--model transformer or rnn) on --dataset fortunes\n" +
                   "or any UTF-8 --data-file, reporting validation bits per character; DIR also gets vocabulary.json, and\n" +
                   "'normsharp generate DIR' samples text from it.",
@@ -84,7 +94,7 @@ internal static class TrainCommand
         ],
     };
 
-    private static TrainingConfig ReadConfig(ParsedArguments a)
+    internal static TrainingConfig ReadConfig(ParsedArguments a)
     {
         var model = a.Enum<ModelKind>("model");
         // --model transformer implies the only task it has.
@@ -114,7 +124,7 @@ internal static class TrainCommand
     {
         Dataset = dataset,
         DataFile = dataFile,
-        DataDir = a.String("data-dir"),
+        DataDir = a.String("data-dir") is { } d ? DataFolder(d) : null,
         Model = model,
         Cell = a.Enum<CellKind>("cell"),
         Task = task,
@@ -151,6 +161,9 @@ internal static class TrainCommand
         MicroBatches = a.Int("micro-batches", 1, 1 << 20),
     };
 
+    /// <summary>Options a resumed run may take: the rest are the run's own settings, fixed when it started.</summary>
+    internal static readonly string[] AllowedOnResume = ["resume", "data-dir", "json", "threads", "micro-batches", "distributed", "reduction"];
+
     private static int Run(ParsedArguments a, CliContext ctx)
     {
         if (!a.Flag("distributed")) return Run(a, ctx, null);
@@ -174,77 +187,119 @@ internal static class TrainCommand
 
     private static int Run(ParsedArguments a, CliContext ctx, DataParallel? dp)
     {
-        RecipeRun trainer;
-        string dir;
+        // Listening from the start: a signal during data loading still ends the run at a checkpoint.
+        using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
-        if (a.String("resume") is { } resume)
-        {
-            dir = resume;
-            var config = RecipeRun.ReadConfig(dir);
-            if (ModelFactory.IsLanguageModel(config)) return dp is null ? TrainLanguageModel.Resume(dir, config, a, ctx) : throw LanguageModelsRunInOneProcess();
-            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = RecipeRun.Resume(dir, data, dp,
-                threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
-                microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null);
-            ctx.Error.WriteLine($"resuming {dir}");
-        }
-        else
-        {
-            var config = ReadConfig(a);
-            ModelFactory.Validate(config);
-            dir = a.RequiredString("out");
-            // Never clobber a run: its checkpoint and metrics are someone's work (rank 0 writes them, so it checks).
-            if (dp is not { Rank: not 0 } && (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv"))))
-                throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
-            if (ModelFactory.IsLanguageModel(config)) return dp is null ? TrainLanguageModel.Start(config, dir, a, ctx) : throw LanguageModelsRunInOneProcess();
-            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = new RecipeRun(config, data, dir, dp);
-        }
+        if (IsLanguageModelRun(a))
+            return dp is null ? TrainLanguageModel.Run(a, ctx, interrupt) : throw new UsageException("--distributed does not train char-lm runs yet; run them in one process");
+        string dir = a.String("resume") ?? a.RequiredString("out");
+        using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;
         ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
-        var summary = RunInterruptibly(trainer.TotalSteps, h => trainer.Progress += h, trainer.Run, ctx);
+        var summary = RunWithProgress(trainer.TotalSteps, h => trainer.Progress += h, trainer.Run, ctx, interrupt.Token);
         if (a.Flag("json"))
             ctx.Out.WriteLine(summary.ToJson());
         else
         {
-            ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
-            ctx.Out.WriteLine($"{summary.SamplesPerSecond:F0} samples/s over {summary.Steps} steps; diverged: {(summary.Diverged ? "yes" : "no")}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
-            ctx.Out.WriteLine($"wrote {Path.Combine(dir, "summary.json")}, metrics.csv, model.safetensors");
+            if (summary.Status != RunSummary.Interrupted)
+                ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
+            ctx.Out.WriteLine($"{summary.SamplesPerSecond:F0} samples/s over {summary.Steps} steps; {summary.Status}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
+            var written = new List<string> { Path.Combine(dir, "summary.json"), "metrics.csv" };
+            if (CheckpointManager.Latest(dir) is { } last) written.Add(Path.GetFileName(last.Path));
+            if (summary.Status == RunSummary.Finished) written.Add("model.safetensors");
+            ctx.Out.WriteLine($"wrote {string.Join(", ", written)}");
+            if (summary.Status == RunSummary.Interrupted) ctx.Out.WriteLine($"continue with: normsharp train --resume {dir}");
         }
-        return summary.Diverged ? CommandLine.RuntimeFailure : CommandLine.Ok;
+        return summary.Status switch
+        {
+            RunSummary.Finished => CommandLine.Ok,
+            RunSummary.Interrupted => interrupt.ExitCode ?? InterruptSignals.SigIntExitCode,
+            _ => CommandLine.RuntimeFailure,
+        };
     }
 
-    private static UsageException LanguageModelsRunInOneProcess() => new("--distributed does not train char-lm runs yet; run them in one process");
-
-    /// <summary>
-    /// Runs a training run with live progress (a bar when interactive, log lines otherwise). Ctrl-C finishes the
-    /// current step, writes a checkpoint and ends the run cleanly.
-    /// </summary>
-    internal static TSummary RunInterruptibly<TSummary>(long totalSteps, Action<Action<TrainingProgress>> subscribe, Func<CancellationToken, TSummary> run, CliContext ctx)
+    private static RecipeRun Start(ParsedArguments a, Action<string> log, DataParallel? dp)
     {
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        var config = ReadConfig(a);
+        ModelFactory.Validate(config);
+        string dir = a.RequiredString("out");
+        if (dir.Trim().Length == 0) throw new UsageException("--out needs a folder path, got an empty one");
+        if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; a run needs a folder of its own");
+        var data = LoadData(config, log, resumedFrom: null);
         try
         {
-            return ctx.Interactive
-                ? RunWithProgressBar(totalSteps, subscribe, run, cts.Token)
-                : RunWithLogLines(totalSteps, subscribe, run, ctx, cts.Token);
+            return new RecipeRun(config, data, dir, dp, log);
         }
-        finally
+        catch (RunFolderOccupiedException e)
         {
-            Console.CancelKeyPress -= onCancel;
+            throw new UsageException(e.Message + (e.CanResume ? $"; continue it with --resume {dir}, or choose another --out" : "; choose another --out"));
         }
     }
 
-    /// <summary>Runs <paramref name="run"/> under a live progress bar of <paramref name="totalSteps"/> steps fed by <paramref name="subscribe"/>.</summary>
-    private static TSummary RunWithProgressBar<TSummary>(long totalSteps, Action<Action<TrainingProgress>> subscribe, Func<CancellationToken, TSummary> run, CancellationToken cancel)
+    private static RecipeRun Resume(ParsedArguments a, string dir, Action<string> log, DataParallel? dp)
     {
+        var ignored = TrainOptions().Where(o => a.Has(o) && !AllowedOnResume.Contains(o)).ToList();
+        if (ignored.Count > 0)
+            throw new UsageException($"--resume continues the run in {dir} with its own settings, so {string.Join(", ", ignored.Select(o => "--" + o))} cannot be given with it (remove {(ignored.Count == 1 ? "it" : "them")}, or start a new run with --out)");
+        if (dir.Trim().Length == 0) throw new UsageException("--resume needs a run folder, got an empty path");
+        if (File.Exists(dir)) throw new UsageException($"--resume {dir} is a file, not a run folder");
+        string? movedData = a.Has("data-dir") ? DataFolder(a.String("data-dir")!) : null;
+        var config = RecipeRun.ReadConfig(dir);
+        if (movedData is not null) config = config with { DataDir = movedData };
+        var data = LoadData(config, log, resumedFrom: movedData is null ? dir : null);
+        var run = RecipeRun.Resume(dir, data, dp,
+            threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+            microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null,
+            log: log, dataDirectory: movedData);
+        log($"resuming {dir} at step {run.Trainer.State.Step}");
+        return run;
+    }
+
+    internal static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);
+
+    private static string DataFolder(string path)
+    {
+        if (path.Trim().Length == 0) throw new UsageException("--data-dir needs a folder path, got an empty one");
+        return Path.GetFullPath(path);
+    }
+
+    /// <summary>The run's data; for a resumed run whose stored data folder is gone, the error says where it was stored and how to point to the data's new place.</summary>
+    private static Data.DatasetSplit? LoadData(TrainingConfig config, Action<string> log, string? resumedFrom)
+    {
+        if (ModelFactory.IsSynthetic(config)) return null;
+        try
+        {
+            return DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+        }
+        catch (Data.DataUnavailableException e) when (resumedFrom is not null && config.DataDir is not null)
+        {
+            throw new UsageException($"the run in {resumedFrom} was trained on the data in {config.DataDir}, which cannot be read now ({e.Message}); if the data moved, resume with --resume {resumedFrom} --data-dir NEW_FOLDER");
+        }
+    }
+
+    /// <summary>Whether the command trains (or resumes) a character language model rather than an image or sequence recipe.</summary>
+    private static bool IsLanguageModelRun(ParsedArguments a)
+    {
+        if (a.String("resume") is { } dir)
+            return dir.Trim().Length > 0 && !File.Exists(dir) && Directory.Exists(dir) && ModelFactory.IsLanguageModel(RecipeRun.ReadConfig(dir));
+        var model = a.Enum<ModelKind>("model");
+        return model == ModelKind.Transformer || (a.Has("task") && a.Enum<SequenceTask>("task") == SequenceTask.CharLm);
+    }
+
+    /// <summary>Runs <paramref name="run"/> with live progress: a bar when interactive, else a log line every twentieth of the steps and every message.</summary>
+    internal static TSummary RunWithProgress<TSummary>(long totalSteps, Action<Action<TrainingProgress>> subscribe, Func<CancellationToken, TSummary> run, CliContext ctx, CancellationToken cancel)
+    {
+        if (!ctx.Interactive)
+        {
+            long every = Math.Max(1, totalSteps / 20);
+            subscribe(r =>
+            {
+                if (r.Message is not null) ctx.Error.WriteLine(r.Message);
+                else if (r.Step % every == 0) ctx.Error.WriteLine($"step {r.Step}/{totalSteps} ({100.0 * r.Step / Math.Max(1, totalSteps):F0}%) loss {r.SmoothedLoss:F4}");
+            });
+            return run(cancel);
+        }
         TSummary? summary = default;
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -263,17 +318,5 @@ internal static class TrainCommand
                 task.Value = task.MaxValue;
             });
         return summary!;
-    }
-
-    /// <summary>Runs <paramref name="run"/>, logging a line every twentieth of <paramref name="totalSteps"/> and every message.</summary>
-    private static TSummary RunWithLogLines<TSummary>(long totalSteps, Action<Action<TrainingProgress>> subscribe, Func<CancellationToken, TSummary> run, CliContext ctx, CancellationToken cancel)
-    {
-        long every = Math.Max(1, totalSteps / 20);
-        subscribe(r =>
-        {
-            if (r.Message is not null) ctx.Error.WriteLine(r.Message);
-            else if (r.Step % every == 0) ctx.Error.WriteLine($"step {r.Step}/{totalSteps} ({100.0 * r.Step / Math.Max(1, totalSteps):F0}%) loss {r.SmoothedLoss:F4}");
-        });
-        return run(cancel);
     }
 }

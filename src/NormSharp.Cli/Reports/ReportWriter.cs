@@ -8,17 +8,40 @@ namespace NormSharp.Cli.Reports;
 /// <summary>Writes a reproduction's report: report.md, a self-contained report.html, results.json and the figures.</summary>
 internal static class ReportWriter
 {
-    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment)
+    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult>? failedRuns = null)
     {
+        failedRuns ??= [];
         string figures = Path.Combine(directory, "figures");
         var svgs = new Dictionary<string, string>();
         foreach (var c in claims)
             foreach (var f in c.Figures) svgs[f.Name] = FigureRenderer.Render(f, figures);
 
-        var json = new { claims = claims.Select(c => new { id = c.Id, title = c.Title, verdict = VerdictText(c.Verdict), rule = c.Rule, setup = c.Setup, evidence = c.Evidence.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? (double?)kv.Value : null) }), environment };
+        var json = new
+        {
+            claims = claims.Select(c => new { id = c.Id, title = c.Title, verdict = VerdictText(c.Verdict), rule = c.Rule, setup = c.Setup, evidence = c.Evidence.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? (double?)kv.Value : null) }),
+            failed_runs = failedRuns.Select(r => new { id = r.Id, outcome = r.Outcome, reason = r.Failure }),
+            failed_run_rule = FailedRuns.Rule,
+            environment,
+        };
         File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment) + FailedRunsMarkdown(failedRuns));
         File.WriteAllText(Path.Combine(directory, "report.html"), Html(claims, environment, svgs));
+    }
+
+    /// <summary>The report's closing section on failed runs (empty when none failed).</summary>
+    private static string FailedRunsMarkdown(IReadOnlyList<RunResult> failed)
+    {
+        if (failed.Count == 0) return "";
+        var sb = new StringBuilder();
+        sb.AppendLine();
+        sb.AppendLine("## Runs that failed");
+        sb.AppendLine();
+        sb.AppendLine(FailedRuns.Rule);
+        sb.AppendLine();
+        sb.AppendLine("| run | reason |");
+        sb.AppendLine("|---|---|");
+        foreach (var r in failed) sb.AppendLine($"| {r.Id} | {r.Failure?.Replace("|", "\\|")} |");
+        return sb.ToString();
     }
 
     public static string VerdictText(Verdict v) => v switch

@@ -3,9 +3,15 @@ using System.Text.Json.Serialization;
 
 namespace NormSharp.Experiments.Recipes;
 
-/// <summary>What a finished (or stopped) language-modelling run reports in <c>summary.json</c>; non-finite numbers are written as null.</summary>
+/// <summary>
+/// What a language-modelling run reports in <c>summary.json</c>, however it ends, with its <see cref="Status"/>
+/// (finished, diverged, interrupted or failed, as <see cref="RunSummary"/>'s); non-finite numbers are written as null.
+/// </summary>
 public sealed record LanguageModelSummary
 {
+    /// <summary>How the run ended: finished, diverged, interrupted or failed.</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = RunSummary.Finished;
+
     /// <summary>The corpus: a dataset name or a file name.</summary>
     [JsonPropertyName("dataset")] public required string Dataset { get; init; }
 
@@ -52,7 +58,7 @@ public sealed record LanguageModelSummary
     [JsonPropertyName("minutes")] [JsonConverter(typeof(FiniteOrNullConverter))] public required double Minutes { get; init; }
 
     /// <summary>True when the run hit a non-finite value or an exploding loss.</summary>
-    [JsonPropertyName("diverged")] public required bool Diverged { get; init; }
+    [JsonIgnore] public bool Diverged => Status == RunSummary.DivergedStatus;
 
     /// <summary>Why the run stopped before its end, or null.</summary>
     [JsonPropertyName("stop_reason")] public string? StopReason { get; init; }

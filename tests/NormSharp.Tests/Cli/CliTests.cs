@@ -153,7 +153,7 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("test accuracy", output);
         Assert.True(File.Exists(Path.Combine(run, "summary.json")));
-        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        Assert.NotNull(NormSharp.Training.CheckpointManager.Latest(run));
         var (code2, output2, err2) = Run("train", "--resume", run);
         Assert.True(code2 == 0, err2);
         Assert.Contains("test accuracy", output2);

@@ -32,8 +32,9 @@ public class LanguageModelCliTests
         var (code, output, err) = Run(Tiny("transformer", dir, "--norm-position", "post", "--norm", "rms", "--warmup-steps", "4"));
         Assert.True(code == 0, err);
         Assert.Contains("bits per character", output);
-        foreach (var f in new[] { "vocabulary.json", "model.safetensors", "summary.json", "metrics.csv", "checkpoint.safetensors" })
+        foreach (var f in new[] { "vocabulary.json", "model.safetensors", "summary.json", "metrics.csv", "run.json" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
+        Assert.Equal(12, NormSharp.Training.CheckpointManager.Latest(dir)!.Step);
         var summary = LanguageModelSummary.Read(Path.Combine(dir, "summary.json"));
         Assert.Equal(12, summary.Steps);
         Assert.Equal("post", summary.NormPosition);
@@ -118,7 +119,7 @@ public class LanguageModelCliTests
         Assert.Equal(2, code);
         Assert.Contains(message, err);
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
-        Assert.False(File.Exists(Path.Combine(dir, "checkpoint.safetensors")));
+        Assert.Null(NormSharp.Training.CheckpointManager.Latest(dir));
     }
 
     [Theory]
@@ -185,7 +186,7 @@ public class LanguageModelCliTests
         using var cts = new CancellationTokenSource();
         run.Progress += p => { if (p.Step == 9) cts.Cancel(); };
         var partial = run.Run(cts.Token);
-        Assert.Equal("interrupted", partial.StopReason);
+        Assert.Equal(RunSummary.Interrupted, partial.Status);
         Assert.True(partial.Steps < 20);
         var resumed = CharLmRun.Resume(broken, corpus).Run();
         Assert.Equal(20, resumed.Steps);

@@ -108,3 +108,77 @@ public class ReproductionEndToEndTests
         Assert.Equal(18, again.Reused);
     }
 }
+
+/// <summary>One run's failure never ends a suite: it is recorded with its reason, the claim is inconclusive, and the report is written.</summary>
+public class FailedRunTests
+{
+    private static readonly ExperimentProfile Tiny = ExperimentProfile.Quick with { Name = "tiny", TrainImages = 0, Hidden = [16], Epochs = 1 };
+
+    [Fact]
+    public void AFailedRunIsRecordedWithItsReasonAndTheSuiteGoesOnToAReport()
+    {
+        using var dir = new TestData.TempDir();
+        string data = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(data);
+        TestData.WriteFolder(data, train: 160, test: 40);
+        var split = IdxDatasetFolder.Load(data, "synthetic");
+        string outDir = Path.Combine(dir.Path, "out");
+        string doomed = Path.Combine(outDir, "runs", "A-batch-b4-s2") + Path.DirectorySeparatorChar;
+        var runner = new ExperimentRunner(outDir, _ => split);
+        IReadOnlyList<ClaimResult> claims;
+        NormSharp.IO.WriteFaults.NoSpaceLeft = path => path.StartsWith(doomed, StringComparison.Ordinal) && path.EndsWith("metrics.csv", StringComparison.Ordinal);
+        try
+        {
+            claims = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 2, runner), ["A"]);
+        }
+        finally
+        {
+            NormSharp.IO.WriteFaults.NoSpaceLeft = null;
+        }
+        var failed = Assert.Single(runner.Failures);
+        Assert.Equal("A-batch-b4-s2", failed.Id);
+        Assert.Equal("failed", failed.Outcome);
+        Assert.Contains("No space left on device", failed.Failure);
+        // The runs after the failed one still ran.
+        Assert.True(runner.Results.ToList().FindIndex(r => r.Id == "A-batch-b4-s2") < runner.Results.Count - 1);
+
+        var a = Assert.Single(claims);
+        Assert.Equal(Verdict.Inconclusive, a.Verdict);
+        Assert.Equal(1, a.Evidence["failed_runs"]);
+        Assert.Contains(a.Tables, t => t.Title.StartsWith("Runs that failed") && t.Rows.Single()[0] == "A-batch-b4-s2");
+
+        ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" }, runner.Failures);
+        runner.WriteIndex(Path.Combine(outDir, "runs.csv"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var recorded = Assert.Single(json.RootElement.GetProperty("failed_runs").EnumerateArray().ToList());
+        Assert.Equal("A-batch-b4-s2", recorded.GetProperty("id").GetString());
+        Assert.Contains("No space left on device", recorded.GetProperty("reason").GetString());
+        Assert.Contains("## Runs that failed", File.ReadAllText(Path.Combine(outDir, "report.md")));
+        Assert.Contains(File.ReadAllLines(Path.Combine(outDir, "runs.csv")), l => l.StartsWith("A-batch-b4-s2,") && l.Contains(",failed,"));
+
+        // The next reproduction trains the failed run again and reuses the rest.
+        var again = new ExperimentRunner(outDir, _ => split);
+        var second = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 2, again), ["A"]);
+        Assert.Equal(1, again.Trained);
+        Assert.Empty(again.Failures);
+        Assert.False(second.Single().Evidence.ContainsKey("failed_runs"));
+    }
+
+    [Fact]
+    public void ADivergedRunIsAResultNotAFailure()
+    {
+        var config = new NormSharp.Experiments.Recipes.TrainingConfig();
+        var summary = new NormSharp.Experiments.Recipes.RunSummary
+        {
+            Status = "diverged", Dataset = "d", Norm = "none", Model = "m", BatchSize = 1, Epochs = 0, Steps = 3,
+            FinalTrainLoss = double.NaN, TestLoss = double.NaN, TestAccuracy = 0.1, SamplesPerSecond = 5, Diverged = true, StopReason = "the loss became NaN", Seed = 1, Threads = 1,
+        };
+        using var dir = new TestData.TempDir();
+        var diverged = RunResult.Load("x", config, summary, Path.Combine(dir.Path, "missing.csv"));
+        Assert.Null(diverged.Failure);
+        Assert.Equal("diverged", diverged.Outcome);
+        var bad = RunResult.Load("y", config, summary with { Status = "finished", Diverged = false }, Path.Combine(dir.Path, "missing.csv"));
+        Assert.StartsWith("bad numbers", bad.Failure);
+        Assert.Equal("failed", bad.Outcome);
+    }
+}

@@ -14,6 +14,7 @@ public sealed class ImageClassificationTask : ITrainingTask
     private readonly BatchLoader _loader;
     private readonly (float Mean, float Std)? _standardization;
     private BatchLoader? _testLoader;
+    private const int EvaluationBatch = 1000;
 
     /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
     public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
@@ -32,6 +33,18 @@ public sealed class ImageClassificationTask : ITrainingTask
     public string Name { get; }
     /// <inheritdoc />
     public BatchLoader Loader => _loader;
+
+    /// <inheritdoc />
+    public double ChanceLoss => Math.Log(_data.Train.Classes);
+
+    /// <inheritdoc />
+    public MemoryEstimate EstimateMemory(TrainingConfig config)
+    {
+        var train = _data.Train;
+        var (inputsPerStep, steps) = config.Model != ModelKind.Rnn ? (train.Features, 1)
+            : config.Task == SequenceTask.SeqMnistRows ? (train.Width, train.Height) : (1, train.Features);
+        return MemoryEstimate.Of(config, inputsPerStep, steps, train.Classes, EvaluationBatch);
+    }
 
     /// <inheritdoc />
     public Module BuildModel(TrainingConfig config, Rng rng) =>
@@ -55,7 +68,7 @@ public sealed class ImageClassificationTask : ITrainingTask
         try
         {
             using var _ = GradMode.NoGrad();
-            var loader = _testLoader ??= new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            var loader = _testLoader ??= new BatchLoader(_data.Test, EvaluationBatch, 0, shuffle: false, standardization: _standardization);
             loader.SetState(new LoaderState(0, 0));
             double lossSum = 0;
             long correct = 0;

@@ -45,6 +45,15 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     public BatchLoader Loader => _loader;
 
     /// <inheritdoc />
+    public abstract double ChanceLoss { get; }
+
+    /// <inheritdoc />
+    public abstract MemoryEstimate EstimateMemory(TrainingConfig config);
+
+    /// <summary>Test sequences scored at a time.</summary>
+    protected const int EvaluationBatch = 500;
+
+    /// <inheritdoc />
     public abstract Module BuildModel(TrainingConfig config, Rng rng);
 
     /// <inheritdoc />
@@ -53,7 +62,7 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <inheritdoc />
     public abstract EvaluationResult Evaluate(Module model);
 
-    /// <summary>Runs <paramref name="score"/> over the test set in batches of 500, in evaluation mode without recording.</summary>
+    /// <summary>Runs <paramref name="score"/> over the test set in batches of <see cref="EvaluationBatch"/>, in evaluation mode without recording.</summary>
     protected EvaluationResult EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
     {
         model.Eval();
@@ -63,9 +72,9 @@ public abstract class SyntheticSequenceTask : ITrainingTask
             double loss = 0;
             long correct = 0, scored = 0;
             int n = TestInputs.Dim(0);
-            for (int start = 0; start < n; start += 500)
+            for (int start = 0; start < n; start += EvaluationBatch)
             {
-                int count = Math.Min(500, n - start);
+                int count = Math.Min(EvaluationBatch, n - start);
                 var (l, c, s) = score(TestInputs.Narrow(start, count), start, count);
                 loss += l;
                 correct += c;
