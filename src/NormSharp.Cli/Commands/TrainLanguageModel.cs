@@ -28,7 +28,7 @@ internal static class TrainLanguageModel
         else
         {
             if (summary.Status == RunSummary.Finished)
-                ctx.Out.WriteLine($"validation {summary.ValidationBitsPerCharacter:F3} bits per character ({summary.ValidationCharacters} characters); final train {summary.FinalTrainBitsPerCharacter:F3}");
+                ctx.Out.WriteLine($"validation {summary.ValidationBitsPerCharacter:F3} bits per character ({summary.ValidationCharacters} characters); training {summary.FinalTrainBitsPerCharacter:F3} over the last steps");
             ctx.Out.WriteLine($"{summary.TokensPerSecond:F0} characters/s over {summary.Steps} steps in {summary.Minutes:F1} min; {summary.Status}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
             var written = new List<string> { Path.Combine(dir, CharLmRun.SummaryFile), "metrics.csv", CharLmRun.VocabularyFile };
             if (CheckpointManager.Latest(dir) is { } last) written.Add(Path.GetFileName(last.Path));

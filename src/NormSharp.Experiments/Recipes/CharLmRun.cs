@@ -49,6 +49,7 @@ public sealed class CharLmRun : IDisposable
     private readonly StepLimit? _limit;
     private readonly MetricsCsvLogger? _metrics;
     private readonly ProgressReporter _progress = new();
+    private readonly RecentLoss _recent = new(100);
     private readonly int _epochs;
     private RunFolderLock? _lock;
     private bool _ran;
@@ -133,6 +134,7 @@ public sealed class CharLmRun : IDisposable
             if (config.Steps > 0) _trainer.Add(_limit = new StepLimit(config.Steps));
             if (_checkpoints is not null) _trainer.Add(_checkpoints);
             _trainer.Add(_progress);
+            _trainer.Add(_recent);
             if (resumeFrom is not null)
             {
                 if (_checkpoints is { Exists: true }) _checkpoints.Restore(_trainer, log);
@@ -313,7 +315,7 @@ public sealed class CharLmRun : IDisposable
             if (status == RunSummary.Finished) _checkpoints?.Save(_trainer);
             // An interrupted run is about to exit (a signal's grace period is short): no validation pass for it.
             double validation = status == RunSummary.Finished ? Evaluate(Model).Loss : double.NaN;
-            var summary = Summary(status, fit.Steps, fit.FinalTrainLoss, validation, fit.SamplesPerSecond, clock.Elapsed,
+            var summary = Summary(status, fit.Steps, _recent.Count > 0 ? _recent.Mean : fit.FinalTrainLoss, validation, fit.SamplesPerSecond, clock.Elapsed,
                 fit.StopReason == _limit?.Reason ? null : fit.StopReason);
             if (_dir is not null)
             {
@@ -383,4 +385,29 @@ public sealed class CharLmRun : IDisposable
 
     private static StepLoss Loss(Module model, CharBatch batch) =>
         new(((ILanguageModel)model).Loss(batch.InputTokens, batch.TargetTokens, batch.Count), Samples: batch.Count * batch.Context);
+
+    /// <summary>Mean loss of the last steps trained (a run of a few epochs and a step budget ends within an epoch, so an epoch mean would be stale).</summary>
+    private sealed class RecentLoss(int capacity) : ITrainerCallback
+    {
+        private readonly double[] _losses = new double[capacity];
+        private long _seen;
+
+        public int Count => (int)Math.Min(_seen, _losses.Length);
+
+        public double Mean
+        {
+            get
+            {
+                double sum = 0;
+                for (int i = 0; i < Count; i++) sum += _losses[i];
+                return sum / Count;
+            }
+        }
+
+        public void OnStepEnd(StepContext step)
+        {
+            if (step.Skipped || !double.IsFinite(step.Loss)) return;
+            _losses[_seen++ % _losses.Length] = step.Loss;
+        }
+    }
 }

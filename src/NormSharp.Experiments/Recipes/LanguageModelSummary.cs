@@ -42,7 +42,7 @@ public sealed record LanguageModelSummary
     /// <summary>Size of the vocabulary, the unknown id included.</summary>
     [JsonPropertyName("vocabulary_size")] public required int VocabularySize { get; init; }
 
-    /// <summary>Mean training loss of the last epoch (or of the epoch in progress), in bits per character.</summary>
+    /// <summary>Mean training loss of the last 100 steps trained (in this process; the last epoch's when none), in bits per character.</summary>
     [JsonPropertyName("final_train_bpc")] [JsonConverter(typeof(FiniteOrNullConverter))] public required double FinalTrainBitsPerCharacter { get; init; }
 
     /// <summary>Bits per character on the whole validation text.</summary>
