@@ -90,7 +90,11 @@ internal static class ReproduceCommand
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
             ["profile"] = profile.Name,
-            ["dataset"] = dataset,
+            ["dataset"] = string.Join(", ", new[]
+            {
+                data is null ? null : dataset,
+                text is null ? null : profile.LanguageModel.Corpus,
+            }.OfType<string>()),
             ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(only) is { Length: > 0 } d ? d : "none (G is deterministic)"),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
