@@ -106,8 +106,10 @@ public sealed class RecipeRun : IDisposable
                 _trainer.MicroBatches = config.MicroBatches;
                 _trainer.Splitter = LabeledBatchSplitter.Instance;
             }
-            if (dataParallel is not null)
-                _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+            // Every collective of a data-parallel run (gradients, SyncBatchNorm statistics) is counted for the metrics log.
+            var meter = dataParallel is null ? null : new MeteredCommunicator(dataParallel.Communicator);
+            if (dataParallel is not null && meter is not null)
+                _trainer.DataParallel = new DataParallel(meter)
                 {
                     Order = dataParallel.Order,
                     BucketBytes = dataParallel.BucketBytes,
@@ -120,7 +122,10 @@ public sealed class RecipeRun : IDisposable
             {
                 var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
                 if (hidden is not null) _trainer.Add(hidden);
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), hidden is null ? [] : [hidden]);
+                var communication = meter is null ? null : new CommunicationMetrics(meter);
+                if (communication is not null) _trainer.Add(communication);
+                IStepMetrics[] extra = [.. hidden is null ? [] : new IStepMetrics[] { hidden }, .. communication is null ? [] : new IStepMetrics[] { communication }];
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), extra);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });
