@@ -36,8 +36,10 @@ internal static class CommandLine
         [
             ReproduceCommand.Spec,
             TrainCommand.Spec,
+            GenerateCommand.Spec,
             BenchCommand.Spec,
             InspectCommand.Spec,
+            ExportCommand.Spec,
         ],
     };
 

@@ -25,7 +25,7 @@ public static class FailedRuns
         if (failed.Count == 0) return claim;
         return claim with
         {
-            Verdict = Verdict.Inconclusive,
+            MissingEvidence = $"{failed.Count} of its runs failed",
             Rule = claim.Rule + " " + Rule,
             Evidence = new Dictionary<string, double>(claim.Evidence) { ["failed_runs"] = failed.Count },
             Tables = [.. claim.Tables, Table(failed)],
@@ -42,7 +42,9 @@ public static class FailedRuns
             Title = $"claim {id} (not evaluated: {failed.Count} of its runs failed)",
             Setup = $"The claim's runs were started, but {failed.Count} failed, and its numbers could not be computed from the rest ({error.GetType().Name}: {error.Message}).",
             Rule = Rule,
-            Verdict = Verdict.Inconclusive,
+            Findings = [],
+            Seeds = [],
+            MissingEvidence = $"{failed.Count} of its runs failed and its numbers could not be computed",
             Evidence = new Dictionary<string, double> { ["failed_runs"] = failed.Count },
             Tables = [Table(failed)],
         };

@@ -118,6 +118,10 @@ public class CliTests
         var (code2, _, err2) = Run("reproduce", "--quick", "--full");
         Assert.Equal(2, code2);
         Assert.Contains("exclude each other", err2);
+        // One seed gives no confidence interval, so no verdict could be more than inconclusive.
+        var (code3, _, err3) = Run("reproduce", "--seeds", "1", "--only", "G");
+        Assert.Equal(2, code3);
+        Assert.Contains("--seeds", err3);
     }
 
     [Fact]

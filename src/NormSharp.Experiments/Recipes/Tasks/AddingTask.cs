@@ -58,7 +58,7 @@ public sealed class AddingTask : SyntheticSequenceTask
     public override double ChanceLoss => 1.0 / 6;
 
     /// <inheritdoc />
-    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, 2, Steps, 1, EvaluationBatch);
+    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, 2, Steps, 1, EvaluationSamples(config));
 
     /// <inheritdoc />
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceRegressor(BuildRecurrent(config, 2, Steps, rng), Steps, 2, rng);

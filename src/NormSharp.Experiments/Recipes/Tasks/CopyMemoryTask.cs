@@ -65,7 +65,7 @@ public sealed class CopyMemoryTask : SyntheticSequenceTask
     public override double ChanceLoss => Recall * Math.Log(8) / Steps;
 
     /// <inheritdoc />
-    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, Symbols, Steps, Symbols, EvaluationBatch);
+    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, Symbols, Steps, Symbols, EvaluationSamples(config));
 
     /// <inheritdoc />
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceTagger(BuildRecurrent(config, Symbols, Steps, rng), Steps, Symbols, Symbols, rng);

@@ -53,6 +53,11 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <summary>Test sequences scored at a time.</summary>
     protected const int EvaluationBatch = 500;
 
+    /// <summary>The largest batch an evaluation runs: a BN-LSTM's first runs one batch of up to <see cref="PopulationStatistics.SuggestedSampleCount"/> training sequences.</summary>
+    protected int EvaluationSamples(TrainingConfig config) =>
+        config.Cell == CellKind.BnLstm && ReestimatesPopulationStatistics
+            ? Math.Max(EvaluationBatch, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount)) : EvaluationBatch;
+
     /// <inheritdoc />
     public abstract Module BuildModel(TrainingConfig config, Rng rng);
 
@@ -65,6 +70,8 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <summary>Runs <paramref name="score"/> over the test set in batches of <see cref="EvaluationBatch"/>, in evaluation mode without recording.</summary>
     protected EvaluationResult EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
     {
+        // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training sequences with the current weights.
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
         model.Eval();
         try
         {
@@ -86,6 +93,22 @@ public abstract class SyntheticSequenceTask : ITrainingTask
         {
             model.Train();
         }
+    }
+
+    /// <summary>
+    /// Whether <c>Evaluate</c> first re-estimates the population statistics of batch-normalized recurrent cells over
+    /// one pass of the training sequences with the current weights (<see cref="PopulationStatistics"/>); true by default.
+    /// False scores the statistics the model holds, e.g. to test a model on sequences longer than it was trained on.
+    /// </summary>
+    public bool ReestimatesPopulationStatistics { get; init; } = true;
+
+    /// <summary>
+    /// The training sequences as one batch, or the first <see cref="PopulationStatistics.SuggestedSampleCount"/> of
+    /// them (drawn independently, so they are a random sample).
+    /// </summary>
+    private IEnumerable<Tensor> PopulationBatches()
+    {
+        yield return TrainInputs.Narrow(0, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount));
     }
 
     /// <summary>The recurrent layer a sequence task's models use.</summary>
