@@ -102,8 +102,8 @@ public class RowAlignmentTests
 
     public static TheoryData<bool, int, int> Shapes() => new()
     {
-        { true, 5, 128 }, { true, 7, 144 }, { true, 9, 256 }, { true, 6, 1000 }, { true, 4, 1024 }, { true, 40, 256 },
-        { false, 5, 128 }, { false, 7, 272 }, { false, 4, 1024 },
+        { true, 5, 128 }, { true, 7, 144 }, { true, 9, 256 }, { true, 3, 512 }, { true, 6, 1000 }, { true, 4, 1024 }, { true, 40, 256 },
+        { false, 5, 128 }, { false, 7, 272 }, { false, 3, 520 }, { false, 4, 1024 },
     };
 
     [Theory]
