@@ -15,15 +15,12 @@ namespace NormSharp.Kernels.Normalization;
 /// </summary>
 internal static unsafe class AlignedRows
 {
-    /// <summary>Shortest row the aligned passes take: below it the two partial vectors cost more than they save.</summary>
-    public const int Minimum = 128;
-
     /// <summary>
-    /// Shortest row the forward's aligned pass takes. Its row pass is a single read of x and write of y, so the two
-    /// partial end vectors and the call weigh more than in the backward: measured against the unaligned pass, the
-    /// aligned one was slower at 256 columns, even at 512 and faster at 1024.
+    /// Shortest row the aligned passes take. Below it the two partial end vectors and the call per row cost more than
+    /// the aligned accesses save: measured against the unaligned passes, the aligned ones were slower at 256 columns
+    /// (forward, and RMSNorm's backward), even at 512 and faster at 1024.
     /// </summary>
-    public const int ForwardMinimum = 512;
+    public const int Minimum = 512;
 
     /// <summary>Room a <see cref="Matched"/> copy needs: the row, a vector's margin on either side, and a page to place it in.</summary>
     public static int CopyFloats(int cols) => Placement.Floats(cols + 32);

@@ -70,7 +70,7 @@ internal static unsafe class RowNormalization
 
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
-            int n = Cols, phase = n >= AlignedRows.ForwardMinimum ? AlignedRows.Phase<TV>(n, X, Y) : -1;
+            int n = Cols, phase = AlignedRows.Phase<TV>(n, X, Y);
             float* w = W, b = B;
             if (phase >= 0)
             {
@@ -80,31 +80,25 @@ internal static unsafe class RowNormalization
                 w = AlignedRows.Matched<TV>(w, n, Y, Placement.ForwardWeight, scratch);
                 b = AlignedRows.Matched<TV>(b, n, Y, Placement.ForwardBias, scratch + copy);
             }
-            if (phase >= 0) Operands<TV, Yes, No>(w, b, start, end, AlignedRows.Head<TV>(phase));
-            else if (n >= LongRowLength) Operands<TV, No, Yes>(w, b, start, end, 0);
-            else Operands<TV, No, No>(w, b, start, end, 0);
+            if (phase >= 0) Operands<TV, Yes>(w, b, start, end, AlignedRows.Head<TV>(phase));
+            else Operands<TV, No>(w, b, start, end, 0);
         }
 
-        /// <summary>Rows this long or longer are normalized by a call of their own (shorter ones inline, in a loop with no calls).</summary>
-        private const int LongRowLength = 256;
-
-        private readonly void Operands<TV, TA, TL>(float* w, float* b, int start, int end, int head)
-            where TV : unmanaged, IFloatVector<TV> where TA : struct, IFlag where TL : struct, IFlag
+        private readonly void Operands<TV, TA>(float* w, float* b, int start, int end, int head) where TV : unmanaged, IFloatVector<TV> where TA : struct, IFlag
         {
             // The operands are chosen once per chunk; each combination is its own compiled loop.
-            if (w != null && b != null) Rows<TV, Stream<TV>, Stream<TV>, TA, TL>(new(w), new(b), start, end, head);
-            else if (w != null) Rows<TV, Stream<TV>, Constant<TV>, TA, TL>(new(w), new(TV.Zero), start, end, head);
-            else if (b != null) Rows<TV, Constant<TV>, Stream<TV>, TA, TL>(new(TV.Create(1f)), new(b), start, end, head);
-            else Rows<TV, Constant<TV>, Constant<TV>, TA, TL>(new(TV.Create(1f)), new(TV.Zero), start, end, head);
+            if (w != null && b != null) Rows<TV, Stream<TV>, Stream<TV>, TA>(new(w), new(b), start, end, head);
+            else if (w != null) Rows<TV, Stream<TV>, Constant<TV>, TA>(new(w), new(TV.Zero), start, end, head);
+            else if (b != null) Rows<TV, Constant<TV>, Stream<TV>, TA>(new(TV.Create(1f)), new(b), start, end, head);
+            else Rows<TV, Constant<TV>, Constant<TV>, TA>(new(TV.Create(1f)), new(TV.Zero), start, end, head);
         }
 
         // Kernels run long loops from their first call: compile them fully optimized rather than through tiering.
-        // TA: the rows take the aligned pass (AlignedRows), whose first aligned element is head; TL: long rows,
-        // normalized by a call. Short rows get a loop without calls, which keeps its constants in registers.
+        // TA: the rows take the aligned pass (AlignedRows), whose first aligned element is head, by a call of its own
+        // whose loop keeps its pointers in registers; other rows are normalized inline.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Rows<TV, TW, TB, TA, TL>(TW w, TB b, int start, int end, int head)
-            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV>
-            where TA : struct, IFlag where TL : struct, IFlag
+        private readonly void Rows<TV, TW, TB, TA>(TW w, TB b, int start, int end, int head)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> where TA : struct, IFlag
         {
             int n = Cols;
             float* X = this.X, Y = this.Y;
@@ -128,23 +122,16 @@ internal static unsafe class RowNormalization
                 Rstd[r] = rs;
                 // The next row, whose statistics come next, is requested while this one is normalized from cache
                 // (long rows only: the hardware prefetcher keeps up with short ones).
-                // Long rows are normalized by a call of their own, whose loop keeps its pointers in registers.
-                float* y = Y + (long)r * n;
-                if (TA.Value) AlignedRow<TV, TW, TB>(x, y, n, head, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
-                else if (TL.Value) LongRow<TV, TW, TB>(x, y, n, hi, lo, rs, w, b, r + 1 < end ? x + n : null);
-                else NormalizeStep.ForwardRun<TV, TW, TB>(x, y, n, hi, lo, rs, w, b);
+                float* y = Y + (long)r * n, next = r + 1 < end && n >= 256 ? x + n : null;
+                if (TA.Value) AlignedRow<TV, TW, TB>(x, y, n, head, hi, lo, rs, w, b, next);
+                else NormalizeStep.ForwardRun<TV, TW, TB>(x, y, n, hi, lo, rs, w, b, next);
             }
         }
 
         [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         private static void AlignedRow<TV, TW, TB>(float* x, float* y, nint n, nint head, float hi, float lo, float r, TW w, TB b, float* next)
             where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> =>
-            AlignedRows.Forward<TV, TW, TB>(x, y, n, head, hi, lo, r, w, b, n >= 256 ? next : null);
-
-        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-        private static void LongRow<TV, TW, TB>(float* x, float* y, nint n, float hi, float lo, float r, TW w, TB b, float* next)
-            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TB : struct, IOperand<TB, TV> =>
-            NormalizeStep.ForwardRun<TV, TW, TB>(x, y, n, hi, lo, r, w, b, next);
+            AlignedRows.Forward<TV, TW, TB>(x, y, n, head, hi, lo, r, w, b, next);
     }
 
     private struct BackwardBody<TC, TG> : IParallelWidthBody where TC : struct, IFlag where TG : struct, IFlag
