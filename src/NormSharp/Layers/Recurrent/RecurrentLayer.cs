@@ -153,36 +153,62 @@ public sealed class RecurrentLayer : Module
         CheckStates(h0, batch, "h0");
         if (first.HasCellState) CheckStates(c0, batch, "c0");
 
-        var finalH = new List<Variable>();
-        var finalC = new List<Variable>();
+        var finalH = new List<Variable>(_cells.Length);
+        var finalC = new List<Variable>(first.HasCellState ? _cells.Length : 0);
         var norms = LastHiddenNorms.Length == steps ? LastHiddenNorms : new double[steps];
-        Variable layerInput = F.Reshape(x, steps * batch, width);
+        Variable layerInput = x;
         Variable last = null!;
         Variable? outputs = null;
         for (int l = 0; l < _cells.Length; l++)
         {
             var cell = (IRecurrentCell)_cells[l];
-            var projected = cell.ProjectInputs(layerInput);
-            var state = RecurrentState.Initial(cell, h0?[l], cell.HasCellState ? c0?[l] : null, batch, ref _zeros);
-            bool keep = allOutputs || l + 1 < _cells.Length;
-            var perStep = keep ? new List<Variable>(steps) : null;
-            Variable h = null!;
-            for (int t = 0; t < steps; t++)
+            bool top = l + 1 == _cells.Length;
+            bool keep = allOutputs || !top;
+            if (cell is ISequenceCell fused)
             {
-                state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, firstStep + t);
-                h = RecurrentState.Hidden(cell, state);
-                perStep?.Add(h);
-                if (l + 1 == _cells.Length) norms[t] = MeanRowNorm(h.Value, batch);
+                // The whole sequence as one fused node: every time step's input projection in one GEMM, then the steps.
+                var sequence = fused.RunSequence(cell.ProjectInputs(layerInput), h0?[l], cell.HasCellState ? c0?[l] : null,
+                    reverse: false, allOutputs: keep, norms: top ? norms : null);
+                last = sequence.FinalHidden();
+                finalH.Add(last);
+                if (cell.HasCellState) finalC.Add(sequence.FinalCell());
+                if (keep) layerInput = sequence.Outputs();
             }
-            finalH.Add(h);
-            if (cell.HasCellState) finalC.Add(RecurrentState.Cell(state));
-            last = h;
-            if (perStep is not null) layerInput = F.ConcatRows(perStep);
-            if (l + 1 == _cells.Length && allOutputs) outputs = F.Reshape(layerInput, steps, batch, HiddenSize);
+            else
+            {
+                last = RunSteps(cell, layerInput, h0?[l], c0?[l], keep, top ? norms : null, firstStep, finalC, out var perStepOutputs);
+                finalH.Add(last);
+                if (perStepOutputs is not null) layerInput = perStepOutputs;
+            }
+            if (top && allOutputs) outputs = layerInput;
         }
         LastHiddenNorms = norms;
         if (outputs is not null && BatchFirst) outputs = F.SwapFirstTwoDims(outputs);
         return new RecurrentOutput(outputs, last, finalH, finalC);
+    }
+
+    /// <summary>
+    /// A cell without a fused sequence operation, one recorded step at a time (time step numbers from
+    /// <paramref name="firstStep"/>); returns the last h and, with <paramref name="keep"/>, every h as [T, B, H].
+    /// </summary>
+    private Variable RunSteps(IRecurrentCell cell, Variable input, Variable? h0, Variable? c0, bool keep, double[]? norms, int firstStep,
+        List<Variable> finalC, out Variable? outputs)
+    {
+        int steps = input.Value.Dim(0), batch = input.Value.Dim(1);
+        var projected = cell.ProjectInputs(F.Reshape(input, steps * batch, input.Value.Dim(2)));
+        var state = RecurrentState.Initial(cell, h0, cell.HasCellState ? c0 : null, batch, ref _zeros);
+        var perStep = keep ? new List<Variable>(steps) : null;
+        Variable h = null!;
+        for (int t = 0; t < steps; t++)
+        {
+            state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, firstStep + t);
+            h = RecurrentState.Hidden(cell, state);
+            perStep?.Add(h);
+            if (norms is not null) norms[t] = MeanRowNorm(h.Value, batch);
+        }
+        if (cell.HasCellState) finalC.Add(RecurrentState.Cell(state));
+        outputs = perStep is null ? null : F.Reshape(F.ConcatRows(perStep), steps, batch, HiddenSize);
+        return h;
     }
 
     private void CheckStates(IReadOnlyList<Variable>? states, int batch, string name)

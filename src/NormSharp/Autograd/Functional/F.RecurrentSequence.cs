@@ -1,0 +1,231 @@
+using NormSharp.Errors;
+using NormSharp.Kernels;
+using NormSharp.Kernels.Recurrent;
+using NormSharp.Tensors;
+
+namespace NormSharp.Autograd;
+
+public static partial class F
+{
+    /// <summary>
+    /// The node of a fused recurrent sequence (or of one fused step): its forward runs <see cref="SequenceKernel{TCell}"/>
+    /// over all time steps, its backward runs the kernel's backward through time and then takes the gradient of W_hh
+    /// as one product over all steps. The cell-specific parts (parameters, workspace, parameter gradients) are the
+    /// subclass's. In step mode the node is one time step from a state variable ([2, B, H] for LSTMs, [B, H] otherwise)
+    /// to the next state, a view of the packed result.
+    /// </summary>
+    private abstract unsafe class SequenceNode<TCell> : Node where TCell : struct, ICellKernel<TCell>
+    {
+        public Variable Projected = null!, WeightHh = null!;
+        public Variable? H0, C0, State;
+        public Tensor Packed = null!;
+        public Tensor? CSlots, HpAll;
+        public int Steps, Batch, Hidden;
+        public bool Reverse, StepMode, KeepAll;
+
+        protected int GateWidth => TCell.GateBlocks * Hidden;
+
+        /// <summary>The cell kernel over pinned tensors; <paramref name="dProjected"/> is null in the forward.</summary>
+        protected abstract TCell Kernel(ref RecurrentPins pins, bool backward, float* dProjected);
+
+        /// <summary>The cell's own workspace for the backward (called when recording).</summary>
+        protected abstract void AllocateWorkspace(Tape tape);
+
+        /// <summary>
+        /// Gradients of the cell's parameters other than W_hh: <paramref name="dHpAll"/> is dhp of every step [T·B, gates],
+        /// <paramref name="partials"/> the kernel's per-chunk partial sums.
+        /// </summary>
+        protected abstract void ParameterGradients(Tape tape, Tensor dHpAll, float* partials, int chunks);
+
+        /// <summary>Drops the cell's references.</summary>
+        protected abstract void ClearCell();
+
+        /// <summary>Allocates the result (and, when recording, the workspace) and runs the forward over every time step.</summary>
+        public void RunForward(Tape tape, bool record, double[]? norms)
+        {
+            int g = GateWidth, bsz = Batch, hd = Hidden, steps = Steps;
+            bool cell = TCell.HasCellState;
+            int slots = KeepAll ? steps + 1 : 1;
+            Packed = tape.Allocate(slots * bsz + (cell ? bsz : 0), hd);
+            if (record)
+            {
+                CSlots = cell ? tape.Allocate((steps + 1) * bsz, hd) : null;
+                HpAll = TCell.KeepsRecurrentProduct ? tape.Allocate(steps * bsz, g) : null;
+                AllocateWorkspace(tape);
+            }
+            var pins = new RecurrentPins();
+            try
+            {
+                float* packed = pins.Pin(Packed);
+                var state = new SequenceState
+                {
+                    Steps = steps, Batch = bsz, Hidden = hd, GateWidth = g, Reverse = Reverse, KeepAll = KeepAll, Record = record,
+                    HSlots = packed, CSlots = pins.Pin(CSlots), CFinal = cell ? packed + (nint)slots * bsz * hd : null, HpAll = pins.Pin(HpAll),
+                };
+                InitialStates(ref pins, out state.H0, out state.C0);
+                int chunks = SequenceKernel<TCell>.Chunks(bsz);
+                if (norms is not null) state.Norms = RecurrentScratch.Norms(chunks * steps);
+                var kernel = Kernel(ref pins, backward: false, dProjected: null);
+                var weight = SequenceKernel<TCell>.PackWeight(pins.Pin(WeightHh), hd, forBackward: false);
+                SequenceKernel<TCell>.Forward(ref state, kernel, weight);
+                if (norms is not null)
+                    for (int s = 0; s < steps; s++)
+                    {
+                        double total = 0;
+                        for (int c = 0; c < chunks; c++) total += state.Norms[(nint)c * steps + s];
+                        norms[s] = total / Math.Max(1, bsz);
+                    }
+            }
+            finally
+            {
+                pins.Dispose();
+            }
+        }
+
+        private void InitialStates(ref RecurrentPins pins, out float* h0, out float* c0)
+        {
+            if (!StepMode)
+            {
+                h0 = pins.Pin(H0);
+                c0 = pins.Pin(C0);
+                return;
+            }
+            h0 = pins.Pin(State);
+            c0 = TCell.HasCellState ? h0 + (nint)Batch * Hidden : null;
+        }
+
+        internal override void Backward(Tape tape)
+        {
+            int g = GateWidth, bsz = Batch, hd = Hidden, steps = Steps;
+            bool cell = TCell.HasCellState;
+            int chunks = SequenceKernel<TCell>.Chunks(bsz);
+            var dOut = Output.Grad!;
+            var gx = tape.GradientFor(Projected);
+            var dProjected = gx?.Buffer ?? tape.Allocate(steps * bsz, g);
+            var dHpAll = TCell.RecurrentGradientIsInputGradient ? dProjected : tape.Allocate(steps * bsz, g);
+            GradientTarget? gh0 = null, gc0 = null, gState = null;
+            if (StepMode) gState = tape.GradientFor(State!);
+            else
+            {
+                gh0 = H0 is null ? null : tape.GradientFor(H0);
+                gc0 = C0 is null ? null : tape.GradientFor(C0);
+            }
+            float* partials = null;
+            var pins = new RecurrentPins();
+            try
+            {
+                float* packed = pins.Pin(Packed);
+                float* dOutP = pins.Pin(dOut);
+                int slots = steps + 1;
+                var state = new SequenceState
+                {
+                    Steps = steps, Batch = bsz, Hidden = hd, GateWidth = g, Reverse = Reverse, KeepAll = true, Record = true,
+                    HSlots = packed, CSlots = pins.Pin(CSlots), HpAll = pins.Pin(HpAll),
+                    DhSlots = dOutP, DhFirstSlot = StepMode ? 1 : 0, DhSlotCount = StepMode ? 1 : slots,
+                    DcFinal = cell ? dOutP + (nint)(StepMode ? 1 : slots) * bsz * hd : null,
+                    DHpAll = pins.Pin(dHpAll),
+                };
+                if (StepMode)
+                {
+                    state.DH0 = gState is { } gs ? pins.Pin(gs.Buffer) : null;
+                    state.DC0 = cell && state.DH0 != null ? state.DH0 + (nint)bsz * hd : null;
+                }
+                else
+                {
+                    state.DH0 = gh0 is { } a ? pins.Pin(a.Buffer) : null;
+                    state.DC0 = gc0 is { } b ? pins.Pin(b.Buffer) : null;
+                }
+                var kernel = Kernel(ref pins, backward: true, dProjected: pins.Pin(dProjected));
+                int partialFloats = kernel.PartialFloats;
+                if (partialFloats > 0) state.Partials = partials = RecurrentScratch.Partials((long)chunks * partialFloats);
+                var weight = SequenceKernel<TCell>.PackWeight(pins.Pin(WeightHh), hd, forBackward: true);
+                SequenceKernel<TCell>.Backward(ref state, kernel, weight);
+            }
+            finally
+            {
+                pins.Dispose();
+            }
+            gx?.Commit();
+            gState?.Commit();
+            gh0?.Commit();
+            gc0?.Commit();
+            // dW_hh = Σ_t dhp_tᵀ·h_{t−1}: one product over every step, the states each step started from being
+            // consecutive slots (slots 0..T−1 forward, 1..T in reverse).
+            if (tape.GradientForAccumulatingKernel(WeightHh, out bool acc) is { } dw)
+            {
+                var hPrev = Packed.Span.Slice((Reverse ? bsz : 0) * hd, steps * bsz * hd);
+                Gemm.Multiply(true, false, g, hd, steps * bsz, 1f, dHpAll.Span, g, hPrev, hd, acc ? 1f : 0f, dw.Span, hd);
+            }
+            ParameterGradients(tape, dHpAll, partials, chunks);
+        }
+
+        /// <summary>Writes Σ over chunks (in chunk order) of a partial-sum block as <paramref name="v"/>'s gradient.</summary>
+        protected static void PartialGradient(Tape tape, Variable? v, float* partials, int chunks, int stride, int offset, int n)
+        {
+            if (v is null || tape.GradientFor(v) is not { } target) return;
+            var dst = target.Buffer.Span;
+            new ReadOnlySpan<float>(partials + offset, n).CopyTo(dst);
+            for (int c = 1; c < chunks; c++) ElementwiseKernels.AddInPlace(dst, new ReadOnlySpan<float>(partials + (nint)c * stride + offset, n));
+            target.Commit();
+        }
+
+        /// <summary>Σ over every step's rows of <paramref name="rows"/> [T·B, gates] as <paramref name="bias"/>'s gradient (a bias added to every row).</summary>
+        protected void RowSumGradient(Tape tape, Variable? bias, Tensor rows)
+        {
+            if (bias is not null && tape.GradientForAccumulatingKernel(bias, out bool acc) is { } db)
+                ElementwiseKernels.SumOverRows(rows.Span, db.Span, Steps * Batch, GateWidth, acc);
+        }
+
+        internal override void Clear()
+        {
+            base.Clear();
+            Projected = WeightHh = null!;
+            H0 = C0 = State = null;
+            Packed = null!;
+            CSlots = HpAll = null;
+            ClearCell();
+        }
+    }
+
+    /// <summary>Validates the common inputs of a sequence op: projected [T, B, gates], W_hh [gates, H], states [B, H].</summary>
+    private static (int Steps, int Batch, int Hidden) SequenceShape(string op, int gateBlocks, Variable projected, Variable weightHh, Variable? h0, Variable? c0)
+    {
+        Tape.CheckAlive(projected, op);
+        Tape.CheckAlive(weightHh, op);
+        Tape.CheckAlive(h0, op);
+        Tape.CheckAlive(c0, op);
+        if (weightHh.Value.Rank != 2 || weightHh.Value.Dim(0) != gateBlocks * weightHh.Value.Dim(1) || weightHh.Value.Dim(1) == 0)
+            throw new ShapeMismatchException($"{op}: weight_hh must be [{gateBlocks}·H, H] with H > 0, got {ShapeMismatchException.Format(weightHh.Shape)}.");
+        int hidden = weightHh.Value.Dim(1), g = gateBlocks * hidden;
+        if (projected.Value.Rank != 3 || projected.Value.Dim(2) != g)
+            throw new ShapeMismatchException($"{op}: the projected input must be [T, B, {g}] (time-first, {gateBlocks}·H gate units), got {ShapeMismatchException.Format(projected.Shape)}.");
+        int steps = projected.Value.Dim(0), batch = projected.Value.Dim(1);
+        if (steps == 0) throw new ShapeMismatchException($"{op}: the sequence has no time steps (projected input {ShapeMismatchException.Format(projected.Shape)}).");
+        if (batch == 0) throw new ShapeMismatchException($"{op}: the batch is empty (projected input {ShapeMismatchException.Format(projected.Shape)}).");
+        CheckState(op, "h0", h0, batch, hidden);
+        CheckState(op, "c0", c0, batch, hidden);
+        return (steps, batch, hidden);
+    }
+
+    private static void CheckState(string op, string name, Variable? v, int batch, int hidden)
+    {
+        if (v is not null && !v.Shape.SequenceEqual([batch, hidden]))
+            throw new ShapeMismatchException($"{op}: {name} must be [{batch}, {hidden}], got {ShapeMismatchException.Format(v.Shape)}.");
+    }
+
+    private static void CheckVector(string op, string name, Variable? v, int length)
+    {
+        Tape.CheckAlive(v, op);
+        if (v is not null && (v.Value.Rank != 1 || v.Value.Length != length))
+            throw new ShapeMismatchException($"{op}: {name} must be [{length}], got {ShapeMismatchException.Format(v.Shape)}.");
+    }
+
+    /// <summary>Runs a configured sequence node's forward and records it (or only wraps its result when nothing needs a gradient).</summary>
+    private static RecurrentSequence RunSequence<TCell>(SequenceNode<TCell> node, Tape tape, bool record, bool allOutputs, double[]? norms)
+        where TCell : struct, ICellKernel<TCell>
+    {
+        node.RunForward(tape, record, norms);
+        var output = record ? tape.Record(node, node.Packed) : tape.Wrap(node.Packed);
+        return new RecurrentSequence(output, node.Steps, node.Batch, node.Hidden, node.Reverse, allOutputs, node.KeepAll, TCell.HasCellState);
+    }
+}

@@ -1,0 +1,14 @@
+using NormSharp.Autograd;
+
+namespace NormSharp.Layers.Recurrent;
+
+/// <summary>A cell whose whole sequence runs as one fused operation (<see cref="F.LstmSequence"/> and its kin).</summary>
+internal interface ISequenceCell : IRecurrentCell
+{
+    /// <summary>
+    /// Runs the cell over <paramref name="projected"/> ([T, B, gates], this cell's <see cref="IRecurrentCell.ProjectInputs"/>
+    /// of a time-first input) from h0 and c0 ([B, H], zeros when null); with <paramref name="reverse"/> from the last time step
+    /// to the first. <paramref name="norms"/> (length T, or null) receives the mean L2 norm of h at each step.
+    /// </summary>
+    RecurrentSequence RunSequence(Variable projected, Variable? h0, Variable? c0, bool reverse, bool allOutputs, double[]? norms);
+}
