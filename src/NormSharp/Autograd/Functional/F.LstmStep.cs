@@ -49,9 +49,8 @@ public static partial class F
         var tape = Tape.Current;
         int batch = state.Value.Dim(1), hidden = state.Value.Dim(2);
         var node = record ? tape.RentNode<LstmNode<TLn>>() : new LstmNode<TLn>();
-        node.Configure(projected, weightHh, bias, ln, steps: 1, batch, hidden, reverse: false, keepAll: true);
-        node.StepMode = true;
-        node.State = state;
+        node.ConfigureInputs(null, null, null, projected, weightHh, steps: 1, batch, hidden, reverse: false, batchFirst: false, keepAll: true);
+        (node.Bias, node.Ln, node.State) = (bias, ln, state);
         node.RunForward(tape, record, null);
         // The next state is slot 1 (h') followed by the final cell state c': rows B..3B of the result.
         var next = Tensor.View(node.Packed, node.Packed.Offset + batch * hidden, [2, batch, hidden]);
@@ -59,38 +58,41 @@ public static partial class F
     }
 
     /// <summary>
-    /// A whole LSTM (or LN-LSTM, with <paramref name="ln"/>) sequence as one fused node: <paramref name="projected"/>
-    /// holds W_ih·x_t (+ b_ih) for every time step, [T, B, 4H] time-first; each step adds W_hh·h_{t−1} (and
-    /// <paramref name="bias"/>), applies the gates as <see cref="LstmStep"/> does and moves on. The batch is split over the
-    /// cores for the whole sequence, W_hh is packed once, and the backward takes the gradient of W_hh as one product
-    /// over all steps. <paramref name="h0"/> and <paramref name="c0"/> ([B, H]) default to zeros; with
-    /// <paramref name="reverse"/> the steps run from the last time to the first (the backward direction of a
-    /// bidirectional layer). With <paramref name="allOutputs"/> false and no gradient needed, only the final states are kept.
+    /// A whole LSTM layer (or LN-LSTM, with <paramref name="ln"/>) over a sequence as one fused node, in PyTorch's
+    /// convention (gate order i, f, g, o). <paramref name="input"/> is [T, B, I] (or [B, T, I] with
+    /// <paramref name="batchFirst"/>); every time step's projection W_ih·x_t + b_ih is one GEMM, then each step adds
+    /// W_hh·h_{t−1} + <paramref name="biasHh"/> and applies the gates as <see cref="LstmStep"/> does. The batch is split
+    /// over the cores for the whole sequence, W_hh is packed once, and the backward takes the gradients of W_hh and
+    /// W_ih each as one product over all steps. <paramref name="h0"/> and <paramref name="c0"/> ([B, H]) default to
+    /// zeros; with <paramref name="reverse"/> the steps run from the last time to the first (the backward direction of
+    /// a bidirectional layer). With <paramref name="allOutputs"/> false and no gradient needed only the final states are kept.
+    /// The layer-normalized cell of Ba et al. has no b_ih: pass null and its bias as <paramref name="biasHh"/>.
     /// </summary>
-    public static RecurrentSequence LstmSequence(Variable projected, Variable weightHh, Variable? bias, Variable? h0 = null, Variable? c0 = null,
-        LstmLayerNorm? ln = null, bool reverse = false, bool allOutputs = true) =>
-        LstmSequenceWithNorms(projected, weightHh, bias, h0, c0, ln, reverse, allOutputs, norms: null);
+    public static RecurrentSequence LstmSequence(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0 = null, Variable? c0 = null, LstmLayerNorm? ln = null, bool reverse = false, bool batchFirst = false, bool allOutputs = true) =>
+        LstmSequenceWithNorms(input, weightIh, biasIh, weightHh, biasHh, h0, c0, ln, reverse, batchFirst, allOutputs, norms: null);
 
-    /// <summary><see cref="LstmSequence(Variable, Variable, Variable?, Variable?, Variable?, LstmLayerNorm?, bool, bool)"/>, also writing the mean L2 norm of h at each step into <paramref name="norms"/> (length T).</summary>
-    internal static RecurrentSequence LstmSequenceWithNorms(Variable projected, Variable weightHh, Variable? bias, Variable? h0, Variable? c0,
-        LstmLayerNorm? ln, bool reverse, bool allOutputs, double[]? norms)
+    /// <summary>The LSTM layer of <see cref="LstmSequence"/>, also writing the mean L2 norm of h at each step into <paramref name="norms"/> (length T).</summary>
+    internal static RecurrentSequence LstmSequenceWithNorms(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0, Variable? c0, LstmLayerNorm? ln, bool reverse, bool batchFirst, bool allOutputs, double[]? norms)
     {
         const string Op = "LstmSequence";
-        var (steps, batch, hidden) = SequenceShape(Op, 4, projected, weightHh, h0, c0);
-        CheckLstmParameters(Op, bias, ln, hidden);
-        bool record = LstmNeedsGrad(bias, ln, projected, weightHh, h0) || (c0 is not null && Tape.NeedsGrad(c0));
+        var (steps, batch, hidden) = SequenceShape(Op, 4, input, weightIh, biasIh, weightHh, h0, c0, batchFirst);
+        CheckLstmParameters(Op, biasHh, ln, hidden);
+        bool record = LstmNeedsGrad(biasHh, ln, input, weightHh, h0) || Tape.NeedsGrad(weightIh, biasIh, c0);
         return ln is null
-            ? LstmSequenceCore<No>(projected, weightHh, bias, h0, c0, null, reverse, allOutputs, norms, record, steps, batch, hidden)
-            : LstmSequenceCore<Yes>(projected, weightHh, bias, h0, c0, ln, reverse, allOutputs, norms, record, steps, batch, hidden);
+            ? LstmSequenceCore<No>(input, weightIh, biasIh, weightHh, biasHh, h0, c0, null, reverse, batchFirst, allOutputs, norms, record, steps, batch, hidden)
+            : LstmSequenceCore<Yes>(input, weightIh, biasIh, weightHh, biasHh, h0, c0, ln, reverse, batchFirst, allOutputs, norms, record, steps, batch, hidden);
     }
 
-    private static RecurrentSequence LstmSequenceCore<TLn>(Variable projected, Variable weightHh, Variable? bias, Variable? h0, Variable? c0,
-        LstmLayerNorm? ln, bool reverse, bool allOutputs, double[]? norms, bool record, int steps, int batch, int hidden) where TLn : struct, IFlag
+    private static RecurrentSequence LstmSequenceCore<TLn>(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0, Variable? c0, LstmLayerNorm? ln, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, bool record,
+        int steps, int batch, int hidden) where TLn : struct, IFlag
     {
         var tape = Tape.Current;
         var node = record ? tape.RentNode<LstmNode<TLn>>() : new LstmNode<TLn>();
-        node.Configure(projected, weightHh, bias, ln, steps, batch, hidden, reverse, keepAll: record || allOutputs);
-        (node.H0, node.C0) = (h0, c0);
+        node.ConfigureInputs(input, weightIh, biasIh, null, weightHh, steps, batch, hidden, reverse, batchFirst, keepAll: record || allOutputs);
+        (node.Bias, node.Ln, node.H0, node.C0) = (biasHh, ln, h0, c0);
         return RunSequence(node, tape, record, allOutputs, norms);
     }
 
@@ -116,13 +118,6 @@ public static partial class F
         public Variable? Bias;
         public LstmLayerNorm? Ln;
         public Tensor? Gates, TanhC, Stats;
-
-        public void Configure(Variable projected, Variable weightHh, Variable? bias, LstmLayerNorm? ln, int steps, int batch, int hidden, bool reverse, bool keepAll)
-        {
-            (Projected, WeightHh, Bias, Ln) = (projected, weightHh, bias, ln);
-            (Steps, Batch, Hidden, Reverse, KeepAll, StepMode) = (steps, batch, hidden, reverse, keepAll, false);
-            (State, H0, C0) = (null, null, null);
-        }
 
         protected override void AllocateWorkspace(Tape tape)
         {
@@ -164,7 +159,7 @@ public static partial class F
             return k;
         }
 
-        protected override void ParameterGradients(Tape tape, Tensor dHpAll, float* partials, int chunks)
+        protected override void ParameterGradients(Tape tape, Tensor dHpAll, Tensor dProjected, float* partials, int chunks)
         {
             if (Ln is not { } ln)
             {

@@ -8,20 +8,40 @@ namespace NormSharp.Autograd;
 public static partial class F
 {
     /// <summary>
-    /// The node of a fused recurrent sequence (or of one fused step): its forward runs <see cref="SequenceKernel{TCell}"/>
-    /// over all time steps, its backward runs the kernel's backward through time and then takes the gradient of W_hh
-    /// as one product over all steps. The cell-specific parts (parameters, workspace, parameter gradients) are the
-    /// subclass's. In step mode the node is one time step from a state variable ([2, B, H] for LSTMs, [B, H] otherwise)
-    /// to the next state, a view of the packed result.
+    /// The node of a fused recurrent layer (or of one fused step): its forward projects every time step's input with one
+    /// GEMM and runs <see cref="SequenceKernel{TCell}"/> over all time steps; its backward runs the kernel's backward
+    /// through time and then takes the gradients of W_hh and W_ih each as one product over all steps. The cell-specific
+    /// parts (parameters, workspace, parameter gradients) are the subclass's. In step mode the node is one time step from
+    /// an already projected input and a state variable ([2, B, H] for LSTMs, [B, H] otherwise) to the next state, a view
+    /// of the packed result.
     /// </summary>
     private abstract unsafe class SequenceNode<TCell> : Node where TCell : struct, ICellKernel<TCell>
     {
-        public Variable Projected = null!, WeightHh = null!;
+        /// <summary>Layer mode: the input [T, B, I] (or [B, T, I] batch-first) and its projection's weight and bias.</summary>
+        public Variable? Input, WeightIh, BiasIh;
+
+        /// <summary>Step mode: the projected input [B, gates].</summary>
+        public Variable? ProjectedInput;
+
+        public Variable WeightHh = null!;
         public Variable? H0, C0, State;
-        public Tensor Packed = null!;
+        public Tensor Packed = null!, Projected = null!;
+
+        /// <summary>Layer mode: the input in time-major rows [T·B, I] (the input itself, or a copy of a batch-first one).</summary>
+        public Tensor? TimeMajorInput;
         public Tensor? CSlots, HpAll;
         public int Steps, Batch, Hidden;
-        public bool Reverse, StepMode, KeepAll;
+        public bool Reverse, StepMode, KeepAll, BatchFirst;
+
+        /// <summary>Sets the inputs common to every cell (layer mode when <paramref name="input"/> is given, else step mode).</summary>
+        public void ConfigureInputs(Variable? input, Variable? weightIh, Variable? biasIh, Variable? projected, Variable weightHh,
+            int steps, int batch, int hidden, bool reverse, bool batchFirst, bool keepAll)
+        {
+            (Input, WeightIh, BiasIh, ProjectedInput, WeightHh) = (input, weightIh, biasIh, projected, weightHh);
+            (Steps, Batch, Hidden, Reverse, BatchFirst, KeepAll) = (steps, batch, hidden, reverse, batchFirst, keepAll);
+            StepMode = input is null;
+            (State, H0, C0) = (null, null, null);
+        }
 
         protected int GateWidth => TCell.GateBlocks * Hidden;
 
@@ -32,10 +52,10 @@ public static partial class F
         protected abstract void AllocateWorkspace(Tape tape);
 
         /// <summary>
-        /// Gradients of the cell's parameters other than W_hh: <paramref name="dHpAll"/> is dhp of every step [T·B, gates],
-        /// <paramref name="partials"/> the kernel's per-chunk partial sums.
+        /// Gradients of the cell's parameters other than the weights: <paramref name="dHpAll"/> is dhp of every step [T·B, gates],
+        /// <paramref name="dProjected"/> the gradient of the projected input, <paramref name="partials"/> the kernel's per-chunk partial sums.
         /// </summary>
-        protected abstract void ParameterGradients(Tape tape, Tensor dHpAll, float* partials, int chunks);
+        protected abstract void ParameterGradients(Tape tape, Tensor dHpAll, Tensor dProjected, float* partials, int chunks);
 
         /// <summary>Drops the cell's references.</summary>
         protected abstract void ClearCell();
@@ -45,6 +65,22 @@ public static partial class F
         {
             int g = GateWidth, bsz = Batch, hd = Hidden, steps = Steps;
             bool cell = TCell.HasCellState;
+            if (Input is { } input)
+            {
+                // Every time step's input projection in one product, in time-major rows (a batch-first input is
+                // reordered first: it is narrower than its projection).
+                int features = WeightIh!.Value.Dim(1);
+                TimeMajorInput = input.Value;
+                if (BatchFirst)
+                {
+                    TimeMajorInput = tape.Allocate(steps * bsz, features);
+                    SwapLeadingDimensions(input.Value.Span, TimeMajorInput.Span, bsz, steps, features);
+                }
+                Projected = tape.Allocate(steps * bsz, g);
+                Gemm.Multiply(false, true, steps * bsz, g, features, 1f, TimeMajorInput.Span, features, WeightIh.Value.Span, features, 0f, Projected.Span, g);
+                if (BiasIh is { } b) ElementwiseKernels.AddRowBroadcast(Projected.Span, b.Value.Span, Projected.Span, steps * bsz, g);
+            }
+            else Projected = ProjectedInput!.Value;
             int slots = KeepAll ? steps + 1 : 1;
             Packed = tape.Allocate(slots * bsz + (cell ? bsz : 0), hd);
             if (record)
@@ -100,8 +136,9 @@ public static partial class F
             bool cell = TCell.HasCellState;
             int chunks = SequenceKernel<TCell>.Chunks(bsz);
             var dOut = Output.Grad!;
-            var gx = tape.GradientFor(Projected);
+            var gx = ProjectedInput is null ? null : tape.GradientFor(ProjectedInput);
             var dProjected = gx?.Buffer ?? tape.Allocate(steps * bsz, g);
+            // A plain cell's dhp is also the projected input's gradient.
             var dHpAll = TCell.RecurrentGradientIsInputGradient ? dProjected : tape.Allocate(steps * bsz, g);
             GradientTarget? gh0 = null, gc0 = null, gState = null;
             if (StepMode) gState = tape.GradientFor(State!);
@@ -156,7 +193,57 @@ public static partial class F
                 var hPrev = Packed.Span.Slice((Reverse ? bsz : 0) * hd, steps * bsz * hd);
                 Gemm.Multiply(true, false, g, hd, steps * bsz, 1f, dHpAll.Span, g, hPrev, hd, acc ? 1f : 0f, dw.Span, hd);
             }
-            ParameterGradients(tape, dHpAll, partials, chunks);
+            ParameterGradients(tape, dHpAll, dProjected, partials, chunks);
+            if (Input is not null) ProjectionGradients(tape, dProjected);
+            _rowSumOf = _rowSum = null;
+        }
+
+        /// <summary>The gradients of the input projection from that of its result: W_ih, b_ih and the input.</summary>
+        private void ProjectionGradients(Tape tape, Tensor dProjected)
+        {
+            int rows = Steps * Batch, g = GateWidth, features = WeightIh!.Value.Dim(1);
+            if (tape.GradientForAccumulatingKernel(WeightIh, out bool accW) is { } dw)
+            {
+                // dW_ihᵀ = Xᵀ·dP: with few input features this streams dP once (the other orientation packs it
+                // transposed, many times slower for narrow inputs); then added transposed.
+                var dwT = tape.Allocate(features, g);
+                Gemm.Multiply(true, false, features, g, rows, 1f, TimeMajorInput!.Span, features, dProjected.Span, g, 0f, dwT.Span, g);
+                AddTransposed(dwT.Span, dw.Span, features, g, accW);
+            }
+            RowSumGradient(tape, BiasIh, dProjected);
+            if (!BatchFirst)
+            {
+                if (tape.GradientForAccumulatingKernel(Input!, out bool accX) is { } dx)
+                    Gemm.Multiply(false, false, rows, features, g, 1f, dProjected.Span, g, WeightIh.Value.Span, features, accX ? 1f : 0f, dx.Span, features);
+            }
+            else if (tape.GradientFor(Input!) is { } gx)
+            {
+                var dxTime = tape.Allocate(rows, features);
+                Gemm.Multiply(false, false, rows, features, g, 1f, dProjected.Span, g, WeightIh.Value.Span, features, 0f, dxTime.Span, features);
+                SwapLeadingDimensions(dxTime.Span, gx.Buffer.Span, Steps, Batch, features);
+                gx.Commit();
+            }
+        }
+
+        /// <summary>[a, b, inner] → [b, a, inner].</summary>
+        private static void SwapLeadingDimensions(ReadOnlySpan<float> src, Span<float> dst, int a, int b, int inner)
+        {
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < b; j++)
+                    src.Slice((i * b + j) * inner, inner).CopyTo(dst.Slice((j * a + i) * inner, inner));
+        }
+
+        /// <summary>dst[j, i] = src[i, j] (+ dst[j, i] when accumulating), src being rows × cols.</summary>
+        private static void AddTransposed(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, bool accumulate)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                var row = dst.Slice(j * rows, rows);
+                if (accumulate)
+                    for (int i = 0; i < rows; i++) row[i] += src[i * cols + j];
+                else
+                    for (int i = 0; i < rows; i++) row[i] = src[i * cols + j];
+            }
         }
 
         /// <summary>Writes Σ over chunks (in chunk order) of a partial-sum block as <paramref name="v"/>'s gradient.</summary>
@@ -169,17 +256,32 @@ public static partial class F
             target.Commit();
         }
 
-        /// <summary>Σ over every step's rows of <paramref name="rows"/> [T·B, gates] as <paramref name="bias"/>'s gradient (a bias added to every row).</summary>
+        private Tensor? _rowSumOf, _rowSum;
+
+        /// <summary>
+        /// Σ over every step's rows of <paramref name="rows"/> [T·B, gates] as <paramref name="bias"/>'s gradient (a bias added to
+        /// every row). The sum is kept for the rest of the backward, since a plain cell's two biases share it.
+        /// </summary>
         protected void RowSumGradient(Tape tape, Variable? bias, Tensor rows)
         {
-            if (bias is not null && tape.GradientForAccumulatingKernel(bias, out bool acc) is { } db)
-                ElementwiseKernels.SumOverRows(rows.Span, db.Span, Steps * Batch, GateWidth, acc);
+            if (bias is null || tape.GradientFor(bias) is not { } target) return;
+            if (!ReferenceEquals(_rowSumOf, rows))
+            {
+                _rowSum = tape.Allocate(GateWidth);
+                ElementwiseKernels.SumOverRows(rows.Span, _rowSum.Span, Steps * Batch, GateWidth, accumulate: false);
+                _rowSumOf = rows;
+            }
+            _rowSum!.Span.CopyTo(target.Buffer.Span);
+            target.Commit();
         }
 
         internal override void Clear()
         {
             base.Clear();
-            Projected = WeightHh = null!;
+            WeightHh = null!;
+            Input = WeightIh = BiasIh = ProjectedInput = null;
+            Projected = null!;
+            TimeMajorInput = null;
             H0 = C0 = State = null;
             Packed = null!;
             CSlots = HpAll = null;
@@ -187,21 +289,31 @@ public static partial class F
         }
     }
 
-    /// <summary>Validates the common inputs of a sequence op: projected [T, B, gates], W_hh [gates, H], states [B, H].</summary>
-    private static (int Steps, int Batch, int Hidden) SequenceShape(string op, int gateBlocks, Variable projected, Variable weightHh, Variable? h0, Variable? c0)
+    /// <summary>
+    /// Validates the common inputs of a sequence op: input [T, B, I] ([B, T, I] batch-first), W_ih [gates, I], b_ih [gates],
+    /// W_hh [gates, H], states [B, H].
+    /// </summary>
+    private static (int Steps, int Batch, int Hidden) SequenceShape(string op, int gateBlocks, Variable input, Variable weightIh, Variable? biasIh,
+        Variable weightHh, Variable? h0, Variable? c0, bool batchFirst)
     {
-        Tape.CheckAlive(projected, op);
+        Tape.CheckAlive(input, op);
+        Tape.CheckAlive(weightIh, op);
         Tape.CheckAlive(weightHh, op);
         Tape.CheckAlive(h0, op);
         Tape.CheckAlive(c0, op);
         if (weightHh.Value.Rank != 2 || weightHh.Value.Dim(0) != gateBlocks * weightHh.Value.Dim(1) || weightHh.Value.Dim(1) == 0)
             throw new ShapeMismatchException($"{op}: weight_hh must be [{gateBlocks}·H, H] with H > 0, got {ShapeMismatchException.Format(weightHh.Shape)}.");
         int hidden = weightHh.Value.Dim(1), g = gateBlocks * hidden;
-        if (projected.Value.Rank != 3 || projected.Value.Dim(2) != g)
-            throw new ShapeMismatchException($"{op}: the projected input must be [T, B, {g}] (time-first, {gateBlocks}·H gate units), got {ShapeMismatchException.Format(projected.Shape)}.");
-        int steps = projected.Value.Dim(0), batch = projected.Value.Dim(1);
-        if (steps == 0) throw new ShapeMismatchException($"{op}: the sequence has no time steps (projected input {ShapeMismatchException.Format(projected.Shape)}).");
-        if (batch == 0) throw new ShapeMismatchException($"{op}: the batch is empty (projected input {ShapeMismatchException.Format(projected.Shape)}).");
+        if (weightIh.Value.Rank != 2 || weightIh.Value.Dim(0) != g || weightIh.Value.Dim(1) == 0)
+            throw new ShapeMismatchException($"{op}: weight_ih must be [{g}, I] with I > 0 to match weight_hh {ShapeMismatchException.Format(weightHh.Shape)}, got {ShapeMismatchException.Format(weightIh.Shape)}.");
+        CheckVector(op, "bias_ih", biasIh, g);
+        int features = weightIh.Value.Dim(1);
+        string layout = batchFirst ? "[B, T, I]" : "[T, B, I]";
+        if (input.Value.Rank != 3 || input.Value.Dim(2) != features)
+            throw new ShapeMismatchException($"{op}: the input must be {layout} with I = {features} (weight_ih {ShapeMismatchException.Format(weightIh.Shape)}), got {ShapeMismatchException.Format(input.Shape)}.");
+        int steps = input.Value.Dim(batchFirst ? 1 : 0), batch = input.Value.Dim(batchFirst ? 0 : 1);
+        if (steps == 0) throw new ShapeMismatchException($"{op}: the sequence has no time steps (input {ShapeMismatchException.Format(input.Shape)}, {layout}).");
+        if (batch == 0) throw new ShapeMismatchException($"{op}: the batch is empty (input {ShapeMismatchException.Format(input.Shape)}, {layout}).");
         CheckState(op, "h0", h0, batch, hidden);
         CheckState(op, "c0", c0, batch, hidden);
         return (steps, batch, hidden);

@@ -58,24 +58,64 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
             float* gates = s.Record ? Gates + gr * g : s.Temp + (nint)r * 5 * hd;
             float* tc = s.Record ? TanhC + gr * hd : s.Temp + (nint)r * 5 * hd + g;
             float* cPrev = s.CPrev + (nint)r * hd, c = s.CNext + (nint)r * hd, h = s.HNext + (nint)r * hd;
-            var n = default(RowNorms);
-            if (TLn.Value)
+            if (r + 1 < s.Rows)
             {
-                n.IhHi = RowStatistics<TV>(x, g, out n.IhLo, out n.IhR);
-                n.HhHi = RowStatistics<TV>(hp, g, out n.HhLo, out n.HhR);
+                PrefetchRow(x + g, g);
+                if (s.Record) PrefetchRow(gates + g, g);
             }
-            GateRow<TV>(x, hp, cPrev, gates, c, tc, h, n);
-            if (TLn.Value)
-            {
-                n.CHi = RowStatistics<TV>(c, hd, out n.CLo, out n.CR);
-                OutputRow<TV>(c, gates + 3 * hd, tc, h, n);
-                if (s.Record)
-                {
-                    float* st = Stats + gr * StatsPerRow;
-                    (st[0], st[1], st[2], st[3], st[4], st[5]) = (n.IhHi, n.IhR, n.HhHi, n.HhR, n.CHi, n.CR);
-                }
-            }
+            if (TLn.Value) NormalizedRow<TV>(x, hp, cPrev, gates, c, tc, h, s.Record ? Stats + gr * StatsPerRow : null);
+            else PlainRow<TV>(x, hp, cPrev, gates, c, tc, h);
         }
+    }
+
+    /// <summary>gates = σ/tanh(x + hp + b), c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh c': one row in passes of one function each.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private readonly void PlainRow<TV>(float* x, float* hp, float* cPrev, float* gates, float* c, float* tc, float* h) where TV : unmanaged, IFloatVector<TV>
+    {
+        int hd = Hidden;
+        GateOps.Run<TV, GateOps.AddThreeSigmoid<TV>>(default, x, hp, Shift, gates, 2 * hd);
+        GateOps.Run<TV, GateOps.AddThreeTanh<TV>>(default, x + 2 * hd, hp + 2 * hd, Shift + 2 * hd, gates + 2 * hd, hd);
+        GateOps.Run<TV, GateOps.AddThreeSigmoid<TV>>(default, x + 3 * hd, hp + 3 * hd, Shift + 3 * hd, gates + 3 * hd, hd);
+        CellUpdate<TV>(gates, cPrev, c);
+        GateOps.Run<TV, GateOps.TanhTimes<TV>>(default, c, tc, gates + 3 * hd, h, hd);
+    }
+
+    /// <summary>The layer-normalized row: both input statistics, the gates, c', the statistics of c', then h'.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private readonly void NormalizedRow<TV>(float* x, float* hp, float* cPrev, float* gates, float* c, float* tc, float* h, float* stats)
+        where TV : unmanaged, IFloatVector<TV>
+    {
+        int hd = Hidden, g = 4 * hd;
+        float ihHi = RowStatistics<TV>(x, g, out float ihLo, out float ihR);
+        float hhHi = RowStatistics<TV>(hp, g, out float hhLo, out float hhR);
+        var ih = new GateOps.Norm<TV>(ihHi, ihLo, ihR);
+        // gates = LN(x)·γ_ih + (LN(hp)·γ_hh + shift), then the nonlinearity of each block.
+        GateOps.Run<TV, GateOps.NormalizedFma<TV>>(new() { N = new(hhHi, hhLo, hhR) }, hp, HhGain, Shift, gates, g);
+        GateOps.Run<TV, GateOps.NormalizedFmaIntoSigmoid<TV>>(new() { N = ih }, x, IhGain, gates, null, 2 * hd);
+        GateOps.Run<TV, GateOps.NormalizedFmaIntoTanh<TV>>(new() { N = ih }, x + 2 * hd, IhGain + 2 * hd, gates + 2 * hd, null, hd);
+        GateOps.Run<TV, GateOps.NormalizedFmaIntoSigmoid<TV>>(new() { N = ih }, x + 3 * hd, IhGain + 3 * hd, gates + 3 * hd, null, hd);
+        CellUpdate<TV>(gates, cPrev, c);
+        float cHi = RowStatistics<TV>(c, hd, out float cLo, out float cR);
+        GateOps.Run<TV, GateOps.NormalizedFmaTanh<TV>>(new() { N = new(cHi, cLo, cR) }, c, CGain, CBias, tc, hd);
+        GateOps.Run<TV, GateOps.Mul<TV>>(default, gates + 3 * hd, tc, h, null, hd);
+        if (stats != null)
+        {
+            stats[0] = ihHi;
+            stats[1] = ihR;
+            stats[2] = hhHi;
+            stats[3] = hhR;
+            stats[4] = cHi;
+            stats[5] = cR;
+        }
+    }
+
+    /// <summary>c' = σ(f)·c + (σ(i)·tanh(g)), the sum rounded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void CellUpdate<TV>(float* gates, float* cPrev, float* c) where TV : unmanaged, IFloatVector<TV>
+    {
+        int hd = Hidden;
+        GateOps.Run<TV, GateOps.Mul<TV>>(default, gates, gates + 2 * hd, c, null, hd);
+        GateOps.Run<TV, GateOps.FmaInto<TV>>(default, gates + hd, cPrev, c, null, hd);
     }
 
     /// <summary>A row's statistics: returns the mean's float part, with the remainder and 1/sqrt(var + eps).</summary>
@@ -90,119 +130,6 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
         return hi;
     }
 
-    /// <summary>The normalization constants of one row (layer-normalized cell).</summary>
-    private struct RowNorms
-    {
-        public float IhHi, IhLo, IhR, HhHi, HhLo, HhR, CHi, CLo, CR;
-    }
-
-    /// <summary>Gates, c' (and for the plain cell tanh c' and h') over one row, whole vectors then a padded image.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void GateRow<TV>(float* x, float* hp, float* cPrev, float* gates, float* c, float* tc, float* h, in RowNorms n)
-        where TV : unmanaged, IFloatVector<TV>
-    {
-        int hd = Hidden, w = TV.Count;
-        int full = hd - hd % w;
-        for (nint j = 0; j < full; j += w)
-            GateBody<TV>(j, hd, x, hp, Shift, IhGain, HhGain, cPrev, gates, c, tc, h, n);
-        if (full < hd) GateTail<TV>(full, hd - full, x, hp, cPrev, gates, c, tc, h, n);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    [SkipLocalsInit]
-    private readonly void GateTail<TV>(nint j0, int count, float* x, float* hp, float* cPrev, float* gates, float* c, float* tc, float* h, in RowNorms n)
-        where TV : unmanaged, IFloatVector<TV>
-    {
-        int hd = Hidden, w = TV.Count;
-        float* s = stackalloc float[28 * 16];
-        float* xi = RowImage.In(x, hd, 4, j0, count, s, w);
-        float* hi = RowImage.In(hp, hd, 4, j0, count, s + 4 * w, w);
-        float* sh = RowImage.In(Shift, hd, 4, j0, count, s + 8 * w, w);
-        float* gi = TLn.Value ? RowImage.In(IhGain, hd, 4, j0, count, s + 12 * w, w) : null;
-        float* gh = TLn.Value ? RowImage.In(HhGain, hd, 4, j0, count, s + 16 * w, w) : null;
-        float* cp = RowImage.In(cPrev, hd, 1, j0, count, s + 20 * w, w);
-        float* go = RowImage.Out(4, j0, s + 21 * w, w);
-        float* co = RowImage.Out(1, j0, s + 25 * w, w);
-        float* to = RowImage.Out(1, j0, s + 26 * w, w);
-        float* ho = RowImage.Out(1, j0, s + 27 * w, w);
-        GateBody<TV>(j0, w, xi, hi, sh, gi, gh, cp, go, co, to, ho, n);
-        RowImage.Back(go, gates, hd, 4, j0, count, w);
-        RowImage.Back(co, c, hd, 1, j0, count, w);
-        if (!TLn.Value)
-        {
-            RowImage.Back(to, tc, hd, 1, j0, count, w);
-            RowImage.Back(ho, h, hd, 1, j0, count, w);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GateBody<TV>(nint j, nint bs, float* x, float* hp, float* shift, float* gi, float* gh,
-        float* cPrev, float* gates, float* c, float* tc, float* h, in RowNorms n) where TV : unmanaged, IFloatVector<TV>
-    {
-        TV i = FloatMath<TV>.Sigmoid(Pre<TV>(j, x, hp, shift, gi, gh, n));
-        TV f = FloatMath<TV>.Sigmoid(Pre<TV>(bs + j, x, hp, shift, gi, gh, n));
-        TV gg = FloatMath<TV>.Tanh(Pre<TV>(2 * bs + j, x, hp, shift, gi, gh, n));
-        TV o = FloatMath<TV>.Sigmoid(Pre<TV>(3 * bs + j, x, hp, shift, gi, gh, n));
-        TV cn = TV.Fma(f, TV.Load(cPrev + j), i * gg);
-        TV.Store(i, gates + j);
-        TV.Store(f, gates + bs + j);
-        TV.Store(gg, gates + 2 * bs + j);
-        TV.Store(o, gates + 3 * bs + j);
-        TV.Store(cn, c + j);
-        if (!TLn.Value)
-        {
-            TV t = FloatMath<TV>.Tanh(cn);
-            TV.Store(t, tc + j);
-            TV.Store(o * t, h + j);
-        }
-    }
-
-    /// <summary>A gate's pre-activation at offset o: x + hp + shift, or LN(x)·γ_ih + (LN(hp)·γ_hh + shift).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV Pre<TV>(nint o, float* x, float* hp, float* shift, float* gi, float* gh, in RowNorms n) where TV : unmanaged, IFloatVector<TV>
-    {
-        if (!TLn.Value) return TV.Load(x + o) + TV.Load(hp + o) + TV.Load(shift + o);
-        TV xh = NormalizeStep.Normalized(TV.Load(x + o), TV.Create(n.IhHi), TV.Create(n.IhLo), TV.Create(n.IhR));
-        TV hh = NormalizeStep.Normalized(TV.Load(hp + o), TV.Create(n.HhHi), TV.Create(n.HhLo), TV.Create(n.HhR));
-        return TV.Fma(xh, TV.Load(gi + o), TV.Fma(hh, TV.Load(gh + o), TV.Load(shift + o)));
-    }
-
-    /// <summary>Layer-normalized cell: tanh(LN(c')·γ_c + β_c) and h' = σ(o)·that over one row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void OutputRow<TV>(float* c, float* o, float* tc, float* h, in RowNorms n) where TV : unmanaged, IFloatVector<TV>
-    {
-        int hd = Hidden, w = TV.Count;
-        int full = hd - hd % w;
-        for (nint j = 0; j < full; j += w) OutputBody<TV>(j, c, CGain, CBias, o, tc, h, n);
-        if (full < hd) OutputTail<TV>(full, hd - full, c, o, tc, h, n);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    [SkipLocalsInit]
-    private readonly void OutputTail<TV>(nint j0, int count, float* c, float* o, float* tc, float* h, in RowNorms n) where TV : unmanaged, IFloatVector<TV>
-    {
-        int hd = Hidden, w = TV.Count;
-        float* s = stackalloc float[6 * 16];
-        float* ci = RowImage.In(c, hd, 1, j0, count, s, w);
-        float* gc = RowImage.In(CGain, hd, 1, j0, count, s + w, w);
-        float* bc = RowImage.In(CBias, hd, 1, j0, count, s + 2 * w, w);
-        float* oi = RowImage.In(o, hd, 1, j0, count, s + 3 * w, w);
-        float* to = RowImage.Out(1, j0, s + 4 * w, w);
-        float* ho = RowImage.Out(1, j0, s + 5 * w, w);
-        OutputBody<TV>(j0, ci, gc, bc, oi, to, ho, n);
-        RowImage.Back(to, tc, hd, 1, j0, count, w);
-        RowImage.Back(ho, h, hd, 1, j0, count, w);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputBody<TV>(nint j, float* c, float* gc, float* bc, float* o, float* tc, float* h, in RowNorms n) where TV : unmanaged, IFloatVector<TV>
-    {
-        TV ch = NormalizeStep.Forward(TV.Load(c + j), TV.Create(n.CHi), TV.Create(n.CLo), TV.Create(n.CR), TV.Load(gc + j), TV.Load(bc + j));
-        TV t = FloatMath<TV>.Tanh(ch);
-        TV.Store(t, tc + j);
-        TV.Store(TV.Load(o + j) * t, h + j);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public readonly void Backward<TV>(in StepRows s) where TV : unmanaged, IFloatVector<TV>
     {
@@ -213,9 +140,28 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
             float* gates = Gates + gr * g, tc = TanhC + gr * hd;
             float* cPrev = s.CPrev + (nint)r * hd, c = s.CNext + (nint)r * hd;
             float* dh = s.Dh + (nint)r * hd, dc = s.DcRec + (nint)r * hd;
+            if (r + 1 < s.Rows)
+            {
+                // The next row's recorded values come from far caches: ask for them while this row runs from L1.
+                PrefetchRow(gates + g, g);
+                PrefetchRow(tc + hd, hd);
+                PrefetchRow(c + hd, hd);
+                if (TLn.Value)
+                {
+                    PrefetchRow(cPrev + hd, hd);
+                    PrefetchRow(s.Hp + (nint)(r + 1) * g, g);
+                    PrefetchRow(Projected + (gr + 1) * g, g);
+                    // And the lines the row's gradients go to, so that their stores do not wait for them.
+                    PrefetchRow(s.DHp + (nint)(r + 1) * g, g);
+                    PrefetchRow(DProjected + (gr + 1) * g, g);
+                }
+            }
+            float* x = Projected + gr * g, dx = DProjected + gr * g;
             if (!TLn.Value)
             {
+                // dhp is the gradient of the projected input too: written once, copied where the input's rows are.
                 PlainBackwardRow<TV>(gates, tc, cPrev, dh, dc, s.DHp + (nint)r * g);
+                if (dx != s.DHp + (nint)r * g) new ReadOnlySpan<float>(s.DHp + (nint)r * g, g).CopyTo(new Span<float>(dx, g));
                 continue;
             }
             float* st = Stats + gr * StatsPerRow;
@@ -228,13 +174,19 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
             CellBackwardRow<TV>(gates, c, cPrev, dyc, dc, dg, partials + 12 * hd, partials + 13 * hd, kc);
             // Through both input normalizations: dhp (for W_hh and h_prev) and dx together.
             var kh = GradientConstants<TV>(s.Hp + (nint)r * g, dg, HhGain, st[2], st[3], g);
-            var ki = GradientConstants<TV>(Projected + gr * g, dg, IhGain, st[0], st[1], g);
-            InputBackwardRow<TV>(dg, s.Hp + (nint)r * g, Projected + gr * g, s.DHp + (nint)r * g, DProjected + gr * g, partials, kh, ki, g);
+            var ki = GradientConstants<TV>(x, dg, IhGain, st[0], st[1], g);
+            InputBackwardRow<TV>(dg, s.Hp + (nint)r * g, x, s.DHp + (nint)r * g, dx, partials, kh, ki, g);
         }
     }
 
-    /// <summary>The sums of a normalization's backward over one row (as <see cref="LayerNormKernels"/> takes them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow(float* p, int floats)
+    {
+        for (int i = 0; i < floats; i += 16) Prefetch.Read(p + i);
+    }
+
+    /// <summary>The sums of a normalization's backward over one row (as <see cref="LayerNormKernels"/> takes them).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static RowConstants GradientConstants<TV>(float* x, float* dy, float* gain, float hi, float rstd, int n) where TV : unmanaged, IFloatVector<TV>
     {
         var terms = new GradientTerms<TV, Stream<TV>, Yes> { X = x, Dy = dy, W = new Stream<TV>(gain), Hi = TV.Create(hi) };
@@ -244,7 +196,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
 
     // ---- plain cell: one pass ----
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private readonly void PlainBackwardRow<TV>(float* gates, float* tc, float* cPrev, float* dh, float* dc, float* dg) where TV : unmanaged, IFloatVector<TV>
     {
         int hd = Hidden, w = TV.Count;
@@ -288,7 +240,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     // ---- layer-normalized cell: four passes ----
 
     /// <summary>dgates_o and dy_c = dh·σ(o)·(1 − tanh²) over one row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private readonly void OutputBackwardRow<TV>(float* o, float* tc, float* dh, float* dgo, float* dyc) where TV : unmanaged, IFloatVector<TV>
     {
         int hd = Hidden, w = TV.Count;
@@ -323,7 +275,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     }
 
     /// <summary>Through LN(c') to c', then the i, f, g gates and dc_prev; the γ_c and β_c partials.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private readonly void CellBackwardRow<TV>(float* gates, float* c, float* cPrev, float* dyc, float* dc, float* dg, float* pgc, float* pbc, in RowConstants k)
         where TV : unmanaged, IFloatVector<TV>
     {
@@ -375,7 +327,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     }
 
     /// <summary>dhp and dx of one row from dgates through LN_hh and LN_ih, with the γ_ih, γ_hh and Σ dgates partials.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private readonly void InputBackwardRow<TV>(float* dg, float* hp, float* x, float* dhp, float* dx, float* partials, in RowConstants kh, in RowConstants ki, int g)
         where TV : unmanaged, IFloatVector<TV>
     {

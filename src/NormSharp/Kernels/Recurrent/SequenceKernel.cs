@@ -258,17 +258,11 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
         else new ReadOnlySpan<float>(source, (int)count).CopyTo(dst);
     }
 
-    /// <summary>Σ over rows of the row's L2 norm (double, each row in order): the hidden-state dynamics a trainer reports.</summary>
+    /// <summary>Σ over rows of the row's L2 norm (each row's sum of squares in the kernels' fixed order): the hidden-state dynamics a trainer reports.</summary>
     private static double RowNormSum(float* h, int rows, int hidden)
     {
         double total = 0;
-        for (int r = 0; r < rows; r++)
-        {
-            double q = 0;
-            float* row = h + (nint)r * hidden;
-            for (int j = 0; j < hidden; j++) q += (double)row[j] * row[j];
-            total += Math.Sqrt(q);
-        }
+        for (int r = 0; r < rows; r++) total += Math.Sqrt(ElementwiseKernels.SumSquares(new ReadOnlySpan<float>(h + (nint)r * hidden, hidden)));
         return total;
     }
 }

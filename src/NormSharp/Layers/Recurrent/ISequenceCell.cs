@@ -6,9 +6,9 @@ namespace NormSharp.Layers.Recurrent;
 internal interface ISequenceCell : IRecurrentCell
 {
     /// <summary>
-    /// Runs the cell over <paramref name="projected"/> ([T, B, gates], this cell's <see cref="IRecurrentCell.ProjectInputs"/>
-    /// of a time-first input) from h0 and c0 ([B, H], zeros when null); with <paramref name="reverse"/> from the last time step
-    /// to the first. <paramref name="norms"/> (length T, or null) receives the mean L2 norm of h at each step.
+    /// Runs the cell over <paramref name="input"/> ([T, B, I], or [B, T, I] with <paramref name="batchFirst"/>) from h0 and c0
+    /// ([B, H], zeros when null); with <paramref name="reverse"/> from the last time step to the first.
+    /// <paramref name="norms"/> (length T, or null) receives the mean L2 norm of h at each step.
     /// </summary>
-    RecurrentSequence RunSequence(Variable projected, Variable? h0, Variable? c0, bool reverse, bool allOutputs, double[]? norms);
+    RecurrentSequence RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms);
 }

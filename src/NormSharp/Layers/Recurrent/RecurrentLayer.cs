@@ -144,8 +144,7 @@ public sealed class RecurrentLayer : Module
     {
         if (input.Value.Rank != 3)
             throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input must be {(BatchFirst ? "[B, T, I]" : "[T, B, I]")}, got {ShapeMismatchException.Format(input.Shape)}.");
-        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
-        int steps = x.Value.Dim(0), batch = x.Value.Dim(1), width = x.Value.Dim(2);
+        int steps = input.Value.Dim(BatchFirst ? 1 : 0), batch = input.Value.Dim(BatchFirst ? 0 : 1), width = input.Value.Dim(2);
         var first = (IRecurrentCell)_cells[0];
         if (steps == 0) throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): the sequence has length 0.");
         if (width != first.InputSize)
@@ -156,7 +155,9 @@ public sealed class RecurrentLayer : Module
         var finalH = new List<Variable>(_cells.Length);
         var finalC = new List<Variable>(first.HasCellState ? _cells.Length : 0);
         var norms = LastHiddenNorms.Length == steps ? LastHiddenNorms : new double[steps];
-        Variable layerInput = x;
+        // A fused first layer reads a batch-first input as it is; later layers get time-first outputs.
+        Variable layerInput = input;
+        bool layerInputBatchFirst = BatchFirst;
         Variable last = null!;
         Variable? outputs = null;
         for (int l = 0; l < _cells.Length; l++)
@@ -167,8 +168,8 @@ public sealed class RecurrentLayer : Module
             if (cell is ISequenceCell fused)
             {
                 // The whole sequence as one fused node: every time step's input projection in one GEMM, then the steps.
-                var sequence = fused.RunSequence(cell.ProjectInputs(layerInput), h0?[l], cell.HasCellState ? c0?[l] : null,
-                    reverse: false, allOutputs: keep, norms: top ? norms : null);
+                var sequence = fused.RunSequence(layerInput, h0?[l], cell.HasCellState ? c0?[l] : null,
+                    reverse: false, batchFirst: layerInputBatchFirst, allOutputs: keep, norms: top ? norms : null);
                 last = sequence.FinalHidden();
                 finalH.Add(last);
                 if (cell.HasCellState) finalC.Add(sequence.FinalCell());
@@ -176,10 +177,12 @@ public sealed class RecurrentLayer : Module
             }
             else
             {
+                if (layerInputBatchFirst) layerInput = F.SwapFirstTwoDims(layerInput);
                 last = RunSteps(cell, layerInput, h0?[l], c0?[l], keep, top ? norms : null, firstStep, finalC, out var perStepOutputs);
                 finalH.Add(last);
                 if (perStepOutputs is not null) layerInput = perStepOutputs;
             }
+            layerInputBatchFirst = false;
             if (top && allOutputs) outputs = layerInput;
         }
         LastHiddenNorms = norms;
