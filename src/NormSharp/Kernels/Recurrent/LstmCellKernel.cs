@@ -170,11 +170,11 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
             float* partials = s.Partials;
             OutputBackwardRow<TV>(gates + 3 * hd, tc, dh, dg + 3 * hd, dyc);
             // Through LN(c'): the row's sums first, then c', the gates and dc_prev in one pass.
-            var kc = GradientConstants<TV>(c, dyc, CGain, st[4], st[5], hd);
+            var kc = NormBackward.Constants<TV>(c, dyc, CGain, st[4], st[5], hd);
             CellBackwardRow<TV>(gates, c, cPrev, dyc, dc, dg, partials + 12 * hd, partials + 13 * hd, kc);
             // Through both input normalizations: dhp (for W_hh and h_prev) and dx together.
-            var kh = GradientConstants<TV>(s.Hp + (nint)r * g, dg, HhGain, st[2], st[3], g);
-            var ki = GradientConstants<TV>(x, dg, IhGain, st[0], st[1], g);
+            var kh = NormBackward.Constants<TV>(s.Hp + (nint)r * g, dg, HhGain, st[2], st[3], g);
+            var ki = NormBackward.Constants<TV>(x, dg, IhGain, st[0], st[1], g);
             InputBackwardRow<TV>(dg, s.Hp + (nint)r * g, x, s.DHp + (nint)r * g, dx, partials, kh, ki, g);
         }
     }
@@ -183,15 +183,6 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     private static void PrefetchRow(float* p, int floats)
     {
         for (int i = 0; i < floats; i += 16) Prefetch.Read(p + i);
-    }
-
-    /// <summary>The sums of a normalization's backward over one row (as <see cref="LayerNormKernels"/> takes them).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static RowConstants GradientConstants<TV>(float* x, float* dy, float* gain, float hi, float rstd, int n) where TV : unmanaged, IFloatVector<TV>
-    {
-        var terms = new GradientTerms<TV, Stream<TV>, Yes> { X = x, Dy = dy, W = new Stream<TV>(gain), Hi = TV.Create(hi) };
-        LaneSums.Run<TV, GradientTerms<TV, Stream<TV>, Yes>>(terms, n, out double sg, out double sgd, out double sd);
-        return RowConstants.From(true, hi, rstd, sg, sgd, sd, n);
     }
 
     // ---- plain cell: one pass ----
