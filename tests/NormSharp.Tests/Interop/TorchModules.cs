@@ -22,6 +22,12 @@ internal static class TorchModules
             "nn.Sigmoid" => new Sigmoid(),
             "nn.GELU" when (spec.String(0, "approximate") ?? "none") == "none" => new Gelu(),
             "nn.Dropout" => new Dropout((float)spec.Number(0, "p", 0.5), rng),
+            "nn.LSTM" when spec.Int(7, "proj_size", 0) == 0 => new NormSharp.Layers.Recurrent.Lstm(spec.Int(0, "input_size"), spec.Int(1, "hidden_size"), rng,
+                spec.Int(2, "num_layers", 1), spec.Bool(3, "bias", true), spec.Bool(4, "batch_first", false), (float)spec.Number(5, "dropout", 0), spec.Bool(6, "bidirectional", false)),
+            "nn.GRU" => new NormSharp.Layers.Recurrent.Gru(spec.Int(0, "input_size"), spec.Int(1, "hidden_size"), rng,
+                spec.Int(2, "num_layers", 1), spec.Bool(3, "bias", true), spec.Bool(4, "batch_first", false), (float)spec.Number(5, "dropout", 0), spec.Bool(6, "bidirectional", false)),
+            "nn.RNN" when (spec.String(3, "nonlinearity") ?? "tanh") == "tanh" => new NormSharp.Layers.Recurrent.Rnn(spec.Int(0, "input_size"), spec.Int(1, "hidden_size"), rng,
+                spec.Int(2, "num_layers", 1), spec.Bool(4, "bias", true), spec.Bool(5, "batch_first", false), (float)spec.Number(6, "dropout", 0), spec.Bool(7, "bidirectional", false)),
             _ => throw new NotSupportedException($"the PyTorch module {spec.Kind} has no NormSharp equivalent yet."),
         };
     }
