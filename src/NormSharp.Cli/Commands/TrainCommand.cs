@@ -7,6 +7,7 @@ using NormSharp.Experiments.Recipes;
 using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
 using NormSharp.Training;
+using Data = NormSharp.Data;
 using Spectre.Console;
 
 namespace NormSharp.Cli.Commands;
@@ -18,11 +19,20 @@ internal static class TrainCommand
     {
         Name = "train",
         Summary = "train a (layer-normalized) network on real images and report test accuracy",
-        Details = "Writes DIR/metrics.csv (every step and epoch: loss, accuracy, learning rate, global and per-layer\n" +
-                  "gradient norms, step time), DIR/checkpoint.safetensors (every --checkpoint-every steps and at each\n" +
-                  "epoch's end), DIR/model.safetensors (PyTorch-style names) and DIR/summary.json.\n" +
-                  "--resume DIR continues the run stored in DIR with its own settings; only --threads, --micro-batches,\n" +
-                  "--distributed and --reduction may change (they are not part of the run's identity); others are ignored.",
+        Details = "Writes DIR/run.json (identity and settings), DIR/metrics.csv (every step and epoch: loss, accuracy,\n" +
+                  "learning rate, global and per-layer gradient norms, step time), DIR/checkpoint-STEP.safetensors (every\n" +
+                  "--checkpoint-every steps and at each epoch's end; the last 3 and the last good one are kept),\n" +
+                  "DIR/summary.json (however the run ends) and DIR/model.safetensors (PyTorch-style names; only when the\n" +
+                  "run finished). One process at a time trains in a folder (it is locked).\n" +
+                  "--resume DIR continues the run stored in DIR with its own settings, from its newest intact checkpoint\n" +
+                  "(or from step 0 when it made none). Only --threads, --micro-batches, --distributed and --reduction\n" +
+                  "may change (they are not part of the run's identity), and --data-dir DIR2 when the data moved (it\n" +
+                  "must be the same data); other options are refused.\n" +
+                  "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a checkpoint and exits; a second one\n" +
+                  "exits at once.\n" +
+                  "Exit codes: 0 finished; 1 diverged (a non-finite or exploding loss) or a failure at run time (a full\n" +
+                  "disk, the folder in use by another process); 2 a usage or input error; 130 interrupted by SIGINT;\n" +
+                  "143 interrupted by SIGTERM.",
         Options =
         [
             new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
@@ -73,7 +83,7 @@ internal static class TrainCommand
     private static TrainingConfig ReadConfig(ParsedArguments a) => new()
     {
         Dataset = a.Choice("dataset", [.. DatasetCatalog.Names]),
-        DataDir = a.String("data-dir"),
+        DataDir = a.String("data-dir") is { } d ? DataFolder(d) : null,
         Model = a.Enum<ModelKind>("model"),
         Cell = a.Enum<CellKind>("cell"),
         Task = a.Enum<SequenceTask>("task"),
@@ -102,6 +112,9 @@ internal static class TrainCommand
         MicroBatches = a.Int("micro-batches", 1, 1 << 20),
     };
 
+    /// <summary>Options a resumed run may take: the rest are the run's own settings, fixed when it started.</summary>
+    private static readonly string[] AllowedOnResume = ["resume", "data-dir", "json", "threads", "micro-batches", "distributed", "reduction"];
+
     private static int Run(ParsedArguments a, CliContext ctx)
     {
         if (!a.Flag("distributed")) return Run(a, ctx, null);
@@ -125,59 +138,93 @@ internal static class TrainCommand
 
     private static int Run(ParsedArguments a, CliContext ctx, DataParallel? dp)
     {
-        RecipeRun trainer;
-        string dir;
+        // Listening from the start: a signal during data loading still ends the run at a checkpoint.
+        using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
-        if (a.String("resume") is { } resume)
-        {
-            dir = resume;
-            var config = RecipeRun.ReadConfig(dir);
-            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = RecipeRun.Resume(dir, data, dp,
-                threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
-                microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null);
-            ctx.Error.WriteLine($"resuming {dir}");
-        }
-        else
-        {
-            var config = ReadConfig(a);
-            ModelFactory.Validate(config);
-            dir = a.RequiredString("out");
-            // Never clobber a run: its checkpoint and metrics are someone's work (rank 0 writes them, so it checks).
-            if (dp is not { Rank: not 0 } && (File.Exists(Path.Combine(dir, Checkpoint.FileName)) || File.Exists(Path.Combine(dir, "metrics.csv"))))
-                throw new UsageException($"--out {dir} already holds a training run; continue it with --resume {dir}, or choose another --out");
-            var data = ModelFactory.IsSynthetic(config) ? null : DatasetCatalog.Load(config.Dataset, config.DataDir, log);
-            trainer = new RecipeRun(config, data, dir, dp);
-        }
+        string dir = a.String("resume") ?? a.RequiredString("out");
+        using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;
         ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
-        // Ctrl-C finishes the current step, writes a checkpoint and ends the run cleanly.
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        RunSummary summary;
-        try
-        {
-            summary = ctx.Interactive ? RunWithProgressBar(trainer, cts.Token) : RunWithLogLines(trainer, ctx, cts.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        var summary = ctx.Interactive ? RunWithProgressBar(trainer, interrupt.Token) : RunWithLogLines(trainer, ctx, interrupt.Token);
         if (a.Flag("json"))
             ctx.Out.WriteLine(summary.ToJson());
         else
         {
-            ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
-            ctx.Out.WriteLine($"{summary.SamplesPerSecond:F0} samples/s over {summary.Steps} steps; diverged: {(summary.Diverged ? "yes" : "no")}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
-            ctx.Out.WriteLine($"wrote {Path.Combine(dir, "summary.json")}, metrics.csv, model.safetensors");
+            if (summary.Status != RunSummary.Interrupted)
+                ctx.Out.WriteLine($"final train loss {summary.FinalTrainLoss:F4}, test loss {summary.TestLoss:F4}, test accuracy {summary.TestAccuracy:P2}");
+            ctx.Out.WriteLine($"{summary.SamplesPerSecond:F0} samples/s over {summary.Steps} steps; {summary.Status}{(summary.StopReason is null ? "" : $" ({summary.StopReason})")}");
+            var written = new List<string> { Path.Combine(dir, "summary.json"), "metrics.csv" };
+            if (CheckpointManager.Latest(dir) is { } last) written.Add(Path.GetFileName(last.Path));
+            if (summary.Status == RunSummary.Finished) written.Add("model.safetensors");
+            ctx.Out.WriteLine($"wrote {string.Join(", ", written)}");
+            if (summary.Status == RunSummary.Interrupted) ctx.Out.WriteLine($"continue with: normsharp train --resume {dir}");
         }
-        return summary.Diverged ? CommandLine.RuntimeFailure : CommandLine.Ok;
+        return summary.Status switch
+        {
+            RunSummary.Finished => CommandLine.Ok,
+            RunSummary.Interrupted => interrupt.ExitCode ?? InterruptSignals.SigIntExitCode,
+            _ => CommandLine.RuntimeFailure,
+        };
+    }
+
+    private static RecipeRun Start(ParsedArguments a, Action<string> log, DataParallel? dp)
+    {
+        var config = ReadConfig(a);
+        ModelFactory.Validate(config);
+        string dir = a.RequiredString("out");
+        if (dir.Trim().Length == 0) throw new UsageException("--out needs a folder path, got an empty one");
+        if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; a run needs a folder of its own");
+        var data = LoadData(config, log, resumedFrom: null);
+        try
+        {
+            return new RecipeRun(config, data, dir, dp, log);
+        }
+        catch (RunFolderOccupiedException e)
+        {
+            throw new UsageException(e.Message + (e.CanResume ? $"; continue it with --resume {dir}, or choose another --out" : "; choose another --out"));
+        }
+    }
+
+    private static RecipeRun Resume(ParsedArguments a, string dir, Action<string> log, DataParallel? dp)
+    {
+        var ignored = TrainOptions().Where(o => a.Has(o) && !AllowedOnResume.Contains(o)).ToList();
+        if (ignored.Count > 0)
+            throw new UsageException($"--resume continues the run in {dir} with its own settings, so {string.Join(", ", ignored.Select(o => "--" + o))} cannot be given with it (remove {(ignored.Count == 1 ? "it" : "them")}, or start a new run with --out)");
+        if (dir.Trim().Length == 0) throw new UsageException("--resume needs a run folder, got an empty path");
+        if (File.Exists(dir)) throw new UsageException($"--resume {dir} is a file, not a run folder");
+        string? movedData = a.Has("data-dir") ? DataFolder(a.String("data-dir")!) : null;
+        var config = RecipeRun.ReadConfig(dir);
+        if (movedData is not null) config = config with { DataDir = movedData };
+        var data = LoadData(config, log, resumedFrom: movedData is null ? dir : null);
+        var run = RecipeRun.Resume(dir, data, dp,
+            threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+            microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null,
+            log: log, dataDirectory: movedData);
+        log($"resuming {dir} at step {run.Trainer.State.Step}");
+        return run;
+    }
+
+    private static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);
+
+    private static string DataFolder(string path)
+    {
+        if (path.Trim().Length == 0) throw new UsageException("--data-dir needs a folder path, got an empty one");
+        return Path.GetFullPath(path);
+    }
+
+    /// <summary>The run's data; for a resumed run whose stored data folder is gone, the error says where it was stored and how to point to the data's new place.</summary>
+    private static Data.DatasetSplit? LoadData(TrainingConfig config, Action<string> log, string? resumedFrom)
+    {
+        if (ModelFactory.IsSynthetic(config)) return null;
+        try
+        {
+            return DatasetCatalog.Load(config.Dataset, config.DataDir, log);
+        }
+        catch (Data.DataUnavailableException e) when (resumedFrom is not null && config.DataDir is not null)
+        {
+            throw new UsageException($"the run in {resumedFrom} was trained on the data in {config.DataDir}, which cannot be read now ({e.Message}); if the data moved, resume with --resume {resumedFrom} --data-dir NEW_FOLDER");
+        }
     }
 
     private static RunSummary RunWithProgressBar(RecipeRun trainer, CancellationToken cancel)

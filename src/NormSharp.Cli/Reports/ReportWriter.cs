@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Reports;
@@ -8,17 +7,33 @@ namespace NormSharp.Cli.Reports;
 /// <summary>Writes a reproduction's report: report.md, a self-contained report.html, results.json and the figures.</summary>
 internal static class ReportWriter
 {
-    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment)
+    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult>? failedRuns = null)
     {
+        failedRuns ??= [];
         string figures = Path.Combine(directory, "figures");
         var svgs = new Dictionary<string, string>();
         foreach (var c in claims)
             foreach (var f in c.Figures) svgs[f.Name] = FigureRenderer.Render(f, figures);
 
-        var json = new { claims = claims.Select(c => new { id = c.Id, title = c.Title, verdict = VerdictText(c.Verdict), rule = c.Rule, setup = c.Setup, evidence = c.Evidence.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? (double?)kv.Value : null) }), environment };
-        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
-        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment));
+        File.WriteAllText(Path.Combine(directory, "results.json"), ResultsJson.Serialize(claims, environment, failedRuns));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment) + FailedRunsMarkdown(failedRuns));
         File.WriteAllText(Path.Combine(directory, "report.html"), Html(claims, environment, svgs));
+    }
+
+    /// <summary>The report's closing section on failed runs (empty when none failed).</summary>
+    private static string FailedRunsMarkdown(IReadOnlyList<RunResult> failed)
+    {
+        if (failed.Count == 0) return "";
+        var sb = new StringBuilder();
+        sb.AppendLine();
+        sb.AppendLine("## Runs that failed");
+        sb.AppendLine();
+        sb.AppendLine(FailedRuns.Rule);
+        sb.AppendLine();
+        sb.AppendLine("| run | reason |");
+        sb.AppendLine("|---|---|");
+        foreach (var r in failed) sb.AppendLine($"| {r.Id} | {r.Failure?.Replace("|", "\\|")} |");
+        return sb.ToString();
     }
 
     public static string VerdictText(Verdict v) => v switch
@@ -35,9 +50,8 @@ internal static class ReportWriter
         sb.AppendLine();
         sb.AppendLine(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")));
         sb.AppendLine();
-        sb.AppendLine("| claim | verdict |");
-        sb.AppendLine("|---|---|");
-        foreach (var c in claims) sb.AppendLine($"| {c.Id}. {c.Title} | **{VerdictText(c.Verdict)}** |");
+        sb.AppendLine(VerdictNote);
+        MarkdownTable(sb, FindingTables.Summary(claims));
         foreach (var c in claims)
         {
             sb.AppendLine();
@@ -48,15 +62,7 @@ internal static class ReportWriter
             sb.AppendLine($"*What was run.* {c.Setup}");
             sb.AppendLine();
             sb.AppendLine($"*Rule.* {c.Rule}");
-            foreach (var t in c.Tables)
-            {
-                sb.AppendLine();
-                sb.AppendLine($"*{t.Title}*");
-                sb.AppendLine();
-                sb.AppendLine("| " + string.Join(" | ", t.Columns) + " |");
-                sb.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", t.Columns.Length)));
-                foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r) + " |");
-            }
+            foreach (var t in Tables(c)) MarkdownTable(sb, t);
             foreach (var f in c.Figures)
             {
                 sb.AppendLine();
@@ -75,19 +81,13 @@ internal static class ReportWriter
         sb.AppendLine("</style></head><body>");
         sb.AppendLine("<h1>Layer normalization: the paper's claims, measured by NormSharp</h1>");
         sb.AppendLine($"<p class=\"env\">{E(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")))}</p>");
-        sb.AppendLine("<table><tr><th>claim</th><th>verdict</th></tr>");
-        foreach (var c in claims) sb.AppendLine($"<tr><td>{E(c.Id)}. {E(c.Title)}</td><td>{Badge(c.Verdict)}</td></tr>");
-        sb.AppendLine("</table>");
+        sb.AppendLine($"<p>{E(VerdictNote)}</p>");
+        HtmlTable(sb, FindingTables.Summary(claims));
         foreach (var c in claims)
         {
             sb.AppendLine($"<h2>{E(c.Id)}. {E(c.Title)}</h2><p>Verdict: {Badge(c.Verdict)}</p>");
             sb.AppendLine($"<p><em>What was run.</em> {E(c.Setup)}</p><p><em>Rule.</em> {E(c.Rule)}</p>");
-            foreach (var t in c.Tables)
-            {
-                sb.AppendLine($"<p><em>{E(t.Title)}</em></p><table><tr>{string.Concat(t.Columns.Select(h => $"<th>{E(h)}</th>"))}</tr>");
-                foreach (var r in t.Rows) sb.AppendLine($"<tr>{string.Concat(r.Select(x => $"<td>{E(x)}</td>"))}</tr>");
-                sb.AppendLine("</table>");
-            }
+            foreach (var t in Tables(c)) HtmlTable(sb, t);
             foreach (var f in c.Figures)
                 if (svgs.TryGetValue(f.Name, out var svg))
                 {
@@ -99,6 +99,47 @@ internal static class ReportWriter
         sb.AppendLine("</body></html>");
         return sb.ToString();
     }
+
+    /// <summary>How to read the verdicts, above the summary table.</summary>
+    private const string VerdictNote =
+        "Every verdict compares arms seed by seed (each seed: the same initialization and data order in every arm) and holds a 95% Student-t interval of the effect against a threshold fixed in the code before the runs: " +
+        "supported when the whole interval clears the threshold, not supported when the whole interval lies on the wrong side, inconclusive otherwise. " +
+        "The margin is how far the interval clears the threshold (negative: by how much it falls short). Ratios are geometric means of per-seed ratios.";
+
+    /// <summary>A claim's tables: its findings, their per-seed values, then the claim's own.</summary>
+    private static IEnumerable<ReportTable> Tables(ClaimResult c)
+    {
+        yield return FindingTables.Findings(c);
+        if (FindingTables.PerSeed(c) is { } perSeed) yield return perSeed;
+        foreach (var t in c.Tables) yield return t;
+    }
+
+    private static void MarkdownTable(StringBuilder sb, ReportTable t)
+    {
+        // A pipe inside a cell would split it.
+        static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+        sb.AppendLine();
+        sb.AppendLine($"*{t.Title}*");
+        sb.AppendLine();
+        sb.AppendLine("| " + string.Join(" | ", t.Columns.Select(Cell)) + " |");
+        sb.AppendLine("|" + string.Concat(Enumerable.Repeat("---|", t.Columns.Length)));
+        foreach (var r in t.Rows) sb.AppendLine("| " + string.Join(" | ", r.Select(Cell)) + " |");
+    }
+
+    private static void HtmlTable(StringBuilder sb, ReportTable t)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        sb.AppendLine($"<p><em>{E(t.Title)}</em></p><table><tr>{string.Concat(t.Columns.Select(h => $"<th>{E(h)}</th>"))}</tr>");
+        foreach (var r in t.Rows) sb.AppendLine($"<tr>{string.Concat(r.Select(x => $"<td>{(x is "supported" or "not supported" or "inconclusive" ? Badge(x) : E(x))}</td>"))}</tr>");
+        sb.AppendLine("</table>");
+    }
+
+    private static string Badge(string verdict) => verdict switch
+    {
+        "supported" => Badge(Verdict.Supported),
+        "not supported" => Badge(Verdict.NotSupported),
+        _ => Badge(Verdict.Inconclusive),
+    };
 
     private static string Badge(Verdict v) => v switch
     {

@@ -1,3 +1,5 @@
+using NormSharp.Experiments.Statistics;
+
 namespace NormSharp.Experiments.Claims;
 
 /// <summary>B: layer normalization reaches a target loss in fewer steps; E: its loss curve fluctuates less.</summary>
@@ -13,6 +15,8 @@ public static class ConvergenceClaim
     public static (ClaimResult B, ClaimResult E) Run(SuiteContext ctx)
     {
         string[] norms = ["none", "batch", "layer"];
+        // B and E judge the same runs, so they share B's seeds.
+        var seeds = ctx.SeedList("B");
         var chosen = new Dictionary<string, double>();
         var runs = new Dictionary<string, List<RunResult>>();
         foreach (var norm in norms)
@@ -20,7 +24,7 @@ public static class ConvergenceClaim
             var tuning = Grid.Select(lr => (lr, ctx.Runner.Run($"B-{norm}-lr{lr:0.####}-s1", ctx.Mlp(norm, 128, 1) with { LearningRate = lr, EvalEvery = EvalEvery }))).ToList();
             var best = tuning.Where(t => !t.Item2.Summary.Diverged).OrderBy(t => t.Item2.Summary.FinalTrainLoss).Select(t => t.lr).DefaultIfEmpty(Grid[0]).First();
             chosen[norm] = best;
-            runs[norm] = ctx.SeedList.Select(s => ctx.Runner.Run($"B-{norm}-lr{best:0.####}-s{s}", ctx.Mlp(norm, 128, s) with { LearningRate = best, EvalEvery = EvalEvery })).ToList();
+            runs[norm] = seeds.Select(s => ctx.Runner.Run($"B-{norm}-lr{best:0.####}-s{s}", ctx.Mlp(norm, 128, s) with { LearningRate = best, EvalEvery = EvalEvery })).ToList();
         }
 
         // Target: a loss every method can reach, set from the worst final loss among the tuned runs.
@@ -59,8 +63,20 @@ public static class ConvergenceClaim
             var (vm, vs) = Stats.Band(rs.Select(r => r.EvalLoss).ToList());
             validation.Add(new Series(norm, rs[0].EvalSteps.Take(vm.Length).ToArray(), vm, vs));
         }
-        var verdictB = VerdictRules.FasterConvergence(evidenceB["median_steps_to_target.layer"], evidenceB["median_steps_to_target.none"]);
-        var verdictE = VerdictRules.SmootherLoss(evidenceE["fluctuation.layer"], evidenceE["fluctuation.none"]);
+        double[] PerSeed(string norm, Func<RunResult, double> measure) => runs[norm].Select(measure).ToArray();
+        var findingsB = new List<Finding>
+        {
+            VerdictRules.FasterConvergence(seeds, PerSeed("layer", Steps), PerSeed("none", Steps)),
+            Finding.Report("steps to the target loss, BN / none", PairedComparison.Of(EffectScale.Ratio, "BN", "none", seeds, PerSeed("batch", Steps), PerSeed("none", Steps)),
+                Threshold.AtMost(VerdictRules.FasterConvergenceRatio, "×")),
+        };
+        double Fluct(RunResult r) => VerdictRules.Fluctuation(r.StepLoss);
+        var findingsE = new List<Finding>
+        {
+            VerdictRules.SmootherLoss(seeds, PerSeed("layer", Fluct), PerSeed("none", Fluct)),
+            Finding.Report("loss fluctuation, BN / none", PairedComparison.Of(EffectScale.Ratio, "BN", "none", seeds, PerSeed("batch", Fluct), PerSeed("none", Fluct)),
+                Threshold.AtMost(VerdictRules.SmootherLossRatio, "×")),
+        };
 
         var curves = norms.Select(norm =>
         {
@@ -68,14 +84,15 @@ public static class ConvergenceClaim
             return new Series($"{norm} (lr {chosen[norm]:G2})", Enumerable.Range(1, m.Length).Select(i => (double)i).ToArray(), m, s);
         }).ToList();
         var raw = norms.Select(norm => new Series(norm, Enumerable.Range(1, runs[norm][0].StepLoss.Length).Select(i => (double)i).ToArray(), runs[norm][0].StepLoss)).ToList();
-        string setup = $"MLP 784-{string.Join("-", ctx.Profile.Hidden)}-10 on {ctx.Dataset}, batch 128, Adam, learning rate tuned per method over {{{string.Join(", ", Grid)}}} on seed 1 (lowest final training loss), then {ctx.Seeds} seeds at the chosen rate, {ctx.Profile.Epochs} epochs.";
+        string setup = $"MLP 784-{string.Join("-", ctx.Profile.Hidden)}-10 on {ctx.Dataset}, batch 128, Adam, learning rate tuned per method over {{{string.Join(", ", Grid)}}} on seed 1 (lowest final training loss), then seeds {SuiteContext.SeedRange(seeds)} at the chosen rate (each seed: the same initial weights and data order for every method), {ctx.Profile.Epochs} epochs.";
         var b = new ClaimResult
         {
             Id = "B",
             Title = "Layer normalization shortens training (reaches a target loss in fewer steps)",
             Setup = setup + $" Target: the smoothed (EMA 0.1) training loss falls to {target:F4} (1.2× the worst method's final smoothed loss). Also reported: the first epoch at which test accuracy reaches {evidenceB["target_test_accuracy"]:P2} (99% of the lowest mean final accuracy among the methods).",
-            Rule = "with the median over seeds of the first step at which the smoothed training loss reaches the target: supported if LN needs ≤ 0.9× the steps of the unnormalized net; not supported if it needs at least as many; otherwise inconclusive.",
-            Verdict = verdictB,
+            Rule = $"with the first step at which each run's smoothed training loss reaches the target: LN's steps / the unnormalized net's, per seed, as a geometric mean ≤ {VerdictRules.FasterConvergenceRatio}× (a saving under 10% is too small to call training shorter); {VerdictRules.IntervalRule}. BN / none is reported, not judged.",
+            Findings = findingsB,
+            Seeds = seeds,
             Evidence = evidenceB,
             Tables = [new ReportTable("steps and milliseconds to the target loss (median over seeds), and final test error", ["norm", "lr", "steps", "ms", "epochs to test accuracy", "test error"], rowsB)],
             Figures = [new Figure("B-train-loss", "B: smoothed training loss per step (mean ± sd over seeds)", "step", "training loss", curves, LogY: true)],
@@ -85,8 +102,9 @@ public static class ConvergenceClaim
             Id = "E",
             Title = "Layer normalization smooths the loss curve, so convergence is easier to judge",
             Setup = setup + $" Fluctuation: std of step-to-step loss changes divided by the mean loss over the second half of training. Convergence detector: the held-out loss is measured every {EvalEvery} steps; the detector fires at the first measurement at which its EMA(0.3)-smoothed value improved by less than 1% over the last 5 measurements.",
-            Rule = "supported if LN's mean fluctuation is ≤ 0.9× the unnormalized net's; not supported if it is at least as large; otherwise inconclusive. The detector's step is reported, not judged.",
-            Verdict = verdictE,
+            Rule = $"LN's fluctuation / the unnormalized net's, per seed, as a geometric mean ≤ {VerdictRules.SmootherLossRatio}×; {VerdictRules.IntervalRule}. BN / none and the detector's step are reported, not judged.",
+            Findings = findingsE,
+            Seeds = seeds,
             Evidence = evidenceE,
             Tables = [new ReportTable("loss fluctuation (mean ± sd over seeds) and the step at which the plateau detector fires (median)", ["norm", "fluctuation", "plateau step", "steps run"], rowsE)],
             Figures =

@@ -13,13 +13,14 @@ public static class GradientFlowClaim
         int depth = ctx.Profile.DeepLayers, width = ctx.Profile.DeepWidth;
         string[] acts = ["tanh", "relu"];
         string[] norms = ["none", "layer"];
+        var seeds = ctx.SeedList("D");
         var evidence = new Dictionary<string, double>();
-        var spreads = new List<(double None, double Ln)>();
+        var spreads = new List<(string Activation, IReadOnlyList<double> None, IReadOnlyList<double> Ln)>();
         var figures = new List<Figure>();
         var rows = new List<string[]>();
         foreach (var act in acts)
         {
-            var spreadByNorm = new Dictionary<string, double>();
+            var spreadByNorm = new Dictionary<string, double[]>();
             var series = new List<Series>();
             foreach (var norm in norms)
             {
@@ -31,16 +32,17 @@ public static class GradientFlowClaim
                     TrainLimit = 2048,
                     Standardize = true,
                 };
-                var runs = ctx.SeedList.Select(s => ctx.Runner.Run($"D-{act}-{norm}-s{s}", Config(s))).ToList();
+                var runs = seeds.Select(s => ctx.Runner.Run($"D-{act}-{norm}-s{s}", Config(s))).ToList();
                 // The dense layers' parameter groups, in depth order.
                 var probe = ModelFactory.BuildModel(Config(1), 28, 28, 10, new Rng(1));
                 var linears = probe.NamedModules().Where(m => m.Module is Linear).Select(m => m.Name).ToList();
                 double[] Layerwise(RunResult r, bool first) => linears.Select(n => first ? r.GroupGradNorms[n].First : r.GroupGradNorms[n].Last).ToArray();
                 var (initMean, initSd) = Stats.Band(runs.Select(r => Layerwise(r, true)).ToList());
                 var (lastMean, lastSd) = Stats.Band(runs.Select(r => Layerwise(r, false)).ToList());
-                double spread = Stats.Mean(runs.Select(r => Spread(Layerwise(r, true))));
+                var perSeed = runs.Select(r => Spread(Layerwise(r, true))).ToArray();
+                double spread = Stats.Mean(perSeed);
                 double spreadAfter = Stats.Mean(runs.Select(r => Spread(Layerwise(r, false))));
-                spreadByNorm[norm] = spread;
+                spreadByNorm[norm] = perSeed;
                 evidence[$"init_spread_decades.{act}.{norm}"] = spread;
                 evidence[$"trained_spread_decades.{act}.{norm}"] = spreadAfter;
                 evidence[$"first_layer_grad.{act}.{norm}"] = initMean[0];
@@ -50,16 +52,17 @@ public static class GradientFlowClaim
                 series.Add(new Series($"{norm}, after {runs[0].StepLoss.Length} steps", x, lastMean, lastSd));
                 rows.Add([act, norm, SuiteContext.Num(initMean[0]), SuiteContext.Num(initMean[^1]), SuiteContext.Num(spread, "F2"), SuiteContext.Num(spreadAfter, "F2")]);
             }
-            spreads.Add((spreadByNorm["none"], spreadByNorm["layer"]));
+            spreads.Add((act, spreadByNorm["none"], spreadByNorm["layer"]));
             figures.Add(new Figure($"D-{act}", $"D: gradient norm per dense layer, {depth}-layer {act} MLP", "layer (input side = 1)", "‖∂L/∂W‖ (mean over seeds)", series, LogY: true));
         }
         return new ClaimResult
         {
             Id = "D",
             Title = "Layer normalization keeps gradients from vanishing or exploding through depth",
-            Setup = $"MLP with {depth} dense layers of width {width} (tanh and ReLU), none vs LN, on 2048 {ctx.Dataset} images, batch 128, Adam lr 1e-3, one epoch, {ctx.Seeds} seeds. Gradient norms per dense layer at the first step (initialization) and at the last.",
-            Rule = "with the spread of per-layer gradient norms at initialization, log10(max/min) over the dense layers (mean over seeds): supported if for both activations LN's spread is at least 0.5 decades smaller than the unnormalized net's; not supported if for either it is not smaller; otherwise inconclusive.",
-            Verdict = VerdictRules.GradientFlow(spreads),
+            Setup = $"MLP with {depth} dense layers of width {width} (tanh and ReLU), none vs LN, on 2048 {ctx.Dataset} images, batch 128, Adam lr 1e-3, one epoch, seeds {SuiteContext.SeedRange(seeds)} (each seed: the same dense-layer weights with and without LN, and the same data order). Gradient norms per dense layer at the first step (initialization) and at the last.",
+            Rule = $"with each run's spread of per-layer gradient norms at initialization, log10(max/min) over the dense layers: the unnormalized net's spread − LN's, per seed, ≥ {VerdictRules.GradientSpreadReduction} decades (a factor of about 3) for each activation; {VerdictRules.IntervalRule}. The claim is supported when both activations are, not supported when either is not.",
+            Findings = VerdictRules.GradientFlow(seeds, spreads),
+            Seeds = seeds,
             Evidence = evidence,
             Tables = [new ReportTable("gradient norms of the first and last dense layer at initialization, and the spread over depth in decades", ["activation", "norm", "first layer", "last layer", "spread at init", "spread after"], rows)],
             Figures = figures,

@@ -4,6 +4,7 @@ using NormSharp.Data;
 using NormSharp.Distributed;
 using NormSharp.Errors;
 using NormSharp.Experiments.Recipes.Tasks;
+using NormSharp.IO;
 using NormSharp.IO.Safetensors;
 using NormSharp.Kernels;
 using NormSharp.Layers;
@@ -17,87 +18,143 @@ namespace NormSharp.Experiments.Recipes;
 /// <summary>
 /// A built-in training run as a <see cref="TrainingConfig"/> describes it, on the general
 /// <see cref="Trainer{TBatch}"/>: the task's model, loader and loss, with the parts a run folder needs
-/// (metrics, fault guard, clipping, divergence detection, checkpoints, progress). It writes
-/// <c>metrics.csv</c>, checkpoints, <c>model.safetensors</c> and <c>summary.json</c> into its folder; a run
-/// resumed from its folder ends with exactly the weights the uninterrupted run would have had (same thread count).
+/// (metrics, fault guard, clipping, divergence detection, checkpoints, progress). In its folder it writes
+/// <c>run.json</c> (identity and configuration) when it starts, then <c>metrics.csv</c>, checkpoints, and at the
+/// end <c>summary.json</c> (however the run ends) and <c>model.safetensors</c> (only when it finished). The folder
+/// is locked while the run is set up and trained (<see cref="RunFolderLock"/>); a run resumed from its folder
+/// ends with exactly the weights the uninterrupted run would have had (same thread count).
 /// </summary>
-public sealed class RecipeRun
+public sealed class RecipeRun : IDisposable
 {
     private readonly TrainingConfig _config;
     private readonly string? _dir;
     private readonly ITrainingTask _task;
     private readonly Trainer<LabeledBatch> _trainer;
     private readonly ProgressReporter _progress = new();
+    private readonly MetricsCsvLogger? _metrics;
+    private RunFolderLock? _lock;
     private LabeledBatch _lastBatch;
+    private bool _ran;
+
+    private enum Opening { New, Resume }
 
     /// <summary>
-    /// Sets up a new run. <paramref name="data"/> may be null for tasks that generate their own data
-    /// (adding, copy); <paramref name="outputDirectory"/> may be null for a run that writes nothing.
+    /// Sets up a new run. <paramref name="data"/> may be null for tasks that generate their own data (adding,
+    /// copy); <paramref name="outputDirectory"/> may be null for a run that writes nothing. A folder that holds
+    /// another run's work is refused (<see cref="RunFolderOccupiedException"/>); one that holds this very run,
+    /// stopped before its first checkpoint, is started again from scratch.
     /// </summary>
     /// <remarks>
     /// With <paramref name="dataParallel"/> the run trains over several ranks: each takes its share of every batch;
-    /// only rank 0 writes files (pass the same <paramref name="outputDirectory"/> on every rank).
+    /// only rank 0 writes files and locks the folder (pass the same <paramref name="outputDirectory"/> on every rank).
+    /// <paramref name="log"/> hears what is found in the folder (a restart, leftover temporary files).
     /// </remarks>
-    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, DataParallel? dataParallel = null)
+    public RecipeRun(TrainingConfig config, DatasetSplit? data, string? outputDirectory, DataParallel? dataParallel = null, Action<string>? log = null)
+        : this(config, data, outputDirectory, Opening.New, null, dataParallel, log)
+    {
+    }
+
+    private RecipeRun(TrainingConfig config, DatasetSplit? data, string? folder, Opening opening, RunManifest? manifest, DataParallel? dataParallel, Action<string>? log)
     {
         if (dataParallel is not null && config.Model == ModelKind.Rnn && config.Cell == CellKind.BnLstm)
             throw new InvalidValueException(nameof(config.Cell), "the bn-lstm cell keeps per-step running statistics that data-parallel ranks do not exchange; train it in one process (micro-batches work)");
         if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy is not supported in data-parallel runs (use stop or skip)");
-        // Only the first rank writes the run's files; the others train without an output folder.
-        if (dataParallel is { Rank: not 0 }) outputDirectory = null;
-        ModelFactory.Validate(config);
+        config = Normalize(config);
+        if (folder is not null) CheckFolderPath(folder);
+        // Only the first rank writes the run's files; the others train without an output folder (and read a resumed run's checkpoint).
+        string? outputDirectory = dataParallel is { Rank: not 0 } ? null : folder;
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
         _config = config;
-        _dir = outputDirectory;
+        _dir = outputDirectory is null ? null : Path.GetFullPath(outputDirectory);
         _task = ModelFactory.CreateTask(config, data);
-        ParallelFor.MaxThreads = config.Threads;
-        var modelRng = new Rng(config.Seed);
-        Model = _task.BuildModel(config, modelRng);
-        var optimizer = ModelFactory.BuildOptimizer(config, Model);
-        _trainer = new Trainer<LabeledBatch>(Model, optimizer, Loss)
+        // Refused before anything is allocated for the model or written into the folder.
+        _task.EstimateMemory(config).EnsureFits(MemoryEstimate.AvailableBytes());
+        Identity = RunIdentity.Of(config, data);
+        if (_dir is not null)
         {
-            Schedule = ModelFactory.BuildSchedule(config, TotalSteps),
-            Evaluator = _task.Evaluate,
-            // Held-out evaluations between epochs are logged rows; a run without a folder has nowhere to log them.
-            EvaluateEvery = outputDirectory is null ? 0 : config.EvalEvery,
-        };
-        _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
-        if (config.MicroBatches > 1 || dataParallel is not null)
-        {
-            _trainer.MicroBatches = config.MicroBatches;
-            _trainer.Splitter = LabeledBatchSplitter.Instance;
-        }
-        if (dataParallel is not null)
-            _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+            _lock = RunFolderLock.Acquire(_dir);
+            try
             {
-                Order = dataParallel.Order,
-                BucketBytes = dataParallel.BucketBytes,
-                CheckInitialWeights = dataParallel.CheckInitialWeights,
-                RunIdentity = RunIdentity(config, data),
-            };
-        _trainer.Add(new RngState("model_rng", modelRng));
-        CheckpointManager? checkpoints = outputDirectory is null ? null : new CheckpointManager(outputDirectory, config.CheckpointEvery);
-        if (outputDirectory is not null)
-        {
-            var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
-            if (hidden is not null) _trainer.Add(hidden);
-            _trainer.Add(new MetricsCsvLogger(Path.Combine(outputDirectory, "metrics.csv"), hidden is null ? [] : [hidden]));
+                if (opening == Opening.New) PrepareNewFolder(log);
+                else PrepareResumedFolder(manifest, log);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
-        _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });
-        if (config.ClipNorm > 0) _trainer.Add(new GradientClipper(config.ClipNorm));
-        // The loss of a small batch is noisy: judge explosions over a window of at least ~2048 samples.
-        _trainer.Add(new DivergenceDetector(Math.Clamp((2048 + config.BatchSize - 1) / config.BatchSize, 20, 1000)));
-        if (checkpoints is not null) _trainer.Add(checkpoints);
-        _trainer.Add(_progress);
+        try
+        {
+            ParallelFor.MaxThreads = config.Threads;
+            var modelRng = new Rng(config.Seed);
+            Model = _task.BuildModel(config, modelRng);
+            var optimizer = ModelFactory.BuildOptimizer(config, Model);
+            _trainer = new Trainer<LabeledBatch>(Model, optimizer, Loss)
+            {
+                Schedule = ModelFactory.BuildSchedule(config, TotalSteps),
+                Evaluator = _task.Evaluate,
+                // Held-out evaluations between epochs are logged rows; a run without a folder has nowhere to log them.
+                EvaluateEvery = _dir is null ? 0 : config.EvalEvery,
+                RunIdentity = Identity,
+            };
+            _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
+            if (config.MicroBatches > 1 || dataParallel is not null)
+            {
+                _trainer.MicroBatches = config.MicroBatches;
+                _trainer.Splitter = LabeledBatchSplitter.Instance;
+            }
+            if (dataParallel is not null)
+                _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+                {
+                    Order = dataParallel.Order,
+                    BucketBytes = dataParallel.BucketBytes,
+                    CheckInitialWeights = dataParallel.CheckInitialWeights,
+                    RunIdentity = Identity,
+                };
+            _trainer.Add(new RngState("model_rng", modelRng));
+            CheckpointManager? checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);
+            if (_dir is not null)
+            {
+                var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
+                if (hidden is not null) _trainer.Add(hidden);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), hidden is null ? [] : [hidden]);
+                _trainer.Add(_metrics);
+            }
+            _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });
+            if (config.ClipNorm > 0) _trainer.Add(new GradientClipper(config.ClipNorm));
+            // The loss of a small batch is noisy: judge explosions over a window of at least ~2048 samples.
+            _trainer.Add(new DivergenceDetector(Math.Clamp((2048 + config.BatchSize - 1) / config.BatchSize, 20, 1000)) { ChanceLoss = _task.ChanceLoss });
+            if (checkpoints is not null) _trainer.Add(checkpoints);
+            _trainer.Add(_progress);
+            if (opening == Opening.Resume)
+            {
+                // Every rank continues from the checkpoint (rank 0's state is then broadcast); only rank 0 keeps writing.
+                var stored = checkpoints ?? new CheckpointManager(folder!);
+                if (stored.Exists) stored.Restore(_trainer, log);
+                else log?.Invoke($"{folder} has no checkpoint yet: starting from step 0");
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
 
-    /// <summary>The run's configuration.</summary>
+    /// <summary>The run's configuration (with absolute paths).</summary>
     public TrainingConfig Config => _config;
+
+    /// <summary>The run's identity: a hash of its configuration and data (<see cref="RunIdentity"/>).</summary>
+    public string Identity { get; }
+
+    /// <summary>The run folder (absolute), or null for a run that writes nothing.</summary>
+    public string? Directory => _dir;
 
     /// <summary>The general trainer underneath.</summary>
     public Trainer<LabeledBatch> Trainer => _trainer;
@@ -112,27 +169,63 @@ public sealed class RecipeRun
     /// <summary>Steps the whole run takes.</summary>
     public long TotalSteps => (long)_task.Loader.BatchesPerEpoch * _config.Epochs;
 
-    /// <summary>Reads the configuration stored in a run folder's checkpoint (to load its data before <see cref="Resume"/>).</summary>
-    public static TrainingConfig ReadConfig(string directory)
-    {
-        string path = Path.Combine(directory, Checkpoint.FileName);
-        return ConfigOf(Checkpoint.Load(path), path);
-    }
+    /// <summary>
+    /// The configuration of the run stored in <paramref name="directory"/> (to load its data before
+    /// <see cref="Resume"/>): from its <c>run.json</c>, or else from its newest readable checkpoint.
+    /// </summary>
+    public static TrainingConfig ReadConfig(string directory) => (RunManifest.Read(directory) ?? ManifestFromCheckpoints(directory)).Config;
 
-    /// <summary>Continues the run stored in <paramref name="directory"/> with its own configuration.</summary>
+    /// <summary>
+    /// Continues the run stored in <paramref name="directory"/> with its own configuration, from its newest intact
+    /// checkpoint (a damaged newer one is moved aside with a warning through <paramref name="log"/>), or from step 0
+    /// when it never reached one. <paramref name="dataDirectory"/>, when given, is where the run's data now lies
+    /// (it must be the same data: the run's identity is checked).
+    /// </summary>
     /// <remarks>
     /// Settings that are not part of the run's identity may change on resume: <paramref name="threads"/>,
     /// <paramref name="microBatches"/>, and the number of ranks (<paramref name="dataParallel"/>).
     /// </remarks>
-    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null, int? threads = null, int? microBatches = null)
+    public static RecipeRun Resume(string directory, DatasetSplit? data, DataParallel? dataParallel = null, int? threads = null, int? microBatches = null,
+        Action<string>? log = null, string? dataDirectory = null)
     {
-        string path = Path.Combine(directory, Checkpoint.FileName);
-        var cp = Checkpoint.Load(path);
-        var config = ConfigOf(cp, path);
-        config = config with { Threads = threads ?? config.Threads, MicroBatches = microBatches ?? config.MicroBatches };
-        var run = new RecipeRun(config, data, directory, dataParallel);
-        run._trainer.LoadCheckpoint(cp, path);
-        return run;
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var manifest = RunManifest.Read(directory) ?? ManifestFromCheckpoints(directory);
+        var config = manifest.Config with
+        {
+            DataDir = dataDirectory ?? manifest.Config.DataDir,
+            Threads = threads ?? manifest.Config.Threads,
+            MicroBatches = microBatches ?? manifest.Config.MicroBatches,
+        };
+        return new RecipeRun(config, data, directory, Opening.Resume, manifest, dataParallel, log);
+    }
+
+    /// <summary>The configuration as a run stores it: checked, with its data folder made absolute.</summary>
+    public static TrainingConfig Normalize(TrainingConfig config)
+    {
+        ModelFactory.Validate(config);
+        return config.DataDir is null ? config : config with { DataDir = Path.GetFullPath(config.DataDir) };
+    }
+
+    private static RunManifest ManifestFromCheckpoints(string directory)
+    {
+        if (File.Exists(directory)) throw new InvalidValueException(nameof(directory), $"{directory} is a file, not a run folder");
+        var problems = new List<string>();
+        foreach (var c in CheckpointManager.List(directory).Reverse())
+        {
+            try
+            {
+                var cp = Checkpoint.Load(c.Path);
+                var config = ConfigOf(cp, c.Path);
+                return new RunManifest { Identity = cp.Metadata.TryGetValue(NormSharp.Training.Trainer.RunIdentityKey, out var id) ? id : "", Config = config };
+            }
+            catch (CorruptFileException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        throw new CorruptFileException(directory, problems.Count == 0
+            ? $"no training run there: no {RunManifest.FileName} and no checkpoint"
+            : $"no readable checkpoint and no {RunManifest.FileName}: {string.Join("; ", problems)}");
     }
 
     private static TrainingConfig ConfigOf(Checkpoint cp, string path)
@@ -147,56 +240,137 @@ public sealed class RecipeRun
         }
     }
 
-    /// <summary>
-    /// What makes two processes the same run: the configuration without the settings that may differ between
-    /// ranks or resumes (threads, micro-batches, output cadence), and a fingerprint of the training data.
-    /// </summary>
-    public static string RunIdentity(TrainingConfig config, DatasetSplit? data)
+    private static void CheckFolderPath(string directory)
     {
-        var neutral = config with { Threads = 1, MicroBatches = 1, CheckpointEvery = 0, EvalEvery = 0 };
-        string fingerprint = "generated";
-        if (data is not null)
-        {
-            using var h = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Train.Images.Span));
-            h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Train.Labels.AsSpan()));
-            fingerprint = $"{data.Train.Count}:{Convert.ToHexString(h.GetHashAndReset())}";
-        }
-        return JsonSerializer.Serialize(neutral) + "|" + fingerprint;
+        if (directory.Trim().Length == 0) throw new InvalidValueException(nameof(directory), "the run folder's path is empty");
+        if (File.Exists(directory)) throw new InvalidValueException(nameof(directory), $"{directory} is a file, not a folder; a run needs a folder of its own");
     }
+
+    /// <summary>
+    /// A new run may start in an empty folder, or in one holding this very run stopped before its first checkpoint
+    /// (started again from scratch); anything else is someone's work and is refused untouched.
+    /// </summary>
+    private void PrepareNewFolder(Action<string>? log)
+    {
+        string dir = _dir!;
+        var checkpoints = CheckpointManager.List(dir);
+        if (checkpoints.Count > 0)
+            throw new RunFolderOccupiedException(dir, $"a training run (its newest checkpoint is of step {checkpoints[^1].Step})", canResume: true);
+        RunManifest? manifest;
+        try
+        {
+            manifest = RunManifest.Read(dir);
+        }
+        catch (CorruptFileException e)
+        {
+            throw new RunFolderOccupiedException(dir, $"an unreadable run manifest ({e.Message})", canResume: false);
+        }
+        if (manifest is not null && manifest.Identity != Identity)
+            throw new RunFolderOccupiedException(dir, "a run of another configuration (or other data) that has made no checkpoint yet", canResume: true);
+        if (manifest is null && RunFiles.Any(f => File.Exists(Path.Combine(dir, f))))
+            throw new RunFolderOccupiedException(dir, $"the files of another run ({string.Join(", ", RunFiles.Where(f => File.Exists(Path.Combine(dir, f))))})", canResume: false);
+        if (manifest is not null) log?.Invoke($"{dir} holds this run, stopped before its first checkpoint: starting it again from step 0");
+        RemoveLeftovers(log);
+        foreach (var stale in new[] { "summary.json", "model.safetensors" }) File.Delete(Path.Combine(dir, stale));
+        new RunManifest { Identity = Identity, Config = _config }.Write(dir);
+    }
+
+    private void PrepareResumedFolder(RunManifest? manifest, Action<string>? log)
+    {
+        string dir = _dir!;
+        if (manifest is not null && manifest.Identity.Length > 0 && manifest.Identity != Identity)
+            throw new InvalidValueException("data", $"{dir} holds run {manifest.Identity[..12]}…, but its configuration with the data given now is {Identity[..12]}… (the data differ from the run's)");
+        RemoveLeftovers(log);
+        if (manifest is null || manifest.Identity != Identity || JsonSerializer.Serialize(manifest.Config) != JsonSerializer.Serialize(_config)) new RunManifest { Identity = Identity, Config = _config }.Write(dir);
+    }
+
+    private void RemoveLeftovers(Action<string>? log)
+    {
+        var removed = AtomicFile.RemoveOrphans(_dir!);
+        if (removed.Count > 0) log?.Invoke($"removed {removed.Count} temporary file{(removed.Count == 1 ? "" : "s")} left by an earlier crash: {string.Join(", ", removed)}");
+    }
+
+    private static readonly string[] RunFiles = ["metrics.csv", "summary.json", "model.safetensors"];
 
     /// <summary>Mean loss and accuracy of the current model on the task's held-out data.</summary>
     public EvaluationResult Evaluate() => _task.Evaluate(Model);
 
-    /// <summary>Runs to the end (or until <paramref name="cancel"/> asks to stop: the current step finishes and a checkpoint is written).</summary>
+    /// <summary>
+    /// Runs to the end, until a part stops the run, or until <paramref name="cancel"/> asks to stop (the current
+    /// step finishes and a checkpoint is written). Writes <c>summary.json</c> however the run ends (with the error
+    /// when it fails, then rethrows), <c>model.safetensors</c> only when it finished, and releases the folder.
+    /// A run is run once.
+    /// </summary>
     public RunSummary Run(CancellationToken cancel = default)
     {
-        var fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
-        var test = _task.Evaluate(Model);
-        var summary = new RunSummary
+        if (_ran) throw new InvalidOperationException("RecipeRun.Run: this run has already run; resume it from its folder instead.");
+        _ran = true;
+        try
         {
-            Dataset = _config.Dataset,
-            Norm = Spelling.Of(_config.Norm),
-            Model = ModelFactory.Describe(Model),
-            BatchSize = _config.BatchSize,
-            Epochs = fit.Epochs,
-            Steps = fit.Steps,
-            FinalTrainLoss = fit.FinalTrainLoss,
-            TestLoss = test.Loss,
-            TestAccuracy = test.Accuracy,
-            SamplesPerSecond = fit.SamplesPerSecond,
-            Diverged = fit.Diverged,
-            StopReason = fit.StopReason,
-            Seed = _config.Seed,
-            Threads = _config.Threads,
-        };
-        if (_dir is not null)
-        {
-            if (!fit.Diverged) SafetensorsWriter.Write(Path.Combine(_dir, "model.safetensors"), Model.StateDict(),
-                new Dictionary<string, string> { ["format"] = "pt", ["model"] = ModelFactory.Describe(Model), ["norm"] = Spelling.Of(_config.Norm) });
-            summary.WriteAtomically(Path.Combine(_dir, "summary.json"));
+            var fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
+            string status = fit.Diverged ? RunSummary.DivergedStatus : fit.WasInterrupted ? RunSummary.Interrupted : RunSummary.Finished;
+            // An interrupted run is about to exit (a signal's grace period is short): no test pass for it.
+            var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN) : _task.Evaluate(Model);
+            var summary = Summary(status, fit.Epochs, fit.Steps, fit.FinalTrainLoss, test, fit.SamplesPerSecond, fit.StopReason);
+            if (_dir is not null)
+            {
+                if (status == RunSummary.Finished) SafetensorsWriter.Write(Path.Combine(_dir, "model.safetensors"), Model.StateDict(),
+                    new Dictionary<string, string> { ["format"] = "pt", ["model"] = ModelFactory.Describe(Model), ["norm"] = Spelling.Of(_config.Norm) });
+                summary.WriteAtomically(Path.Combine(_dir, "summary.json"));
+            }
+            return summary;
         }
-        return summary;
+        catch (Exception e) when (_dir is not null)
+        {
+            TryWriteFailure(e);
+            throw;
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    private RunSummary Summary(string status, int epochs, long steps, double finalTrainLoss, EvaluationResult test, double samplesPerSecond, string? stopReason) => new()
+    {
+        Status = status,
+        Dataset = _config.Dataset,
+        Norm = Spelling.Of(_config.Norm),
+        Model = ModelFactory.Describe(Model),
+        BatchSize = _config.BatchSize,
+        Epochs = epochs,
+        Steps = steps,
+        FinalTrainLoss = finalTrainLoss,
+        TestLoss = test.Loss,
+        TestAccuracy = test.Accuracy,
+        SamplesPerSecond = samplesPerSecond,
+        Diverged = status == RunSummary.DivergedStatus,
+        StopReason = stopReason,
+        Seed = _config.Seed,
+        Threads = _config.Threads,
+    };
+
+    /// <summary>Records a run that ended with an error; a second failure here (a disk that is still full) must not hide the first.</summary>
+    private void TryWriteFailure(Exception e)
+    {
+        try
+        {
+            var state = _trainer.State;
+            Summary(RunSummary.Failed, state.Epoch, state.Step, double.IsNaN(state.LastEpochLoss) ? state.EpochLossSoFar : state.LastEpochLoss,
+                new EvaluationResult(double.NaN, double.NaN), 0, $"{e.GetType().Name}: {e.Message}").WriteAtomically(Path.Combine(_dir!, "summary.json"));
+        }
+        catch (Exception)
+        {
+            // Nothing more can be saved; the original error is what the caller must see.
+        }
+    }
+
+    /// <summary>Closes the metrics file and releases the run folder (done by <see cref="Run"/> when it returns).</summary>
+    public void Dispose()
+    {
+        _metrics?.Dispose();
+        _lock?.Dispose();
+        _lock = null;
     }
 
     private StepLoss Loss(Module model, LabeledBatch batch)

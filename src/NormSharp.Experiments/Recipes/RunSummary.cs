@@ -3,9 +3,28 @@ using System.Text.Json.Serialization;
 
 namespace NormSharp.Experiments.Recipes;
 
-/// <summary>What a finished (or stopped) run reports in <c>summary.json</c>; numbers that are not finite (a diverged run's loss) are written as null.</summary>
+/// <summary>
+/// What a finished or stopped run reports in <c>summary.json</c>: written for every run that ends, however it
+/// ends, with its <see cref="Status"/> and <see cref="StopReason"/>; numbers that are not finite (a diverged
+/// run's loss, a test loss never measured) are written as null.
+/// </summary>
 public sealed record RunSummary
 {
+    /// <summary><see cref="Status"/> of a run that ran to its end (or was ended by a rule such as early stopping).</summary>
+    public const string Finished = "finished";
+
+    /// <summary><see cref="Status"/> of a run stopped by a numerical fault or an exploding loss.</summary>
+    public const string DivergedStatus = "diverged";
+
+    /// <summary><see cref="Status"/> of a run stopped by a signal or a cancellation; it resumes from its checkpoint.</summary>
+    public const string Interrupted = "interrupted";
+
+    /// <summary><see cref="Status"/> of a run that ended with an error (a full disk, a failed allocation).</summary>
+    public const string Failed = "failed";
+
+    /// <summary>How the run ended: finished, diverged, interrupted or failed.</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = Finished;
+
     /// <summary>Dataset name.</summary>
     [JsonPropertyName("dataset")] public required string Dataset { get; init; }
 
@@ -36,7 +55,7 @@ public sealed record RunSummary
     /// <summary>Training samples processed per second of training (evaluation excluded).</summary>
     [JsonPropertyName("samples_per_second")] [JsonConverter(typeof(FiniteOrNullConverter))] public required double SamplesPerSecond { get; init; }
 
-    /// <summary>True when the run hit a non-finite value or an exploding loss.</summary>
+    /// <summary>True when the run hit a non-finite value or an exploding loss (<see cref="Status"/> is then <c>diverged</c>).</summary>
     [JsonPropertyName("diverged")] public required bool Diverged { get; init; }
 
     /// <summary>Why the run diverged or stopped early, or null.</summary>
@@ -48,18 +67,14 @@ public sealed record RunSummary
     /// <summary>Kernel threads.</summary>
     [JsonPropertyName("threads")] public required int Threads { get; init; }
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Reasons are prose: keep their signs and quotes readable (the file is not embedded in HTML).
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The summary as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Indented);
 
     /// <summary>Writes the summary to <paramref name="path"/> through a temporary file, so a reader never sees half of it.</summary>
-    public void WriteAtomically(string path)
-    {
-        string temp = path + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, ToJson());
-        File.Move(temp, path, overwrite: true);
-    }
+    public void WriteAtomically(string path) => NormSharp.IO.AtomicFile.WriteAllText(path, ToJson());
 
     /// <summary>Reads a summary written by <see cref="WriteAtomically"/>.</summary>
     public static RunSummary Read(string path) =>

@@ -35,9 +35,29 @@ public static class IdxDatasetFolder
         foreach (string candidate in new[] { baseName, baseName + ".gz" })
         {
             string p = Path.Combine(dir, candidate);
+            if (BrokenLinkProblem(p) is { } problem) throw new DataUnavailableException(problem);
             if (File.Exists(p)) return p;
         }
         return null;
+    }
+
+    /// <summary>
+    /// When <paramref name="path"/> is a symbolic link that never reaches a file or folder (a loop, or a target that
+    /// does not exist), says so in words; otherwise (not a link, a good link, nothing there) null.
+    /// </summary>
+    public static string? BrokenLinkProblem(string path)
+    {
+        FileSystemInfo info = new FileInfo(path);
+        try
+        {
+            if (info.LinkTarget is null) return null;
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            return target is null || target.Exists ? null : $"{path} is a symbolic link to {info.LinkTarget}, which does not exist.";
+        }
+        catch (IOException e)
+        {
+            return $"{path} is a symbolic link that never reaches a file (a loop of links: {e.Message}).";
+        }
     }
 
     private static Dataset LoadPair(string imagesPath, string labelsPath, string name, int classes)

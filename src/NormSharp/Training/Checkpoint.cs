@@ -9,15 +9,16 @@ namespace NormSharp.Training;
 /// <summary>
 /// A training run's complete state in one safetensors file: model parameters and buffers
 /// (<c>model.*</c>), optimizer state (<c>optim.*</c>), and in the metadata the configuration, the
-/// position in the data, the generators' states and a SHA-256 of every tensor's bytes. Written
-/// atomically (temporary file, flushed, renamed), so the latest checkpoint is always complete; the
-/// checksum is verified on load. <see cref="Trainer.CreateCheckpoint"/> makes one and
-/// <see cref="Trainer.LoadCheckpoint(string)"/> continues from one.
+/// position in the data, the generators' states and a SHA-256 that covers every metadata entry and every
+/// tensor's name, shape and bytes (so an edited learning rate or step is detected like a flipped weight bit).
+/// Written atomically (temporary file, flushed, renamed), so a checkpoint is always complete; the checksum
+/// is verified on load. <see cref="Trainer.CreateCheckpoint"/> makes one, <see cref="Trainer.LoadCheckpoint(string)"/>
+/// continues from one, and <see cref="CheckpointManager"/> keeps a run's last few.
 /// </summary>
 public sealed class Checkpoint
 {
-    /// <summary>File name of the latest checkpoint inside a run folder.</summary>
-    public const string FileName = "checkpoint.safetensors";
+    /// <summary>The metadata key of the checksum.</summary>
+    public const string ChecksumKey = "checksum_sha256";
 
     /// <summary>Tensors by name.</summary>
     public required IReadOnlyList<(string Name, Tensor Tensor)> Tensors { get; init; }
@@ -28,7 +29,9 @@ public sealed class Checkpoint
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically, adding the checksum.</summary>
     public void Save(string path)
     {
-        var meta = new Dictionary<string, string>(Metadata) { ["checksum_sha256"] = Checksum(Tensors) };
+        var meta = new Dictionary<string, string>(Metadata);
+        meta.Remove(ChecksumKey);
+        meta[ChecksumKey] = Checksum(Tensors, meta);
         SafetensorsWriter.Write(path, Tensors, meta);
     }
 
@@ -39,11 +42,11 @@ public sealed class Checkpoint
         var file = SafetensorsFile.Read(path);
         var tensors = file.Entries.Select(e => (e.Name, file.GetTensor(e.Name))).ToList();
         var meta = file.Metadata;
-        if (!meta.TryGetValue("checksum_sha256", out var expected))
-            throw new CorruptFileException(path, "the checkpoint has no checksum_sha256 in its metadata; it was not written by NormSharp's Trainer.");
-        string actual = Checksum(tensors);
+        if (!meta.TryGetValue(ChecksumKey, out var expected))
+            throw new CorruptFileException(path, $"the checkpoint has no {ChecksumKey} in its metadata; it was not written by NormSharp's Trainer.");
+        string actual = Checksum(tensors, meta);
         if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-            throw new CorruptFileException(path, $"checksum mismatch (stored {expected[..Math.Min(12, expected.Length)]}…, computed {actual[..12]}…): the checkpoint is damaged.");
+            throw new CorruptFileException(path, $"checksum mismatch (stored {expected[..Math.Min(12, expected.Length)]}…, computed {actual[..12]}…): the checkpoint is damaged or was edited.");
         return new Checkpoint { Tensors = tensors, Metadata = meta };
     }
 
@@ -83,12 +86,39 @@ public sealed class Checkpoint
         throw new CorruptFileException(source, $"the checkpoint has no tensor '{name}' (is it from another architecture?).");
     }
 
-    private static string Checksum(IEnumerable<(string Name, Tensor Tensor)> tensors)
+    /// <summary>
+    /// SHA-256 over every metadata entry but the checksum (in key order) and every tensor (in name order): each
+    /// string, the rank and each dimension are length-prefixed, so no two different checkpoints hash the same bytes.
+    /// </summary>
+    private static string Checksum(IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (name, t) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        var number = new byte[8];
+        void AppendLong(long v)
         {
-            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(number, v);
+            sha.AppendData(number);
+        }
+        void AppendString(string s)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(s);
+            AppendLong(bytes.Length);
+            sha.AppendData(bytes);
+        }
+        var entries = metadata.Where(kv => kv.Key != ChecksumKey).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        AppendLong(entries.Count);
+        foreach (var (key, value) in entries)
+        {
+            AppendString(key);
+            AppendString(value);
+        }
+        var ordered = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        AppendLong(ordered.Count);
+        foreach (var (name, t) in ordered)
+        {
+            AppendString(name);
+            AppendLong(t.Shape.Length);
+            foreach (int d in t.Shape) AppendLong(d);
             sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Span));
         }
         return Convert.ToHexString(sha.GetHashAndReset());

@@ -19,6 +19,7 @@ public sealed class MetricsLog : IDisposable
     private readonly bool[] _isNumber;
     private readonly Dictionary<string, int> _index;
     private readonly char[] _format = new char[64];
+    private readonly string _fullPath;
     private bool _disposed;
 
     /// <summary>The column names, in file order.</summary>
@@ -30,6 +31,7 @@ public sealed class MetricsLog : IDisposable
     private MetricsLog(string path, FileStream stream, string[] columns)
     {
         Path = path;
+        _fullPath = System.IO.Path.GetFullPath(path);
         _stream = stream;
         _writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n", AutoFlush = false };
         _columns = columns;
@@ -51,18 +53,38 @@ public sealed class MetricsLog : IDisposable
         return log;
     }
 
-    /// <summary>Reopens an existing file for appending, first cutting it back to <paramref name="length"/> bytes.</summary>
+    /// <summary>
+    /// Reopens an existing file for appending, first cutting it back to <paramref name="length"/> bytes. The file must
+    /// have the same columns and a row must end exactly there; anything else means the length belongs to another
+    /// file (a checkpoint from another run), and the file is left untouched.
+    /// </summary>
     public static MetricsLog Continue(string path, IReadOnlyList<string> columns, long length)
     {
         var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        if (length > stream.Length)
+        try
+        {
+            if (length > stream.Length)
+                throw new Errors.CorruptFileException(path, $"the checkpoint expects {length} bytes of metrics but the file has {stream.Length}.");
+            string header = string.Join(",", columns.Select(Escape)) + "\n";
+            var expected = new UTF8Encoding(false).GetBytes(header);
+            var actual = new byte[Math.Min(expected.Length, stream.Length)];
+            stream.ReadExactly(actual);
+            if (!actual.AsSpan().SequenceEqual(expected))
+                throw new Errors.CorruptFileException(path, "its columns are not this run's (the file belongs to another run).");
+            if (length < expected.Length)
+                throw new Errors.CorruptFileException(path, $"the checkpoint expects {length} bytes of metrics, fewer than the header's {expected.Length}.");
+            stream.Seek(length - 1, SeekOrigin.Begin);
+            if (stream.ReadByte() != '\n')
+                throw new Errors.CorruptFileException(path, $"the checkpoint's length {length} does not end a row of the file (the checkpoint belongs to another run).");
+            stream.SetLength(length);
+            stream.Seek(0, SeekOrigin.End);
+            return new MetricsLog(path, stream, columns.ToArray());
+        }
+        catch
         {
             stream.Dispose();
-            throw new Errors.CorruptFileException(path, $"the checkpoint expects {length} bytes of metrics but the file has {stream.Length}.");
+            throw;
         }
-        stream.SetLength(length);
-        stream.Seek(0, SeekOrigin.End);
-        return new MetricsLog(path, stream, columns.ToArray());
     }
 
     /// <summary>Bytes written so far (what a checkpoint records).</summary>
@@ -103,6 +125,7 @@ public sealed class MetricsLog : IDisposable
     /// <summary>Writes the row built with the setters and starts an empty one.</summary>
     public void Commit()
     {
+        IO.WriteFaults.Check(_fullPath);
         for (int i = 0; i < _columns.Length; i++)
         {
             if (i > 0) _writer.Write(',');

@@ -4,15 +4,24 @@ namespace NormSharp.Training;
 
 /// <summary>
 /// Catches a non-finite loss (before the backward pass) or gradient (before the update) in the step where it
-/// appears, names where it is, and applies a <see cref="NanPolicy"/>: stop the run as diverged, skip the
-/// step (stopping after <see cref="MaxConsecutiveSkips"/> in a row), or roll back to the last checkpoint
-/// with the learning rate lowered (halved at each rollback, cumulatively, giving up below
-/// <see cref="MinLearningRateScale"/>). Add it before parts that change gradients (clipping).
+/// appears, names where it is, and handles it and every other numerical fault reported to the trainer (an
+/// exploding loss from <see cref="DivergenceDetector"/>) by its <see cref="NanPolicy"/>:
+/// <list type="bullet">
+/// <item><description>stop: the run stops as diverged;</description></item>
+/// <item><description>skip: the step is skipped, and the run stops after <see cref="MaxConsecutiveSkips"/> in a row (an
+/// exploding loss stops it at once: skipping a step cannot shrink weights that have blown up);</description></item>
+/// <item><description>rollback: the run goes back to the newest good checkpoint older than the weights that failed
+/// (see <see cref="CheckpointManager"/>), with the learning rate halved, cumulatively; it gives up, stopping
+/// as diverged with the fault named, once the rate would fall below <see cref="MinLearningRateScale"/>× the
+/// scheduled one or no good checkpoint is left.</description></item>
+/// </list>
+/// Add it before parts that change gradients (clipping) and before the detector.
 /// </summary>
-public sealed class NanGuard : ITrainerCallback
+public sealed class NanGuard : ITrainerCallback, IFaultHandler
 {
     private readonly CheckpointManager? _checkpoints;
     private int _consecutiveSkips;
+    private int _rollbacks;
 
     /// <summary>Creates the guard; <paramref name="rollbackTo"/> is required by <see cref="NanPolicy.Rollback"/>.</summary>
     public NanGuard(NanPolicy policy = NanPolicy.Stop, CheckpointManager? rollbackTo = null)
@@ -30,8 +39,11 @@ public sealed class NanGuard : ITrainerCallback
     /// <summary>Skipped steps in a row after which the skip policy gives up.</summary>
     public int MaxConsecutiveSkips { get; init; } = 10;
 
-    /// <summary>The rollback policy gives up once the learning-rate scale would fall to or below this.</summary>
+    /// <summary>The rollback policy gives up once the learning-rate scale would fall below this.</summary>
     public double MinLearningRateScale { get; init; } = 1e-3;
+
+    /// <summary>Rollbacks made in this fit.</summary>
+    public int Rollbacks => _rollbacks;
 
     /// <summary>
     /// Names where a non-finite loss came from, as text appended to the fault message (e.g.
@@ -44,50 +56,79 @@ public sealed class NanGuard : ITrainerCallback
     public void OnFitStart(Trainer trainer)
     {
         _consecutiveSkips = 0;
+        _rollbacks = 0;
         // Rolling back needs somewhere to roll back to, even before the first scheduled checkpoint.
-        if (Policy == NanPolicy.Rollback && trainer.State.Step == 0) _checkpoints!.Save(trainer);
+        if (Policy == NanPolicy.Rollback && _checkpoints!.LastGoodBefore(long.MaxValue) is null) _checkpoints.Save(trainer);
     }
 
     /// <inheritdoc />
     public void OnLoss(StepContext step)
     {
         if (double.IsFinite(step.Loss)) return;
-        Fault(step, $"non-finite loss {step.Loss} at step {step.Step}{(LocateLossFault ?? (() => FirstNonFiniteParameter(step.Trainer)))()}");
+        string where = (LocateLossFault ?? (() => FirstNonFiniteParameter(step.Trainer)))();
+        step.Trainer.ReportFault(step, new TrainingFault(TrainingFaultKind.NonFiniteLoss, $"non-finite loss {step.Loss} at step {step.Step}{where}"));
     }
 
     /// <inheritdoc />
     public void OnBackward(StepContext step)
     {
         if (double.IsFinite(step.Gradients.Global)) return;
-        Fault(step, $"non-finite gradient at step {step.Step} in {FirstNonFiniteGradient(step.Trainer)}");
+        step.Trainer.ReportFault(step, new TrainingFault(TrainingFaultKind.NonFiniteGradient, $"non-finite gradient at step {step.Step} in {FirstNonFiniteGradient(step.Trainer)}"));
     }
 
     /// <inheritdoc />
     public void OnStepEnd(StepContext step) => _consecutiveSkips = 0;
 
-    private void Fault(StepContext step, string fault)
+    /// <inheritdoc />
+    public bool Handle(StepContext step, TrainingFault fault)
     {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(fault);
         var trainer = step.Trainer;
         switch (Policy)
         {
+            case NanPolicy.Skip when fault.Kind == TrainingFaultKind.ExplodingLoss:
+                trainer.RequestStop($"{fault.Message} (skipping steps cannot undo an explosion)", diverged: true);
+                return true;
             case NanPolicy.Skip when ++_consecutiveSkips < MaxConsecutiveSkips:
                 step.SkipStep();
-                trainer.Notify($"skipped step: {fault}");
-                return;
-            case NanPolicy.Rollback when _checkpoints!.Exists && trainer.State.LearningRateScale * 0.5 > MinLearningRateScale:
-                {
-                    // The scale is kept across the rollback (the checkpoint holds an older one), so repeated faults lower the rate further.
-                    double scale = trainer.State.LearningRateScale * 0.5;
-                    _checkpoints.Restore(trainer);
-                    trainer.State.LearningRateScale = scale;
-                    step.SkipStep();
-                    trainer.Notify($"rolled back to step {trainer.State.Step} with the learning rate halved (now {scale:G3}× the scheduled rate): {fault}");
-                    return;
-                }
+                trainer.Notify($"skipped step: {fault.Message}");
+                return true;
+            case NanPolicy.Skip:
+                trainer.RequestStop($"{fault.Message} ({MaxConsecutiveSkips} steps in a row failed; gave up skipping)", diverged: true);
+                return true;
+            case NanPolicy.Rollback:
+                RollBack(step, fault);
+                return true;
             default:
-                trainer.RequestStop(fault, diverged: true);
-                return;
+                trainer.RequestStop(fault.Message, diverged: true);
+                return true;
         }
+    }
+
+    private void RollBack(StepContext step, TrainingFault fault)
+    {
+        var trainer = step.Trainer;
+        double scale = trainer.State.LearningRateScale * 0.5;
+        if (scale < MinLearningRateScale)
+        {
+            trainer.RequestStop($"{fault.Message}; gave up after {_rollbacks} rollback{(_rollbacks == 1 ? "" : "s")}: the learning rate would fall to {scale:G3}× the scheduled one, below the limit of {MinLearningRateScale:G3}×", diverged: true);
+            return;
+        }
+        // A checkpoint of the current step holds the very weights that just failed: go to an older good one.
+        var target = _checkpoints!.LastGoodBefore(trainer.State.Step);
+        if (target is null)
+        {
+            trainer.RequestStop($"{fault.Message}; no good checkpoint before step {trainer.State.Step} to roll back to{(_rollbacks > 0 ? $" after {_rollbacks} rollback{(_rollbacks == 1 ? "" : "s")}" : "")}", diverged: true);
+            return;
+        }
+        _checkpoints.RollBack(trainer, target);
+        trainer.State.LearningRateScale = scale;
+        _rollbacks++;
+        step.SkipStep();
+        // The lowered rate is part of the state now: a run killed after this resumes with it.
+        _checkpoints.Save(trainer);
+        trainer.Notify($"rolled back to step {trainer.State.Step} (the last good checkpoint) with the learning rate halved (now {scale:G3}× the scheduled rate): {fault.Message}");
     }
 
     private static string FirstNonFiniteParameter(Trainer trainer)

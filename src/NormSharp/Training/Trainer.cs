@@ -16,11 +16,15 @@ namespace NormSharp.Training;
 public abstract class Trainer
 {
     /// <summary>The <c>format</c> metadata of checkpoints this trainer writes and reads.</summary>
-    public const string CheckpointFormat = "normsharp-checkpoint-2";
+    public const string CheckpointFormat = "normsharp-checkpoint-3";
+
+    /// <summary>The metadata key of <see cref="RunIdentity"/> in checkpoints.</summary>
+    public const string RunIdentityKey = "run_identity";
 
     private readonly List<object> _parts = [];
     private ITrainerCallback[] _callbacks = [];
     private IGradientReadyCallback[] _gradientCallbacks = [];
+    private IFaultHandler[] _faultHandlers = [];
     private ICheckpointState[] _states = [];
     private string? _pendingSourceState;
     private bool _loadedMidEpoch;
@@ -71,6 +75,13 @@ public abstract class Trainer
 
     /// <summary>Entries written as they are into every checkpoint (e.g. the configuration a run was built from).</summary>
     public IDictionary<string, string> CheckpointMetadata { get; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// A fingerprint of what determines this run (its configuration and its data), or null for none. It is written
+    /// into every checkpoint, and <see cref="LoadCheckpoint(Checkpoint, string)"/> refuses a checkpoint that carries
+    /// another (or none): a checkpoint copied from another run must never continue this one.
+    /// </summary>
+    public string? RunIdentity { get; set; }
 
     /// <summary>The parts added, in order.</summary>
     public IReadOnlyList<object> Parts => _parts;
@@ -123,8 +134,8 @@ public abstract class Trainer
     public Trainer Add(object part)
     {
         ArgumentNullException.ThrowIfNull(part);
-        if (part is not (ITrainerCallback or IGradientReadyCallback or ICheckpointState))
-            throw new InvalidValueException(nameof(part), $"Trainer.Add: {part.GetType().Name} is neither an ITrainerCallback, an IGradientReadyCallback nor an ICheckpointState.");
+        if (part is not (ITrainerCallback or IGradientReadyCallback or ICheckpointState or IFaultHandler))
+            throw new InvalidValueException(nameof(part), $"Trainer.Add: {part.GetType().Name} is neither an ITrainerCallback, an IGradientReadyCallback, an ICheckpointState nor an IFaultHandler.");
         if (part is ICheckpointState s && (s.StateKey is null || IsReservedKey(s.StateKey) || _states.Any(o => o.StateKey == s.StateKey)))
             throw new InvalidValueException(nameof(part), $"Trainer.Add: the checkpoint key '{s.StateKey}' of {part.GetType().Name} is reserved or already used by another part.");
         if (_parts.Any(p => ReferenceEquals(p, part)))
@@ -133,6 +144,7 @@ public abstract class Trainer
         _callbacks = _parts.OfType<ITrainerCallback>().ToArray();
         _gradientCallbacks = _parts.OfType<IGradientReadyCallback>().ToArray();
         _states = _parts.OfType<ICheckpointState>().ToArray();
+        _faultHandlers = _parts.OfType<IFaultHandler>().ToArray();
         return this;
     }
 
@@ -145,6 +157,21 @@ public abstract class Trainer
         if (StopReason is not null) return;
         StopReason = reason;
         Diverged = diverged;
+    }
+
+    /// <summary>
+    /// Reports a numerical fault in <paramref name="step"/> (a non-finite loss or gradient, an exploding loss). Each
+    /// <see cref="IFaultHandler"/> part is offered it in turn; when none takes it, the run stops as diverged.
+    /// Call it from <see cref="ITrainerCallback.OnLoss"/> or <see cref="ITrainerCallback.OnBackward"/>, where the
+    /// step can still be abandoned.
+    /// </summary>
+    public void ReportFault(StepContext step, TrainingFault fault)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(fault);
+        foreach (var h in _faultHandlers)
+            if (h.Handle(step, fault)) return;
+        RequestStop(fault.Message, diverged: true);
     }
 
     /// <summary>Tells every part something worth telling the user.</summary>
@@ -160,6 +187,7 @@ public abstract class Trainer
         foreach (var (name, t) in Model.StateDict()) tensors.Add(("model." + name, t));
         foreach (var (name, t) in Optimizer.StateTensors()) tensors.Add(("optim." + name, t));
         var meta = new Dictionary<string, string>(CheckpointMetadata) { ["format"] = CheckpointFormat };
+        if (RunIdentity is { } identity) meta[RunIdentityKey] = identity;
         State.WriteTo(meta);
         meta["optimizer"] = JsonSerializer.Serialize(Optimizer.StateScalars());
         if (ResumableSource is { } source) meta[source.StateKey] = source.SaveState();
@@ -171,39 +199,52 @@ public abstract class Trainer
     /// <summary>Reads and verifies the checkpoint at <paramref name="path"/> and continues from it.</summary>
     public void LoadCheckpoint(string path) => LoadCheckpoint(Checkpoint.Load(path), path);
 
-    /// <summary>Continues from <paramref name="checkpoint"/> (read from <paramref name="source"/>, named in errors).</summary>
+    /// <summary>
+    /// Continues from <paramref name="checkpoint"/> (read from <paramref name="source"/>, named in errors). Its format,
+    /// run identity and every tensor's shape are checked before anything is changed, so a refused checkpoint leaves
+    /// the trainer as it was.
+    /// </summary>
     public void LoadCheckpoint(Checkpoint checkpoint, string source)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         string format = checkpoint.Require("format", source);
         if (format != CheckpointFormat)
             throw new CorruptFileException(source, $"the checkpoint's format is '{format}', but this version reads '{CheckpointFormat}'.");
-        foreach (var (name, t) in Model.StateDict())
+        if (RunIdentity is { } identity)
         {
-            var stored = checkpoint.RequireTensor("model." + name, source);
-            if (!stored.Shape.SequenceEqual(t.Shape))
-                throw new CorruptFileException(source, $"tensor model.{name} has shape {ShapeMismatchException.Format(stored.Shape)} but this model needs {ShapeMismatchException.Format(t.Shape)} (a checkpoint from another architecture?).");
-            t.CopyFrom(stored);
+            string? stored = checkpoint.Metadata.TryGetValue(RunIdentityKey, out var id) ? id : null;
+            if (stored != identity)
+                throw new ForeignCheckpointException(source, stored is null
+                    ? $"the checkpoint carries no run identity, but this run is {Short(identity)}; it was not written by this run."
+                    : $"the checkpoint belongs to run {Short(stored)}, but this run is {Short(identity)} (another configuration or other data).");
         }
-        foreach (var (name, t) in Optimizer.StateTensors())
-        {
-            var stored = checkpoint.RequireTensor("optim." + name, source);
-            if (!stored.Shape.SequenceEqual(t.Shape))
-                throw new CorruptFileException(source, $"optimizer tensor {name} has shape {ShapeMismatchException.Format(stored.Shape)}, expected {ShapeMismatchException.Format(t.Shape)}.");
-            t.CopyFrom(stored);
-        }
-        Optimizer.LoadStateScalars(checkpoint.RequireJson<Dictionary<string, long>>("optimizer", source));
-        State.ReadFrom(checkpoint, source);
+        var modelTensors = Model.StateDict().Select(e => (e.Name, Target: e.Tensor, Stored: checkpoint.RequireTensor("model." + e.Name, source))).ToList();
+        foreach (var (name, target, stored) in modelTensors)
+            if (!stored.Shape.SequenceEqual(target.Shape))
+                throw new CorruptFileException(source, $"tensor model.{name} has shape {ShapeMismatchException.Format(stored.Shape)} but this model needs {ShapeMismatchException.Format(target.Shape)} (a checkpoint from another architecture?).");
+        var optimizerTensors = Optimizer.StateTensors().Select(e => (e.Name, Target: e.Tensor, Stored: checkpoint.RequireTensor("optim." + e.Name, source))).ToList();
+        foreach (var (name, target, stored) in optimizerTensors)
+            if (!stored.Shape.SequenceEqual(target.Shape))
+                throw new CorruptFileException(source, $"optimizer tensor {name} has shape {ShapeMismatchException.Format(stored.Shape)}, expected {ShapeMismatchException.Format(target.Shape)}.");
+        var scalars = checkpoint.RequireJson<Dictionary<string, long>>("optimizer", source);
+        var counters = new TrainerState();
+        counters.ReadFrom(checkpoint, source);
         string? position = checkpoint.Metadata.TryGetValue(ResumableSource?.StateKey ?? "loader", out var p) ? p : null;
-        if (ResumableSource is { } active)
-        {
-            if (position is null) throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{active.StateKey}' (the batch position).");
-            active.LoadState(position);
-        }
+        if (ResumableSource is { } active && position is null)
+            throw new CorruptFileException(source, $"the checkpoint lacks the metadata entry '{active.StateKey}' (the batch position).");
+        var partStates = _states.Select(s => checkpoint.Require(s.StateKey, source)).ToArray();
+
+        foreach (var (_, target, stored) in modelTensors) target.CopyFrom(stored);
+        foreach (var (_, target, stored) in optimizerTensors) target.CopyFrom(stored);
+        Optimizer.LoadStateScalars(scalars);
+        State.CopyFrom(counters);
+        if (ResumableSource is { } resumable) resumable.LoadState(position!);
         else _pendingSourceState = position;
         _loadedMidEpoch = State.BatchesIntoEpoch > 0;
-        foreach (var s in _states) s.LoadState(checkpoint.Require(s.StateKey, source));
+        for (int i = 0; i < _states.Length; i++) _states[i].LoadState(partStates[i]);
     }
+
+    private static string Short(string identity) => identity.Length > 12 ? identity[..12] + "…" : identity;
 
     /// <summary>
     /// Starts a fit over <paramref name="source"/>: a resumable one gets the position of a checkpoint loaded
@@ -244,6 +285,15 @@ public abstract class Trainer
         _gradientHooks.Clear();
         Reducer = null;
         foreach (var c in _callbacks) c.OnFitEnd(this, result);
+        ResumableSource = null;
+        Epochs = 0;
+    }
+
+    /// <summary>Ends a fit that failed with an error: removes its gradient hooks (the parts are not told; the error is the caller's).</summary>
+    protected void AbortFit()
+    {
+        foreach (var h in _gradientHooks) h.Dispose();
+        _gradientHooks.Clear();
         ResumableSource = null;
         Epochs = 0;
     }
@@ -341,5 +391,6 @@ public abstract class Trainer
     }
 
     private static bool IsReservedKey(string key) =>
-        key is "format" or "step" or "epoch" or "epoch_batches" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader" or "checksum_sha256";
+        key is "format" or "step" or "epoch" or "epoch_batches" or "epoch_loss_sum" or "epoch_loss_count" or "last_epoch_loss" or "lr_scale" or "optimizer" or "loader"
+            or Checkpoint.ChecksumKey or RunIdentityKey or CheckpointManager.HealthKey;
 }

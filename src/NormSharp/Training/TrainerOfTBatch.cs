@@ -68,6 +68,11 @@ public sealed class Trainer<TBatch> : Trainer
         {
             return RunFit(source, epochs, cancel, skip, deferred);
         }
+        catch
+        {
+            AbortFit();
+            throw;
+        }
         finally
         {
             Distributed.DeferredBatchStatistics.Detach(deferred);
@@ -86,7 +91,8 @@ public sealed class Trainer<TBatch> : Trainer
         long samples = 0;
         while (true)
         {
-            // Ranks of a data-parallel run stop together: each step's reduction carries the request (below).
+            // Checked before every batch, skipped or rolled-back steps included, so a fault loop cannot outlast a
+            // cancellation. Ranks of a data-parallel run stop together: each step's reduction carries the request (below).
             if (cancel.IsCancellationRequested && DataParallel is null) RequestStop(FitResult.Interrupted, diverged: false);
             if (StopReason is not null || State.Epoch >= epochs) break;
             if (!source.TryGetNext(out var batch))

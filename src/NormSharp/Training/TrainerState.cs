@@ -51,6 +51,17 @@ public sealed class TrainerState
         meta["lr_scale"] = LearningRateScale.ToString("R", CultureInfo.InvariantCulture);
     }
 
+    internal void CopyFrom(TrainerState other)
+    {
+        Step = other.Step;
+        Epoch = other.Epoch;
+        BatchesIntoEpoch = other.BatchesIntoEpoch;
+        EpochLossSum = other.EpochLossSum;
+        EpochSamples = other.EpochSamples;
+        LastEpochLoss = other.LastEpochLoss;
+        LearningRateScale = other.LearningRateScale;
+    }
+
     internal void ReadFrom(Checkpoint cp, string source)
     {
         Step = cp.RequireLong("step", source);

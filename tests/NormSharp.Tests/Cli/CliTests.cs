@@ -118,6 +118,10 @@ public class CliTests
         var (code2, _, err2) = Run("reproduce", "--quick", "--full");
         Assert.Equal(2, code2);
         Assert.Contains("exclude each other", err2);
+        // One seed gives no confidence interval, so no verdict could be more than inconclusive.
+        var (code3, _, err3) = Run("reproduce", "--seeds", "1", "--only", "G");
+        Assert.Equal(2, code3);
+        Assert.Contains("--seeds", err3);
     }
 
     [Fact]
@@ -153,7 +157,7 @@ public class CliTests
         Assert.True(code == 0, err);
         Assert.Contains("test accuracy", output);
         Assert.True(File.Exists(Path.Combine(run, "summary.json")));
-        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        Assert.NotNull(NormSharp.Training.CheckpointManager.Latest(run));
         var (code2, output2, err2) = Run("train", "--resume", run);
         Assert.True(code2 == 0, err2);
         Assert.Contains("test accuracy", output2);

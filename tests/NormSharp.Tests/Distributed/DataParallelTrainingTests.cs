@@ -120,19 +120,18 @@ public class DataParallelTrainingTests : IDisposable
         Ok(MpiJob.Run(2, "NormSharp.Cli.dll", Long("straight", "--distributed")));
 
         string killed = Path.Combine(_dir.Path, "killed");
-        string checkpoint = Path.Combine(killed, "checkpoint.safetensors");
         var psi = new System.Diagnostics.ProcessStartInfo(MpiJob.Mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var x in (string[])["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Cli, .. Long("killed", "--distributed")]) psi.ArgumentList.Add(x);
         psi.Environment["TERM"] = "dumb";
         using (var job = System.Diagnostics.Process.Start(psi)!)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            while (!File.Exists(checkpoint) && !job.HasExited && sw.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(10);
+            while (NormSharp.Training.CheckpointManager.Latest(killed) is null && !job.HasExited && sw.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(10);
             Thread.Sleep(50);
             job.Kill(entireProcessTree: true); // the whole job dies at once: no chance to finish or clean up
             job.WaitForExit();
         }
-        Assert.True(File.Exists(checkpoint), "no checkpoint was written before the kill");
+        Assert.True(NormSharp.Training.CheckpointManager.Latest(killed) is not null, "no checkpoint was written before the kill");
         Assert.False(File.Exists(Path.Combine(killed, "model.safetensors")), "the job finished before it was killed; the test needs a longer run");
 
         Ok(Single(["train", "--resume", killed, "--micro-batches", "2", "--threads", "1"]));

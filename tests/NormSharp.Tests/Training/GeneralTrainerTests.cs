@@ -146,7 +146,7 @@ public class GeneralTrainerTests
         Assert.Equal(17, partial.Steps);
 
         var resumed = Make(run, out var loaderC, out var modelC);
-        resumed.LoadCheckpoint(Path.Combine(run, Checkpoint.FileName));
+        resumed.LoadCheckpoint(CheckpointManager.Latest(run)!.Path);
         var rest = resumed.Fit(loaderC, epochs: 3);
         Assert.Equal(39, rest.Steps);
         foreach (var ((name, a), (_, c)) in modelA.StateDict().Zip(modelC.StateDict())) Assert.True(a.ToArray().SequenceEqual(c.ToArray()), name);
@@ -179,7 +179,7 @@ public class GeneralTrainerTests
         var progress = new ProgressReporter();
         progress.Progress += p => { if (p.Message is { } m) notices.Add(m); };
         again.Add(progress);
-        again.LoadCheckpoint(Path.Combine(dir.Path, Checkpoint.FileName));
+        again.LoadCheckpoint(CheckpointManager.Latest(dir.Path)!.Path);
         Assert.Equal(6, again.State.Step);
         Assert.Equal(1, again.State.BatchesIntoEpoch);
         Assert.Equal(10, again.Fit(data, epochs: 2).Steps);

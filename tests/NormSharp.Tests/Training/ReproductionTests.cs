@@ -4,42 +4,90 @@ using NormSharp.Experiments;
 
 namespace NormSharp.Tests.Training;
 
-/// <summary>The verdict rules on synthetic numbers, and a tiny end-to-end reproduction.</summary>
+/// <summary>The verdict rules on synthetic per-seed numbers.</summary>
 public class VerdictRuleTests
 {
+    private static readonly ulong[] Seeds = [1, 2, 3, 4, 5];
+
     [Fact]
-    public void BatchSizeIndependence()
+    public void BatchSizeIndependenceNeedsAllThreeIntervalsClear()
     {
-        Assert.Equal(Verdict.Supported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.055, bn128: 0.04, bn4: 0.10));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.12, bn128: 0.04, bn4: 0.10));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.05, bn128: 0.04, bn4: 0.041));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.BatchSizeIndependence(ln128: 0.05, ln4: 0.05, bn128: 0.04, bn4: 0.05));
+        double[] ln128 = [0.050, 0.052, 0.049, 0.051, 0.050];
+        double[] ln4 = [0.051, 0.053, 0.050, 0.050, 0.052];
+        double[] bn128 = [0.040, 0.041, 0.039, 0.040, 0.042];
+        double[] bn4 = [0.100, 0.095, 0.105, 0.098, 0.102];
+        var supported = VerdictRules.BatchSizeIndependence(Seeds, ln128, ln4, bn128, bn4);
+        Assert.Equal(3, supported.Count);
+        Assert.Equal(Verdict.Supported, VerdictRules.Combine(supported));
+        // LN loses five points at batch 4: its gap's interval lies wholly outside ±0.02.
+        var lnDegrades = VerdictRules.BatchSizeIndependence(Seeds, ln128, ln4.Select(e => e + 0.05).ToArray(), bn128, bn4);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.Combine(lnDegrades));
+        // BN's mean gap clears 0.02, but one seed in five says otherwise: the interval straddles the threshold.
+        double[] noisyBn4 = [0.10, 0.03, 0.11, 0.09, 0.045];
+        var noisy = VerdictRules.BatchSizeIndependence(Seeds, ln128, ln4, bn128, noisyBn4);
+        Assert.True(noisy[1].Effect > VerdictRules.BatchSizeTolerance);
+        Assert.Equal(Verdict.Inconclusive, noisy[1].Verdict);
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.Combine(noisy));
     }
 
     [Fact]
-    public void ConvergenceLearningRateGradientsSmoothnessRecurrentAndTable()
+    public void RatioRulesJudgeTheGeometricMeanInterval()
     {
-        Assert.Equal(Verdict.Supported, VerdictRules.FasterConvergence(80, 100));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.FasterConvergence(95, 100));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.FasterConvergence(100, 100));
-        Assert.Equal(Verdict.Supported, VerdictRules.FasterConvergence(100, double.PositiveInfinity));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.FasterConvergence(double.PositiveInfinity, double.PositiveInfinity));
+        double[] none = [100, 120, 90, 110, 105];
+        Assert.Equal(Verdict.Supported, VerdictRules.FasterConvergence(Seeds, none.Select(v => 0.7 * v).ToArray(), none).Verdict);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.FasterConvergence(Seeds, none.Select(v => 1.05 * v).ToArray(), none).Verdict);
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.FasterConvergence(Seeds, [80, 130, 70, 115, 90], none).Verdict);
+        Assert.Equal(Verdict.Supported, VerdictRules.SmootherLoss(Seeds, none.Select(v => 0.5 * v).ToArray(), none).Verdict);
+        Assert.Equal(Verdict.Supported, VerdictRules.RecurrentStability(Seeds, none.Select(v => 0.9 * v).ToArray(), none).Verdict);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.RecurrentStability(Seeds, none, none).Verdict);
+    }
 
-        Assert.Equal(Verdict.Supported, VerdictRules.LargerLearningRates(1.0, 0.2, noneEverDiverged: true));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.LargerLearningRates(1.0, 0.2, noneEverDiverged: false));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.LargerLearningRates(0.2, 0.2, noneEverDiverged: true));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.LargerLearningRates(0.3, 0.2, noneEverDiverged: true));
+    [Fact]
+    public void LargerRatesAreInconclusiveWhenTheSweepIsCensored()
+    {
+        ulong[] three = [1, 2, 3];
+        Assert.Equal(Verdict.Supported, VerdictRules.LargerLearningRates(three, [1.0, 0.5, 1.0], [0.2, 0.1, 0.2], 1.0).Verdict);
+        // Three seeds whose ratios are 5, 5 and 2.5: a mean far above 2, but a t interval on 2 degrees of freedom that reaches below it.
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.LargerLearningRates(three, [1.0, 1.0, 0.5], [0.2, 0.2, 0.2], 1.0).Verdict);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.LargerLearningRates(three, [0.2, 0.2, 0.2], [0.2, 0.2, 0.2], 1.0).Verdict);
+        var censored = VerdictRules.LargerLearningRates(three, [1.0, 1.0, 1.0], [0.2, 1.0, 0.2], 1.0);
+        Assert.Equal(Verdict.Inconclusive, censored.Verdict);
+        Assert.Contains("cannot tell", censored.Note);
+    }
 
-        Assert.Equal(Verdict.Supported, VerdictRules.GradientFlow([(4.0, 1.0), (8.0, 0.5)]));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.GradientFlow([(4.0, 1.0), (0.5, 0.6)]));
-        Assert.Equal(Verdict.Inconclusive, VerdictRules.GradientFlow([(4.0, 3.8)]));
+    [Fact]
+    public void GradientFlowJudgesEveryActivation()
+    {
+        var good = VerdictRules.GradientFlow(Seeds, [("tanh", [4.0, 4.2, 4.1, 3.9, 4.0], [1.0, 1.1, 0.9, 1.0, 1.2]), ("relu", [8.0, 8.1, 8.2, 7.9, 8.0], [0.6, 0.5, 0.7, 0.6, 0.6])]);
+        Assert.Equal(Verdict.Supported, VerdictRules.Combine(good));
+        var oneFails = VerdictRules.GradientFlow(Seeds, [("tanh", [4.0, 4.2, 4.1, 3.9, 4.0], [1.0, 1.1, 0.9, 1.0, 1.2]), ("relu", [0.5, 0.6, 0.5, 0.4, 0.5], [0.6, 0.7, 0.6, 0.6, 0.5])]);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.Combine(oneFails));
+    }
 
-        Assert.Equal(Verdict.Supported, VerdictRules.SmootherLoss(0.4, 0.6));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.SmootherLoss(0.7, 0.6));
-        Assert.Equal(Verdict.Supported, VerdictRules.RecurrentStability(0.5, 1.0));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.RecurrentStability(1.1, 1.0));
-        Assert.Equal(Verdict.Supported, VerdictRules.InvarianceTable([(true, true), (false, false)]));
-        Assert.Equal(Verdict.NotSupported, VerdictRules.InvarianceTable([(true, false)]));
+    [Fact]
+    public void TheInvarianceTableIsAnExactCheckWithoutInterval()
+    {
+        var agree = VerdictRules.InvarianceTable([(true, 1e-7), (false, 0.8), (true, 2e-7)]);
+        Assert.Equal(Verdict.Supported, VerdictRules.Combine(agree));
+        Assert.All(agree, f => Assert.True(double.IsNaN(f.CiLow)));
+        Assert.Equal(1e-4 - 2e-7, agree[0].Margin, 1e-15);
+        Assert.Equal(Verdict.NotSupported, VerdictRules.Combine(VerdictRules.InvarianceTable([(true, 3e-3), (false, 0.8)])));
+        Assert.Equal(Verdict.NotSupported, VerdictRules.Combine(VerdictRules.InvarianceTable([(true, 1e-7), (false, 1e-6)])));
+    }
+
+    [Fact]
+    public void CombiningFindingsAndPickingTheDecidingOne()
+    {
+        var a = VerdictRules.FasterConvergence(Seeds, [70, 84, 63, 77, 73.5], [100, 120, 90, 110, 105]);
+        var b = VerdictRules.SmootherLoss(Seeds, [50, 60, 45, 55, 52.5], [100, 120, 90, 110, 105]);
+        var reported = VerdictRules.BnLstmBaseline(Seeds, [0.9, 0.9, 0.9, 0.9, 0.9], [0.2, 0.2, 0.2, 0.2, 0.2]);
+        Assert.False(reported.Judged);
+        var claim = new ClaimResult { Id = "X", Title = "t", Setup = "s", Rule = "r", Evidence = new Dictionary<string, double>(), Findings = [a, b, reported], Seeds = Seeds };
+        // The reported finding fails its threshold but does not decide; of two supported findings the narrower margin decides.
+        Assert.Equal(Verdict.Supported, claim.Verdict);
+        Assert.Same(a, claim.Deciding);
+        Assert.Equal(a.Effect, claim.Effect);
+        Assert.Equal(Verdict.Inconclusive, VerdictRules.Combine([reported]));
     }
 
     [Fact]
@@ -92,9 +140,22 @@ public class ReproductionEndToEndTests
         ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" });
         foreach (var f in new[] { "report.md", "report.html", "results.json", "figures/A-test-error.png", "figures/A-test-error.svg" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
-        var json = File.ReadAllText(Path.Combine(outDir, "results.json"));
-        Assert.Contains("\"verdict\"", json);
-        Assert.Contains("\"rule\"", json);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        foreach (var claim in json.RootElement.GetProperty("claims").EnumerateArray())
+        {
+            string id = claim.GetProperty("id").GetString()!;
+            foreach (var field in new[] { "verdict", "rule", "effect", "ci_low", "ci_high", "margin", "seeds", "findings" })
+                Assert.True(claim.TryGetProperty(field, out _), $"{id} lacks {field}");
+            var seeds = claim.GetProperty("seeds").EnumerateArray().Select(s => s.GetUInt64()).ToArray();
+            Assert.Equal(id == "G" ? [] : new ulong[] { 1, 2, 3 }, seeds);
+            foreach (var finding in claim.GetProperty("findings").EnumerateArray())
+                if (finding.GetProperty("comparison").ValueKind != System.Text.Json.JsonValueKind.Null)
+                    Assert.Equal(3, finding.GetProperty("comparison").GetProperty("per_seed").GetArrayLength());
+        }
+        var report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("| claim | verdict | deciding comparison | effect | 95% interval | threshold | margin | seeds |", report);
+        Assert.Contains("per-seed values", report);
+        Assert.Contains("exact (deterministic)", report);
         runner.WriteIndex(Path.Combine(outDir, "runs.csv"));
         var index = File.ReadAllLines(Path.Combine(outDir, "runs.csv"));
         Assert.Equal(runner.Results.Select(r => r.Id).Distinct().Count() + 1, index.Length);
@@ -106,5 +167,79 @@ public class ReproductionEndToEndTests
         ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 3, again), ["A"]);
         Assert.Equal(0, again.Trained);
         Assert.Equal(18, again.Reused);
+    }
+}
+
+/// <summary>One run's failure never ends a suite: it is recorded with its reason, the claim is inconclusive, and the report is written.</summary>
+public class FailedRunTests
+{
+    private static readonly ExperimentProfile Tiny = ExperimentProfile.Quick with { Name = "tiny", TrainImages = 0, Hidden = [16], Epochs = 1 };
+
+    [Fact]
+    public void AFailedRunIsRecordedWithItsReasonAndTheSuiteGoesOnToAReport()
+    {
+        using var dir = new TestData.TempDir();
+        string data = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(data);
+        TestData.WriteFolder(data, train: 160, test: 40);
+        var split = IdxDatasetFolder.Load(data, "synthetic");
+        string outDir = Path.Combine(dir.Path, "out");
+        string doomed = Path.Combine(outDir, "runs", "A-batch-b4-s2") + Path.DirectorySeparatorChar;
+        var runner = new ExperimentRunner(outDir, _ => split);
+        IReadOnlyList<ClaimResult> claims;
+        NormSharp.IO.WriteFaults.NoSpaceLeft = path => path.StartsWith(doomed, StringComparison.Ordinal) && path.EndsWith("metrics.csv", StringComparison.Ordinal);
+        try
+        {
+            claims = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 2, runner), ["A"]);
+        }
+        finally
+        {
+            NormSharp.IO.WriteFaults.NoSpaceLeft = null;
+        }
+        var failed = Assert.Single(runner.Failures);
+        Assert.Equal("A-batch-b4-s2", failed.Id);
+        Assert.Equal("failed", failed.Outcome);
+        Assert.Contains("No space left on device", failed.Failure);
+        // The runs after the failed one still ran.
+        Assert.True(runner.Results.ToList().FindIndex(r => r.Id == "A-batch-b4-s2") < runner.Results.Count - 1);
+
+        var a = Assert.Single(claims);
+        Assert.Equal(Verdict.Inconclusive, a.Verdict);
+        Assert.Equal(1, a.Evidence["failed_runs"]);
+        Assert.Contains(a.Tables, t => t.Title.StartsWith("Runs that failed") && t.Rows.Single()[0] == "A-batch-b4-s2");
+
+        ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" }, runner.Failures);
+        runner.WriteIndex(Path.Combine(outDir, "runs.csv"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json")));
+        var recorded = Assert.Single(json.RootElement.GetProperty("failed_runs").EnumerateArray().ToList());
+        Assert.Equal("A-batch-b4-s2", recorded.GetProperty("id").GetString());
+        Assert.Contains("No space left on device", recorded.GetProperty("reason").GetString());
+        Assert.Contains("## Runs that failed", File.ReadAllText(Path.Combine(outDir, "report.md")));
+        Assert.Contains(File.ReadAllLines(Path.Combine(outDir, "runs.csv")), l => l.StartsWith("A-batch-b4-s2,") && l.Contains(",failed,"));
+
+        // The next reproduction trains the failed run again and reuses the rest.
+        var again = new ExperimentRunner(outDir, _ => split);
+        var second = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 2, again), ["A"]);
+        Assert.Equal(1, again.Trained);
+        Assert.Empty(again.Failures);
+        Assert.False(second.Single().Evidence.ContainsKey("failed_runs"));
+    }
+
+    [Fact]
+    public void ADivergedRunIsAResultNotAFailure()
+    {
+        var config = new NormSharp.Experiments.Recipes.TrainingConfig();
+        var summary = new NormSharp.Experiments.Recipes.RunSummary
+        {
+            Status = "diverged", Dataset = "d", Norm = "none", Model = "m", BatchSize = 1, Epochs = 0, Steps = 3,
+            FinalTrainLoss = double.NaN, TestLoss = double.NaN, TestAccuracy = 0.1, SamplesPerSecond = 5, Diverged = true, StopReason = "the loss became NaN", Seed = 1, Threads = 1,
+        };
+        using var dir = new TestData.TempDir();
+        var diverged = RunResult.Load("x", config, summary, Path.Combine(dir.Path, "missing.csv"));
+        Assert.Null(diverged.Failure);
+        Assert.Equal("diverged", diverged.Outcome);
+        var bad = RunResult.Load("y", config, summary with { Status = "finished", Diverged = false }, Path.Combine(dir.Path, "missing.csv"));
+        Assert.StartsWith("bad numbers", bad.Failure);
+        Assert.Equal("failed", bad.Outcome);
     }
 }

@@ -82,7 +82,7 @@ public class TrainerTests
         var data = Data(dir.Path);
         string run = Path.Combine(dir.Path, "run");
         new RecipeRun(SmallConfig() with { Epochs = 1 }, data, run).Run();
-        string cp = Path.Combine(run, Checkpoint.FileName);
+        string cp = CheckpointManager.Latest(run)!.Path;
         var bytes = File.ReadAllBytes(cp);
         bytes[^10] ^= 0x40;
         File.WriteAllBytes(cp, bytes);
@@ -91,19 +91,36 @@ public class TrainerTests
     }
 
     [Fact]
-    public void ACheckpointOfAnotherArchitectureIsRejected()
+    public void ARunFolderRefusesDataOtherThanItsOwn()
     {
         using var dir = new TestData.TempDir();
         var data = Data(dir.Path);
         string run = Path.Combine(dir.Path, "run");
         new RecipeRun(SmallConfig() with { Epochs = 1 }, data, run).Run();
         var other = IdxDatasetFolder.Load(dir.Path, "synthetic");
-        // Same folder, but a dataset with another input size cannot take these weights.
+        // Same folder, but a dataset with another input size: another run altogether, refused before any weight is touched.
         var shrunk = new DatasetSplit(
             new Dataset("s", other.Train.Images.Reshape(-1, 392).Narrow(0, 240), other.Train.Labels, 4, 14, 28),
             new Dataset("s", other.Test.Images.Reshape(-1, 392).Narrow(0, 60), other.Test.Labels, 4, 14, 28));
-        var e = Assert.Throws<CorruptFileException>(() => RecipeRun.Resume(run, shrunk));
+        long metrics = new FileInfo(Path.Combine(run, "metrics.csv")).Length;
+        var e = Assert.Throws<InvalidValueException>(() => RecipeRun.Resume(run, shrunk));
+        Assert.Contains("the data differ from the run's", e.Message);
+        Assert.Equal(metrics, new FileInfo(Path.Combine(run, "metrics.csv")).Length);
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherArchitectureIsRejectedBeforeAnythingChanges()
+    {
+        using var dir = new TestData.TempDir();
+        var small = new NormSharp.Layers.Mlp([784, 16, 4], NormSharp.Layers.NormKind.Layer, new NormSharp.Tensors.Rng(1));
+        var trainer = new Trainer<LabeledBatch>(small, new NormSharp.Optimizers.Adam(small.Parameters(), 1e-3), (m, b) => NormSharp.Autograd.F.CrossEntropy(m.Forward(NormSharp.Autograd.Variable.Constant(b.Inputs)), b.Labels));
+        new CheckpointManager(dir.Path).Save(trainer);
+        var wide = new NormSharp.Layers.Mlp([784, 32, 4], NormSharp.Layers.NormKind.Layer, new NormSharp.Tensors.Rng(2));
+        var before = wide.StateDict().Select(t => t.Tensor.ToArray()).ToList();
+        var other = new Trainer<LabeledBatch>(wide, new NormSharp.Optimizers.Adam(wide.Parameters(), 1e-3), (m, b) => NormSharp.Autograd.F.CrossEntropy(m.Forward(NormSharp.Autograd.Variable.Constant(b.Inputs)), b.Labels));
+        var e = Assert.Throws<CorruptFileException>(() => other.LoadCheckpoint(CheckpointManager.Latest(dir.Path)!.Path));
         Assert.Contains("another architecture", e.Message);
+        Assert.Equal(before, wide.StateDict().Select(t => t.Tensor.ToArray()).ToList());
     }
 
     [Fact]

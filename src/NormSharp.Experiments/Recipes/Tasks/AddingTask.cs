@@ -54,6 +54,13 @@ public sealed class AddingTask : SyntheticSequenceTask
     }
 
     /// <inheritdoc />
+    /// <remarks>The variance of the sum of two U(0, 1) values: what always predicting its mean (1) scores.</remarks>
+    public override double ChanceLoss => 1.0 / 6;
+
+    /// <inheritdoc />
+    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, 2, Steps, 1, EvaluationSamples(config));
+
+    /// <inheritdoc />
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceRegressor(BuildRecurrent(config, 2, Steps, rng), Steps, 2, rng);
 
     /// <inheritdoc />

@@ -61,6 +61,13 @@ public sealed class CopyMemoryTask : SyntheticSequenceTask
     }
 
     /// <inheritdoc />
+    /// <remarks>Blanks guessed right and the ten symbols guessed among eight, averaged over every step.</remarks>
+    public override double ChanceLoss => Recall * Math.Log(8) / Steps;
+
+    /// <inheritdoc />
+    public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, Symbols, Steps, Symbols, EvaluationSamples(config));
+
+    /// <inheritdoc />
     public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceTagger(BuildRecurrent(config, Symbols, Steps, rng), Steps, Symbols, Symbols, rng);
 
     /// <inheritdoc />

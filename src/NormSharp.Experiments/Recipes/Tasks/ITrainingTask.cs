@@ -18,6 +18,15 @@ public interface ITrainingTask
     /// <summary>The training batches.</summary>
     BatchLoader Loader { get; }
 
+    /// <summary>
+    /// The loss of a model that has learned nothing but the targets' distribution (ln C for C equally likely
+    /// classes, the targets' variance for a regression): the scale an exploding loss is judged against.
+    /// </summary>
+    double ChanceLoss { get; }
+
+    /// <summary>What training <paramref name="config"/>'s model on this task needs in memory, estimated before it is built.</summary>
+    MemoryEstimate EstimateMemory(TrainingConfig config);
+
     /// <summary>Builds the model the task trains.</summary>
     Module BuildModel(TrainingConfig config, Rng rng);
 

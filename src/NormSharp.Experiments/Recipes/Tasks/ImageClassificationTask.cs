@@ -13,12 +13,15 @@ public sealed class ImageClassificationTask : ITrainingTask
     private readonly DatasetSplit _data;
     private readonly BatchLoader _loader;
     private readonly (float Mean, float Std)? _standardization;
+    private readonly TrainingConfig _config;
     private BatchLoader? _testLoader;
+    private const int EvaluationBatch = 1000;
 
     /// <summary>Creates the task over <paramref name="data"/> (the training set already limited as the config says).</summary>
     public ImageClassificationTask(TrainingConfig config, DatasetSplit data)
     {
         _data = data;
+        _config = config;
         _standardization = config.Standardize ? BatchLoader.Statistics(data.Train) : null;
         _loader = new BatchLoader(data.Train, config.BatchSize, config.Seed, shuffle: true, dropLast: DropsLoneSample(config, data.Train.Count), standardization: _standardization);
         Name = config.Model == ModelKind.Rnn ? Spelling.Of(config.Task) : "classify";
@@ -32,6 +35,21 @@ public sealed class ImageClassificationTask : ITrainingTask
     public string Name { get; }
     /// <inheritdoc />
     public BatchLoader Loader => _loader;
+
+    /// <inheritdoc />
+    public double ChanceLoss => Math.Log(_data.Train.Classes);
+
+    /// <inheritdoc />
+    public MemoryEstimate EstimateMemory(TrainingConfig config)
+    {
+        var train = _data.Train;
+        var (inputsPerStep, steps) = config.Model != ModelKind.Rnn ? (train.Features, 1)
+            : config.Task == SequenceTask.SeqMnistRows ? (train.Width, train.Height) : (1, train.Features);
+        // A BN-LSTM's evaluation first runs one batch of up to SuggestedSampleCount training images.
+        int evaluated = config.Model == ModelKind.Rnn && config.Cell == Layers.Recurrent.CellKind.BnLstm && ReestimatesPopulationStatistics
+            ? Math.Max(EvaluationBatch, Math.Min(train.Count, PopulationStatistics.SuggestedSampleCount)) : EvaluationBatch;
+        return MemoryEstimate.Of(config, inputsPerStep, steps, train.Classes, evaluated);
+    }
 
     /// <inheritdoc />
     public Module BuildModel(TrainingConfig config, Rng rng) =>
@@ -51,11 +69,13 @@ public sealed class ImageClassificationTask : ITrainingTask
     /// <inheritdoc />
     public EvaluationResult Evaluate(Module model)
     {
+        // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training images with the current weights.
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
         model.Eval();
         try
         {
             using var _ = GradMode.NoGrad();
-            var loader = _testLoader ??= new BatchLoader(_data.Test, 1000, 0, shuffle: false, standardization: _standardization);
+            var loader = _testLoader ??= new BatchLoader(_data.Test, EvaluationBatch, 0, shuffle: false, standardization: _standardization);
             loader.SetState(new LoaderState(0, 0));
             double lossSum = 0;
             long correct = 0;
@@ -72,5 +92,23 @@ public sealed class ImageClassificationTask : ITrainingTask
         {
             model.Train();
         }
+    }
+
+    /// <summary>
+    /// Whether <c>Evaluate</c> first re-estimates the population statistics of batch-normalized recurrent cells over
+    /// one pass of the training images with the current weights (<see cref="PopulationStatistics"/>); true by default.
+    /// False scores the statistics the model holds, e.g. to test a model on sequences longer than it was trained on.
+    /// </summary>
+    public bool ReestimatesPopulationStatistics { get; init; } = true;
+
+    /// <summary>
+    /// The training images as one batch, or a random sample of <see cref="PopulationStatistics.SuggestedSampleCount"/>
+    /// of them drawn with a seed of its own (the training loader is not moved).
+    /// </summary>
+    private IEnumerable<Tensor> PopulationBatches()
+    {
+        var loader = new BatchLoader(_data.Train, Math.Min(_data.Train.Count, PopulationStatistics.SuggestedSampleCount), _config.Seed ^ 0x9E3779B97F4A7C15UL,
+            shuffle: true, standardization: _standardization);
+        if (loader.Next()) yield return loader.Batch;
     }
 }

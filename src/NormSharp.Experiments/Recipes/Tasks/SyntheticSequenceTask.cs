@@ -45,6 +45,20 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     public BatchLoader Loader => _loader;
 
     /// <inheritdoc />
+    public abstract double ChanceLoss { get; }
+
+    /// <inheritdoc />
+    public abstract MemoryEstimate EstimateMemory(TrainingConfig config);
+
+    /// <summary>Test sequences scored at a time.</summary>
+    protected const int EvaluationBatch = 500;
+
+    /// <summary>The largest batch an evaluation runs: a BN-LSTM's first runs one batch of up to <see cref="PopulationStatistics.SuggestedSampleCount"/> training sequences.</summary>
+    protected int EvaluationSamples(TrainingConfig config) =>
+        config.Cell == CellKind.BnLstm && ReestimatesPopulationStatistics
+            ? Math.Max(EvaluationBatch, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount)) : EvaluationBatch;
+
+    /// <inheritdoc />
     public abstract Module BuildModel(TrainingConfig config, Rng rng);
 
     /// <inheritdoc />
@@ -53,9 +67,11 @@ public abstract class SyntheticSequenceTask : ITrainingTask
     /// <inheritdoc />
     public abstract EvaluationResult Evaluate(Module model);
 
-    /// <summary>Runs <paramref name="score"/> over the test set in batches of 500, in evaluation mode without recording.</summary>
+    /// <summary>Runs <paramref name="score"/> over the test set in batches of <see cref="EvaluationBatch"/>, in evaluation mode without recording.</summary>
     protected EvaluationResult EvaluateInBatches(Module model, Func<Tensor, int, int, (double LossSum, int Correct, int Scored)> score)
     {
+        // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training sequences with the current weights.
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
         model.Eval();
         try
         {
@@ -63,9 +79,9 @@ public abstract class SyntheticSequenceTask : ITrainingTask
             double loss = 0;
             long correct = 0, scored = 0;
             int n = TestInputs.Dim(0);
-            for (int start = 0; start < n; start += 500)
+            for (int start = 0; start < n; start += EvaluationBatch)
             {
-                int count = Math.Min(500, n - start);
+                int count = Math.Min(EvaluationBatch, n - start);
                 var (l, c, s) = score(TestInputs.Narrow(start, count), start, count);
                 loss += l;
                 correct += c;
@@ -77,6 +93,22 @@ public abstract class SyntheticSequenceTask : ITrainingTask
         {
             model.Train();
         }
+    }
+
+    /// <summary>
+    /// Whether <c>Evaluate</c> first re-estimates the population statistics of batch-normalized recurrent cells over
+    /// one pass of the training sequences with the current weights (<see cref="PopulationStatistics"/>); true by default.
+    /// False scores the statistics the model holds, e.g. to test a model on sequences longer than it was trained on.
+    /// </summary>
+    public bool ReestimatesPopulationStatistics { get; init; } = true;
+
+    /// <summary>
+    /// The training sequences as one batch, or the first <see cref="PopulationStatistics.SuggestedSampleCount"/> of
+    /// them (drawn independently, so they are a random sample).
+    /// </summary>
+    private IEnumerable<Tensor> PopulationBatches()
+    {
+        yield return TrainInputs.Narrow(0, Math.Min(TrainInputs.Dim(0), PopulationStatistics.SuggestedSampleCount));
     }
 
     /// <summary>The recurrent layer a sequence task's models use.</summary>

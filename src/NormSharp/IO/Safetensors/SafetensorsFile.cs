@@ -65,6 +65,36 @@ public sealed class SafetensorsFile
         return Parse(bytes, path);
     }
 
+    /// <summary>
+    /// Reads only the <c>__metadata__</c> of the file at <paramref name="path"/> (its header, not its data), for
+    /// looking at many large files cheaply; <see cref="Read(string)"/> validates the whole file.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        byte[] header;
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> len = stackalloc byte[8];
+            fs.ReadExactly(len);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(len);
+            if (headerLength > MaxHeaderBytes || (long)headerLength > fs.Length - 8)
+                throw new CorruptFileException(path, $"declared header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit or the file.");
+            header = new byte[headerLength];
+            fs.ReadExactly(header);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new CorruptFileException(path, "file not found.");
+        }
+        catch (EndOfStreamException)
+        {
+            throw new CorruptFileException(path, "too short for a safetensors file.");
+        }
+        using var doc = ParseHeader(header, path);
+        return ReadMetadataObject(doc.RootElement, path);
+    }
+
     /// <summary>Parses and validates bytes already in memory; <paramref name="sourceName"/> names them in errors.</summary>
     public static SafetensorsFile Read(ReadOnlySpan<byte> bytes, string sourceName) => Parse(bytes.ToArray(), sourceName);
 
@@ -79,53 +109,18 @@ public sealed class SafetensorsFile
             throw new CorruptFileException(source, $"declared header length {headerLength} runs past the end of the file ({bytes.Length - 8} bytes follow the length).");
         if (headerLength < 2)
             throw new CorruptFileException(source, $"header length {headerLength} is too small to hold a JSON object.");
-        var headerBytes = bytes.AsSpan(8, (int)headerLength);
-        string headerText;
-        try
-        {
-            headerText = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(headerBytes);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new CorruptFileException(source, $"the header is not valid UTF-8 (bad byte at offset {8 + e.Index}).", e);
-        }
         long dataStart = 8 + (long)headerLength;
         long dataLength = bytes.Length - dataStart;
-
-        JsonDocument doc;
-        try
+        using (var doc = ParseHeader(bytes.AsSpan(8, (int)headerLength), source))
         {
-            doc = JsonDocument.Parse(headerText, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw new CorruptFileException(source, $"the header is not valid JSON: {e.Message}", e);
-        }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CorruptFileException(source, $"the header must be a JSON object, found {doc.RootElement.ValueKind}.");
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var metadata = ReadMetadataObject(doc.RootElement, source);
             var entries = new List<SafetensorsEntry>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (!seen.Add(prop.Name))
                     throw new CorruptFileException(source, $"the header names '{prop.Name}' twice.");
-                if (prop.Name == "__metadata__")
-                {
-                    if (prop.Value.ValueKind != JsonValueKind.Object)
-                        throw new CorruptFileException(source, $"__metadata__ must be an object, found {prop.Value.ValueKind}.");
-                    foreach (var m in prop.Value.EnumerateObject())
-                    {
-                        // The format allows only strings here (PyTorch's loader refuses anything else).
-                        if (m.Value.ValueKind != JsonValueKind.String)
-                            throw new CorruptFileException(source, $"__metadata__ entry '{m.Name}' is a {m.Value.ValueKind.ToString().ToLowerInvariant()} ({Truncate(m.Value.GetRawText())}), but metadata values must be strings.");
-                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
-                            throw new CorruptFileException(source, $"__metadata__ names '{m.Name}' twice.");
-                    }
-                    continue;
-                }
+                if (prop.Name == "__metadata__") continue;
                 entries.Add(ParseEntry(source, prop, dataLength));
             }
             entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
@@ -142,6 +137,58 @@ public sealed class SafetensorsFile
                 throw new CorruptFileException(source, $"the tensors cover {cursor} bytes of data but the file holds {dataLength} after the header.");
             return new SafetensorsFile(source, bytes, dataStart, metadata, entries);
         }
+    }
+
+    private static JsonDocument ParseHeader(ReadOnlySpan<byte> headerBytes, string source)
+    {
+        string headerText;
+        try
+        {
+            headerText = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(headerBytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new CorruptFileException(source, $"the header is not valid UTF-8 (bad byte at offset {8 + e.Index}).", e);
+        }
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(headerText, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptFileException(source, $"the header is not valid JSON: {e.Message}", e);
+        }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = doc.RootElement.ValueKind;
+            doc.Dispose();
+            throw new CorruptFileException(source, $"the header must be a JSON object, found {kind}.");
+        }
+        return doc;
+    }
+
+    private static Dictionary<string, string> ReadMetadataObject(JsonElement root, string source)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        bool seen = false;
+        foreach (var prop in root.EnumerateObject())
+        {
+            if (prop.Name != "__metadata__") continue;
+            if (seen) throw new CorruptFileException(source, "the header names '__metadata__' twice.");
+            seen = true;
+            if (prop.Value.ValueKind != JsonValueKind.Object)
+                throw new CorruptFileException(source, $"__metadata__ must be an object, found {prop.Value.ValueKind}.");
+            foreach (var m in prop.Value.EnumerateObject())
+            {
+                // The format allows only strings here (PyTorch's loader refuses anything else).
+                if (m.Value.ValueKind != JsonValueKind.String)
+                    throw new CorruptFileException(source, $"__metadata__ entry '{m.Name}' is a {m.Value.ValueKind.ToString().ToLowerInvariant()} ({Truncate(m.Value.GetRawText())}), but metadata values must be strings.");
+                if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
+                    throw new CorruptFileException(source, $"__metadata__ names '{m.Name}' twice.");
+            }
+        }
+        return metadata;
     }
 
     private static SafetensorsEntry ParseEntry(string source, JsonProperty prop, long dataLength)

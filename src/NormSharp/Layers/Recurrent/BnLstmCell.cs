@@ -7,13 +7,18 @@ namespace NormSharp.Layers.Recurrent;
 /// <summary>
 /// Recurrent batch normalization (Cooijmans et al. 2016), the baseline the paper contrasts with layer
 /// normalization: the input and recurrent summed inputs and the cell state are batch-normalized with
-/// statistics of their own for every time step. Evaluation uses per-step running statistics, and a
-/// sequence longer than any seen in training reuses the last trained step's statistics.
+/// statistics of their own for every time step. Evaluation uses per-step population statistics: running
+/// averages collected in training, which <see cref="PopulationStatistics.Reestimate"/> (or
+/// <see cref="RecurrentLayer.ReestimatePopulationStatistics"/>) replaces by the statistics of a pass over training
+/// data with the final weights, as Cooijmans et al. do. A sequence longer than any seen reuses the last step's statistics.
 /// </summary>
-public sealed class BnLstmCell : Module, IRecurrentCell
+public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
 {
-    private readonly Tensor[] _ihMean, _ihVar, _hhMean, _hhVar, _cMean, _cVar;
+    // The three batch normalizations of a step: the input projection, the recurrent projection, the cell state.
+    private const int Ih = 0, Hh = 1, C = 2;
+    private readonly Tensor[][] _mean, _var;
     private readonly Tensor _stepsSeen;
+    private StepStatisticsEstimate[]? _estimate;
 
     /// <summary>[4H, I].</summary>
     public Variable WeightIh { get; }
@@ -33,7 +38,7 @@ public sealed class BnLstmCell : Module, IRecurrentCell
     /// <summary>Time steps with their own statistics.</summary>
     public int MaxSteps { get; }
 
-    /// <summary>Time steps seen in training so far (evaluation beyond them reuses the last).</summary>
+    /// <summary>Time steps with statistics so far, from training or a population-statistics pass (evaluation beyond them reuses the last).</summary>
     public int StepsSeen => (int)_stepsSeen[0];
 
     /// <summary>Momentum of the running statistics.</summary>
@@ -61,18 +66,17 @@ public sealed class BnLstmCell : Module, IRecurrentCell
         BnCWeight = CellParameters.Fill(0.1f, "bn_c_weight", hiddenSize);
         BnCBias = CellParameters.Fill(0f, "bn_c_bias", hiddenSize);
         Tensor[] Make(int width, float value) => Enumerable.Range(0, maxSteps).Select(_ => Tensor.Full(value, width)).ToArray();
-        (_ihMean, _ihVar) = (Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 1f));
-        (_hhMean, _hhVar) = (Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 1f));
-        (_cMean, _cVar) = (Make(hiddenSize, 0f), Make(hiddenSize, 1f));
+        _mean = [Make(4 * hiddenSize, 0f), Make(4 * hiddenSize, 0f), Make(hiddenSize, 0f)];
+        _var = [Make(4 * hiddenSize, 1f), Make(4 * hiddenSize, 1f), Make(hiddenSize, 1f)];
         _stepsSeen = RegisterBuffer("steps_seen", Tensor.Zeros(1));
         for (int t = 0; t < maxSteps; t++)
         {
-            RegisterBufferItem("running_ih_mean", t, _ihMean[t]);
-            RegisterBufferItem("running_ih_var", t, _ihVar[t]);
-            RegisterBufferItem("running_hh_mean", t, _hhMean[t]);
-            RegisterBufferItem("running_hh_var", t, _hhVar[t]);
-            RegisterBufferItem("running_c_mean", t, _cMean[t]);
-            RegisterBufferItem("running_c_var", t, _cVar[t]);
+            RegisterBufferItem("running_ih_mean", t, _mean[Ih][t]);
+            RegisterBufferItem("running_ih_var", t, _var[Ih][t]);
+            RegisterBufferItem("running_hh_mean", t, _mean[Hh][t]);
+            RegisterBufferItem("running_hh_var", t, _var[Hh][t]);
+            RegisterBufferItem("running_c_mean", t, _mean[C][t]);
+            RegisterBufferItem("running_c_var", t, _var[C][t]);
         }
     }
 
@@ -84,21 +88,40 @@ public sealed class BnLstmCell : Module, IRecurrentCell
     {
         var h = RecurrentState.Hidden(this, state);
         var c = RecurrentState.Cell(state);
+        var estimate = _estimate;
         int s;
-        if (IsTraining)
+        if (IsTraining || estimate is not null)
         {
             if (t >= MaxSteps)
-                throw new InvalidValueException("t", $"BnLstm: training step {t} needs statistics beyond the {MaxSteps} time steps this cell was built for.");
+                throw new InvalidValueException("t", $"BnLstm: {(estimate is null ? "training" : "estimating population statistics at")} step {t} needs statistics beyond the {MaxSteps} time steps this cell was built for.");
             s = t;
-            if (t + 1 > StepsSeen) _stepsSeen[0] = t + 1;
+            if (estimate is null && t + 1 > StepsSeen) _stepsSeen[0] = t + 1;
         }
         else s = Math.Min(t, Math.Max(StepsSeen, 1) - 1);
-        bool train = IsTraining;
-        var fromInput = F.BatchNorm(projected, BnIhWeight, null, _ihMean[s], _ihVar[s], train, Momentum);
-        var fromState = F.BatchNorm(F.Linear(h, WeightHh), BnHhWeight, null, _hhMean[s], _hhVar[s], train, Momentum);
+        Variable Norm(int which, Variable x, Variable weight, Variable? bias) => estimate is not null
+            ? estimate[which].Normalize(x, weight, bias, s)
+            : F.BatchNorm(x, weight, bias, _mean[which][s], _var[which][s], IsTraining, Momentum);
+        var fromInput = Norm(Ih, projected, BnIhWeight, null);
+        var fromState = Norm(Hh, F.Linear(h, WeightHh), BnHhWeight, null);
         var gates = F.Add(F.Add(fromInput, fromState), Bias);
-        var (hNext, cNext) = LstmGates.Apply(gates, c, HiddenSize, cn => F.BatchNorm(cn, BnCWeight, BnCBias, _cMean[s], _cVar[s], train, Momentum));
+        var (hNext, cNext) = LstmGates.Apply(gates, c, HiddenSize, cn => Norm(C, cn, BnCWeight, BnCBias));
         return RecurrentState.Stack(hNext, cNext);
+    }
+
+    /// <inheritdoc />
+    void IPopulationStatistics.BeginPopulationEstimate(PopulationVariance variance) =>
+        _estimate = [new StepStatisticsEstimate(4 * HiddenSize, MaxSteps, variance), new StepStatisticsEstimate(4 * HiddenSize, MaxSteps, variance), new StepStatisticsEstimate(HiddenSize, MaxSteps, variance)];
+
+    /// <inheritdoc />
+    void IPopulationStatistics.EndPopulationEstimate(bool apply)
+    {
+        var estimate = _estimate;
+        _estimate = null;
+        if (!apply || estimate is null) return;
+        int reached = 0;
+        for (int which = 0; which < estimate.Length; which++) reached = Math.Max(reached, estimate[which].Apply(_mean[which], _var[which]));
+        // Steps the pass reached now have statistics even if training never ran that long.
+        if (reached > StepsSeen) _stepsSeen[0] = reached;
     }
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>

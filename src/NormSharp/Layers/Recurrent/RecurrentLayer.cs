@@ -98,6 +98,18 @@ public sealed class RecurrentLayer : Module
     public override Variable Forward(Variable input) => Run(input).Outputs!;
 
     /// <summary>
+    /// Re-estimates the per-time-step population statistics of batch-normalized cells (<see cref="BnLstmCell"/>)
+    /// with the current weights over <paramref name="sequences"/> (each in this layer's input layout with at
+    /// least two sequences), as <see cref="PopulationStatistics.Reestimate"/> does for a whole model. Returns the
+    /// number of batches used; 0 when the cells keep no statistics.
+    /// </summary>
+    public int ReestimatePopulationStatistics(IEnumerable<Tensor> sequences, PopulationVariance variance = PopulationVariance.Pooled)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        return PopulationStatistics.Run(this, sequences, batchDim: BatchFirst ? 0 : 1, variance, x => Run(Variable.Constant(x), allOutputs: false));
+    }
+
+    /// <summary>
     /// Truncated backpropagation through time: when positive, only the last this-many steps are recorded;
     /// the earlier steps run without recording and hand their state on as a constant. Null or 0: full BPTT.
     /// </summary>

@@ -1,0 +1,62 @@
+using NormSharp.Cli;
+using NormSharp.IO.Safetensors;
+using NormSharp.Layers;
+using NormSharp.Tensors;
+using NormSharp.Tests.Onnx;
+
+namespace NormSharp.Tests.Cli;
+
+/// <summary><c>normsharp export</c>: a trained run folder becomes an ONNX file that ONNX Runtime runs like NormSharp.</summary>
+public class ExportCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CommandLine.Run(args, o, e, interactive: false);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("mlp", "layer", "17")]
+    [InlineData("mlp", "batch", "17")]
+    [InlineData("rnn", "ln-lstm", "23")]
+    public void ATrainedRunExportsToOnnxAndRunsLikeNormSharp(string model, string kind, string opset)
+    {
+        using var dir = new TestData.TempDir();
+        string data = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(data);
+        TestData.WriteFolder(data, train: 64, test: 16);
+        string run = Path.Combine(dir.Path, "run");
+        string[] shape = model == "mlp" ? ["--hidden", "12,8", "--norm", kind] : ["--hidden", "8", "--cell", kind, "--task", "seq-mnist-rows"];
+        var train = Run(["train", "--dataset", "fashion-mnist", "--data-dir", data, "--model", model, .. shape, "--batch-size", "16", "--epochs", "1", "--threads", "1", "--out", run]);
+        Assert.True(train.Code == 0, train.Err);
+
+        string onnx = Path.Combine(dir.Path, "model.onnx");
+        var export = Run("export", run, "--onnx", onnx, "--opset", opset);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Contains($"opset {opset}", export.Out);
+
+        // The same model, rebuilt and loaded here, against ONNX Runtime on the test images.
+        var weights = SafetensorsFile.Read(Path.Combine(run, "model.safetensors"));
+        var config = NormSharp.Experiments.Recipes.RecipeRun.ReadConfig(run);
+        var rebuilt = NormSharp.Experiments.Recipes.ModelFactory.BuildModel(config, 28, 28, 10, new Rng(99));
+        rebuilt.LoadStateDict(weights.Entries.ToDictionary(e => e.Name, e => weights.GetTensor(e.Name)));
+        rebuilt.Eval();
+        var input = Tensor.Zeros(5, 784);
+        new Rng(3).FillUniform(input.Span, -1, 1);
+        using var ort = new OrtComparison(File.ReadAllBytes(onnx));
+        ort.Check(rebuilt, input, $"{model} {kind}");
+    }
+
+    [Fact]
+    public void ARunWithoutAModelOrAFolderIsAUsageError()
+    {
+        using var dir = new TestData.TempDir();
+        var (code, _, err) = Run("export", Path.Combine(dir.Path, "missing"), "--onnx", Path.Combine(dir.Path, "m.onnx"));
+        Assert.Equal(2, code);
+        Assert.Contains("not a folder", err);
+        var (code2, _, err2) = Run("export", dir.Path, "--opset", "30", "--onnx", "m.onnx");
+        Assert.Equal(2, code2);
+    }
+}
