@@ -130,7 +130,7 @@ public static partial class F
         {
             var k = new GruCellKernel<TLn>
             {
-                Projected = pins.Pin(Projected), Batch = Batch, Hidden = Hidden,
+                Batch = Batch, Hidden = Hidden,
                 Gates = pins.Pin(Gates), Stats = pins.Pin(Stats), DProjected = dProjected,
             };
             if (Ln is { } ln)
@@ -143,27 +143,31 @@ public static partial class F
             return k;
         }
 
-        /// <summary>Plain: b_hh. Layer-normalized: β_ih + b_ih + β_hh + b_hh for r and z, then β_ih + b_ih and β_hh + b_hh of n.</summary>
+        /// <summary>
+        /// [4H]: b_ih + b_hh for r and z, then b_ih and b_hh of n; layer-normalized, the shifts β_ih and β_hh join their
+        /// biases (b_ih is then the cell's, added after the normalization, not the projection's).
+        /// </summary>
         private float* ComputeShift()
         {
             int hd = Hidden, g = 3 * hd;
             float* p = RecurrentScratch.Vectors(4 * hd);
             var shift = new Span<float>(p, 4 * hd);
             shift.Clear();
-            if (Ln is not { } ln)
-            {
-                if (BiasHh is not null) BiasHh.Value.Span.CopyTo(shift);
-                return p;
-            }
             var ih = shift[..g];
             var hh = shift.Slice(3 * hd, hd);
-            ElementwiseKernels.AddInPlace(ih, ln.IhBias.Value.Span);
-            if (CellBiasIh is not null) ElementwiseKernels.AddInPlace(ih, CellBiasIh.Value.Span);
-            ElementwiseKernels.AddInPlace(hh, ln.HhBias.Value.Span.Slice(2 * hd, hd));
-            if (BiasHh is not null) ElementwiseKernels.AddInPlace(hh, BiasHh.Value.Span.Slice(2 * hd, hd));
             var rz = shift[..(2 * hd)];
-            ElementwiseKernels.AddInPlace(rz, ln.HhBias.Value.Span[..(2 * hd)]);
-            if (BiasHh is not null) ElementwiseKernels.AddInPlace(rz, BiasHh.Value.Span[..(2 * hd)]);
+            if ((BiasIh ?? CellBiasIh) is { } bih) ElementwiseKernels.AddInPlace(ih, bih.Value.Span);
+            if (Ln is { } ln) ElementwiseKernels.AddInPlace(ih, ln.IhBias.Value.Span);
+            if (BiasHh is { } bhh)
+            {
+                ElementwiseKernels.AddInPlace(rz, bhh.Value.Span[..(2 * hd)]);
+                ElementwiseKernels.AddInPlace(hh, bhh.Value.Span.Slice(2 * hd, hd));
+            }
+            if (Ln is { } n)
+            {
+                ElementwiseKernels.AddInPlace(rz, n.HhBias.Value.Span[..(2 * hd)]);
+                ElementwiseKernels.AddInPlace(hh, n.HhBias.Value.Span.Slice(2 * hd, hd));
+            }
             return p;
         }
 

@@ -131,7 +131,7 @@ public static partial class F
         {
             var k = new LstmCellKernel<TLn>
             {
-                Projected = pins.Pin(Projected), Batch = Batch, Hidden = Hidden,
+                Batch = Batch, Hidden = Hidden,
                 Gates = pins.Pin(Gates), TanhC = pins.Pin(TanhC), Stats = pins.Pin(Stats), DProjected = dProjected,
             };
             if (Ln is { } ln)
@@ -144,11 +144,12 @@ public static partial class F
             }
             if (!backward)
             {
-                // What every gate row adds: b_hh, or β_ih + β_hh + b for the layer-normalized cell.
+                // What every gate row adds: b_ih + b_hh, or β_ih + β_hh + b for the layer-normalized cell.
                 int g = 4 * Hidden;
                 var shift = new Span<float>(RecurrentScratch.Vectors(g), g);
                 if (Bias is null) shift.Clear();
                 else Bias.Value.Span.CopyTo(shift);
+                if (BiasIh is not null) Kernels.ElementwiseKernels.AddInPlace(shift, BiasIh.Value.Span);
                 if (Ln is { } n)
                 {
                     Kernels.ElementwiseKernels.AddInPlace(shift, n.IhBias.Value.Span);

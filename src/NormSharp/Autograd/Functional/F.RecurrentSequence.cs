@@ -25,7 +25,10 @@ public static partial class F
 
         public Variable WeightHh = null!;
         public Variable? H0, C0, State;
-        public Tensor Packed = null!, Projected = null!;
+        public Tensor Packed = null!;
+
+        /// <summary>The projected input of every step, [T·B, gates]: a step op's input, or kept for a cell whose backward reads it.</summary>
+        public Tensor? Projected;
 
         /// <summary>Layer mode: the input in time-major rows [T·B, I] (the input itself, or a copy of a batch-first one).</summary>
         public Tensor? TimeMajorInput;
@@ -65,24 +68,20 @@ public static partial class F
         {
             int g = GateWidth, bsz = Batch, hd = Hidden, steps = Steps;
             bool cell = TCell.HasCellState;
-            if (Input is { } input)
-            {
-                // Every time step's input projection in one product, in time-major rows (a batch-first input is
-                // reordered first: it is narrower than its projection).
-                int features = WeightIh!.Value.Dim(1);
-                TimeMajorInput = input.Value;
-                if (BatchFirst)
-                {
-                    TimeMajorInput = tape.Allocate(steps * bsz, features);
-                    SwapLeadingDimensions(input.Value.Span, TimeMajorInput.Span, bsz, steps, features);
-                }
-                Projected = tape.Allocate(steps * bsz, g);
-                Gemm.Multiply(false, true, steps * bsz, g, features, 1f, TimeMajorInput.Span, features, WeightIh.Value.Span, features, 0f, Projected.Span, g);
-                if (BiasIh is { } b) ElementwiseKernels.AddRowBroadcast(Projected.Span, b.Value.Span, Projected.Span, steps * bsz, g);
-            }
-            else Projected = ProjectedInput!.Value;
             int slots = KeepAll ? steps + 1 : 1;
             Packed = tape.Allocate(slots * bsz + (cell ? bsz : 0), hd);
+            // The input is projected inside the kernel, step by step for each chunk's rows: kept for the backward only
+            // when the cell reads it there; a batch-first input is read in place unless the backward needs it time-first.
+            int features = 0;
+            Projected = ProjectedInput?.Value;
+            TimeMajorInput = null;
+            if (Input is { } input)
+            {
+                features = WeightIh!.Value.Dim(1);
+                Projected = record && TCell.KeepsProjectedInput ? tape.Allocate(steps * bsz, g) : null;
+                TimeMajorInput = BatchFirst && record ? tape.Allocate(steps * bsz, features) : (BatchFirst ? null : input.Value);
+                if (BatchFirst && record) SwapLeadingDimensions(input.Value.Span, TimeMajorInput!.Span, bsz, steps, features);
+            }
             if (record)
             {
                 CSlots = cell ? tape.Allocate((steps + 1) * bsz, hd) : null;
@@ -99,6 +98,16 @@ public static partial class F
                     HSlots = packed, CSlots = pins.Pin(CSlots), CFinal = cell ? packed + (nint)slots * bsz * hd : null, HpAll = pins.Pin(HpAll),
                 };
                 InitialStates(ref pins, out state.H0, out state.C0);
+                state.ProjectedAll = pins.Pin(Projected);
+                if (Input is { } layerInput)
+                {
+                    bool inPlace = TimeMajorInput is null;
+                    state.Input = inPlace ? pins.Pin(layerInput) : pins.Pin(TimeMajorInput);
+                    state.InputTimeStride = inPlace ? features : (nint)bsz * features;
+                    state.InputRowStride = inPlace ? (nint)steps * features : features;
+                    state.InputWidth = features;
+                    state.InputWeight = SequenceKernel<TCell>.PackInputWeight(pins.Pin(WeightIh), features, hd);
+                }
                 int chunks = SequenceKernel<TCell>.Chunks(bsz);
                 if (norms is not null) state.Norms = RecurrentScratch.Norms(chunks * steps);
                 var kernel = Kernel(ref pins, backward: false, dProjected: null);
@@ -157,7 +166,7 @@ public static partial class F
                 var state = new SequenceState
                 {
                     Steps = steps, Batch = bsz, Hidden = hd, GateWidth = g, Reverse = Reverse, KeepAll = true, Record = true,
-                    HSlots = packed, CSlots = pins.Pin(CSlots), HpAll = pins.Pin(HpAll),
+                    HSlots = packed, CSlots = pins.Pin(CSlots), HpAll = pins.Pin(HpAll), ProjectedAll = pins.Pin(Projected),
                     DhSlots = dOutP, DhFirstSlot = StepMode ? 1 : 0, DhSlotCount = StepMode ? 1 : slots,
                     DcFinal = cell ? dOutP + (nint)(StepMode ? 1 : slots) * bsz * hd : null,
                     DHpAll = pins.Pin(dHpAll),

@@ -66,13 +66,14 @@ public static partial class F
 
         protected override RnnCellKernel Kernel(ref RecurrentPins pins, bool backward, float* dProjected)
         {
-            var k = new RnnCellKernel { Projected = pins.Pin(Projected), Hidden = Hidden };
+            var k = new RnnCellKernel { Hidden = Hidden };
             if (!backward)
             {
                 k.Shift = RecurrentScratch.Vectors(Hidden);
                 var shift = new Span<float>(k.Shift, Hidden);
                 if (BiasHh is null) shift.Clear();
                 else BiasHh.Value.Span.CopyTo(shift);
+                if (BiasIh is not null) Kernels.ElementwiseKernels.AddInPlace(shift, BiasIh.Value.Span);
             }
             return k;
         }

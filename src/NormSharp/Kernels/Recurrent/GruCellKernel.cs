@@ -17,12 +17,9 @@ internal unsafe struct GruCellKernel<TLn> : ICellKernel<GruCellKernel<TLn>> wher
     /// <summary>Per-row statistics (layer-normalized): mean and rstd of x's r/z block, x's n block, hp's r/z block, hp's n block.</summary>
     public const int StatsPerRow = 8;
 
-    /// <summary>Projected input, [T·B, 3H] time-major: W_ih·x + b_ih (plain) or W_ih·x (layer-normalized).</summary>
-    public float* Projected;
-
     /// <summary>
-    /// Plain: b_hh [3H] (zeros when none). Layer-normalized: β_ih + b_ih + β_hh + b_hh over the r/z block [2H], then
-    /// β_ih + b_ih and β_hh + b_hh of the n block [H each].
+    /// [4H]: over the r/z block, what both halves add (b_ih + b_hh, plus β_ih + β_hh when layer-normalized); then the n
+    /// block's input part (b_ih, plus β_ih) and its recurrent part (b_hh, plus β_hh). Zeros where a cell has none.
     /// </summary>
     public float* Shift;
 
@@ -41,6 +38,7 @@ internal unsafe struct GruCellKernel<TLn> : ICellKernel<GruCellKernel<TLn>> wher
     public static int GateBlocks => 3;
     public static bool HasCellState => false;
     public static bool KeepsRecurrentProduct => TLn.Value;
+    public static bool KeepsProjectedInput => TLn.Value;
     public static bool RecurrentGradientIsInputGradient => false;
     public static bool DirectHiddenPath => true;
 
@@ -56,7 +54,7 @@ internal unsafe struct GruCellKernel<TLn> : ICellKernel<GruCellKernel<TLn>> wher
         for (int r = 0; r < s.Rows; r++)
         {
             nint gr = s.Row + r;
-            float* x = Projected + gr * g, hp = s.Hp + (nint)r * g;
+            float* x = s.X + (nint)r * g, hp = s.Hp + (nint)r * g;
             float* gates = s.Record ? Gates + gr * 4 * hd : s.Temp + (nint)r * 4 * hd;
             float* hPrev = s.HPrev + (nint)r * hd, h = s.HNext + (nint)r * hd;
             if (r + 1 < s.Rows) Prefetch(x + g, g);
@@ -70,8 +68,9 @@ internal unsafe struct GruCellKernel<TLn> : ICellKernel<GruCellKernel<TLn>> wher
     {
         int hd = Hidden;
         GateOps.Run<TV, GateOps.AddThreeSigmoid<TV>>(default, x, hp, Shift, gates, 2 * hd);
-        GateOps.Run<TV, GateOps.AddTwo<TV>>(default, hp + 2 * hd, Shift + 2 * hd, gates + 3 * hd, null, hd);
-        Candidate<TV>(x + 2 * hd, hPrev, gates, h);
+        GateOps.Run<TV, GateOps.AddTwo<TV>>(default, hp + 2 * hd, Shift + 3 * hd, gates + 3 * hd, null, hd);
+        GateOps.Run<TV, GateOps.AddTwo<TV>>(default, x + 2 * hd, Shift + 2 * hd, gates + 2 * hd, null, hd);
+        Candidate<TV>(gates + 2 * hd, hPrev, gates, h);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -136,14 +135,14 @@ internal unsafe struct GruCellKernel<TLn> : ICellKernel<GruCellKernel<TLn>> wher
             nint gr = s.Row + r;
             float* gates = Gates + gr * 4 * hd;
             float* hPrev = s.HPrev + (nint)r * hd, dh = s.Dh + (nint)r * hd, dDirect = s.DhRec + (nint)r * hd;
-            float* x = Projected + gr * g, dx = DProjected + gr * g, dhp = s.DHp + (nint)r * g;
+            float* x = s.X + (nint)r * g, dx = DProjected + gr * g, dhp = s.DHp + (nint)r * g;
             if (r + 1 < s.Rows)
             {
                 Prefetch(gates + 4 * hd, 4 * hd);
                 Prefetch(hPrev + hd, hd);
                 if (TLn.Value)
                 {
-                    Prefetch(x + g, g);
+                    Prefetch(s.X + (nint)(r + 1) * g, g);
                     Prefetch(s.Hp + (nint)(r + 1) * g, g);
                 }
             }

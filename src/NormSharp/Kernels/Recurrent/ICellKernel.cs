@@ -19,6 +19,9 @@ internal unsafe interface ICellKernel<TSelf> where TSelf : struct, ICellKernel<T
     /// <summary>Whether the backward needs hp of every step (then the driver keeps it in the workspace).</summary>
     static abstract bool KeepsRecurrentProduct { get; }
 
+    /// <summary>Whether the backward needs the projected input W_ih·x of every step (then the driver keeps it).</summary>
+    static abstract bool KeepsProjectedInput { get; }
+
     /// <summary>
     /// Whether the gradient with respect to hp equals the one with respect to the projected input (no normalization
     /// and no gate between them), so one buffer serves both.
@@ -62,6 +65,9 @@ internal unsafe struct StepRows
 
     /// <summary>The recurrent product W_hh·h_prev of the step, rows × gates.</summary>
     public float* Hp;
+
+    /// <summary>The step's projected input W_ih·x_t (no bias), rows × gates; in the backward only for cells that keep it.</summary>
+    public float* X;
 
     /// <summary>Backward: dh of the step (rows × H), dh_prev direct part (rows × H), dc (in: of c_t, out: of c_prev).</summary>
     public float* Dh, DhRec, DcRec;

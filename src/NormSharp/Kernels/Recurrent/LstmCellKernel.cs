@@ -18,10 +18,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     /// <summary>Per-row statistics (layer-normalized): ih mean, ih rstd, hh mean, hh rstd, c mean, c rstd.</summary>
     public const int StatsPerRow = 6;
 
-    /// <summary>Projected input x = W_ih·x (+ b_ih), [T·B, 4H] time-major.</summary>
-    public float* Projected;
-
-    /// <summary>Added to every gate row: the plain cell's b_hh (zeros when none), or β_ih + β_hh + b.</summary>
+    /// <summary>Added to every gate row: the plain cell's b_ih + b_hh (zeros when none), or β_ih + β_hh + b.</summary>
     public float* Shift;
 
     /// <summary>Gains γ_ih, γ_hh [4H] and the cell-state normalization's γ_c, β_c [H] (layer-normalized only).</summary>
@@ -33,12 +30,13 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
     /// <summary>Recorded: activated gates [T·B, 4H], tanh of the (normalized) cell state [T·B, H], statistics [T·B, 6].</summary>
     public float* Gates, TanhC, Stats;
 
-    /// <summary>Backward: gradient of the projected input [T·B, 4H] (the plain cell's is also its dhp).</summary>
+    /// <summary>Backward: gradient of the projected input [T·B, 4H] (the layer-normalized cell's; the plain cell's is its dhp).</summary>
     public float* DProjected;
 
     public static int GateBlocks => 4;
     public static bool HasCellState => true;
     public static bool KeepsRecurrentProduct => TLn.Value;
+    public static bool KeepsProjectedInput => TLn.Value;
     public static bool RecurrentGradientIsInputGradient => !TLn.Value;
     public static bool DirectHiddenPath => false;
 
@@ -54,7 +52,7 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
         for (int r = 0; r < s.Rows; r++)
         {
             nint gr = s.Row + r;
-            float* x = Projected + gr * g, hp = s.Hp + (nint)r * g;
+            float* x = s.X + (nint)r * g, hp = s.Hp + (nint)r * g;
             float* gates = s.Record ? Gates + gr * g : s.Temp + (nint)r * 5 * hd;
             float* tc = s.Record ? TanhC + gr * hd : s.Temp + (nint)r * 5 * hd + g;
             float* cPrev = s.CPrev + (nint)r * hd, c = s.CNext + (nint)r * hd, h = s.HNext + (nint)r * hd;
@@ -150,20 +148,19 @@ internal unsafe struct LstmCellKernel<TLn> : ICellKernel<LstmCellKernel<TLn>> wh
                 {
                     PrefetchRow(cPrev + hd, hd);
                     PrefetchRow(s.Hp + (nint)(r + 1) * g, g);
-                    PrefetchRow(Projected + (gr + 1) * g, g);
+                    PrefetchRow(s.X + (nint)(r + 1) * g, g);
                     // And the lines the row's gradients go to, so that their stores do not wait for them.
                     PrefetchRow(s.DHp + (nint)(r + 1) * g, g);
                     PrefetchRow(DProjected + (gr + 1) * g, g);
                 }
             }
-            float* x = Projected + gr * g, dx = DProjected + gr * g;
             if (!TLn.Value)
             {
-                // dhp is the gradient of the projected input too: written once, copied where the input's rows are.
+                // dhp is the gradient of the projected input too (the driver hands both the same buffer).
                 PlainBackwardRow<TV>(gates, tc, cPrev, dh, dc, s.DHp + (nint)r * g);
-                if (dx != s.DHp + (nint)r * g) new ReadOnlySpan<float>(s.DHp + (nint)r * g, g).CopyTo(new Span<float>(dx, g));
                 continue;
             }
+            float* x = s.X + (nint)r * g, dx = DProjected + gr * g;
             float* st = Stats + gr * StatsPerRow;
             float* dyc = s.Temp;           // gradient of LN(c')·γ_c + β_c, one row
             float* dg = s.Temp + hd;       // gradient of the gate pre-activations, one row

@@ -15,6 +15,7 @@ internal static unsafe class RecurrentScratch
     private const int Alignment = 64;
 
     [ThreadStatic] private static float[]? _weights;
+    [ThreadStatic] private static float[]? _inputWeights;
     [ThreadStatic] private static float[]? _chunk;
     [ThreadStatic] private static float[]? _partials;
     [ThreadStatic] private static float[]? _vectors;
@@ -22,6 +23,9 @@ internal static unsafe class RecurrentScratch
 
     /// <summary>Space for the packed recurrent weights of the sequence this thread runs.</summary>
     public static float* Weights(long floats) => Get(ref _weights, floats);
+
+    /// <summary>Space for the packed input weights of the sequence this thread runs.</summary>
+    public static float* InputWeights(long floats) => Get(ref _inputWeights, floats);
 
     /// <summary>Space for one chunk's temporaries on this thread.</summary>
     public static float* Chunk(long floats) => Get(ref _chunk, floats);

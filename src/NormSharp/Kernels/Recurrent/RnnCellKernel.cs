@@ -4,15 +4,12 @@ using NormSharp.Kernels.Simd;
 namespace NormSharp.Kernels.Recurrent;
 
 /// <summary>
-/// The Elman tanh RNN step after its recurrent product: h' = tanh(x + hp + b_hh) with x = W_ih·x + b_ih. It keeps
+/// The Elman tanh RNN step after its recurrent product: h' = tanh(x + hp + (b_ih + b_hh)) with x = W_ih·x. It keeps
 /// nothing besides h' itself: the backward reads (1 − h'²) from the state.
 /// </summary>
 internal unsafe struct RnnCellKernel : ICellKernel<RnnCellKernel>
 {
-    /// <summary>Projected input W_ih·x + b_ih, [T·B, H] time-major.</summary>
-    public float* Projected;
-
-    /// <summary>b_hh [H] (zeros when none).</summary>
+    /// <summary>b_ih + b_hh [H] (zeros when none).</summary>
     public float* Shift;
 
     public int Hidden;
@@ -20,6 +17,7 @@ internal unsafe struct RnnCellKernel : ICellKernel<RnnCellKernel>
     public static int GateBlocks => 1;
     public static bool HasCellState => false;
     public static bool KeepsRecurrentProduct => false;
+    public static bool KeepsProjectedInput => false;
     public static bool RecurrentGradientIsInputGradient => true;
     public static bool DirectHiddenPath => false;
 
@@ -30,7 +28,7 @@ internal unsafe struct RnnCellKernel : ICellKernel<RnnCellKernel>
     public readonly void Forward<TV>(in StepRows s) where TV : unmanaged, IFloatVector<TV>
     {
         for (int r = 0; r < s.Rows; r++)
-            GateOps.Run<TV, GateOps.AddThreeTanh<TV>>(default, Projected + (s.Row + r) * Hidden, s.Hp + (nint)r * Hidden, Shift, s.HNext + (nint)r * Hidden, Hidden);
+            GateOps.Run<TV, GateOps.AddThreeTanh<TV>>(default, s.X + (nint)r * Hidden, s.Hp + (nint)r * Hidden, Shift, s.HNext + (nint)r * Hidden, Hidden);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

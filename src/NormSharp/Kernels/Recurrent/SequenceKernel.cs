@@ -32,6 +32,21 @@ internal unsafe struct SequenceState
     /// <summary>hp of every step, [T·B, gates], when recording a cell that keeps it.</summary>
     public float* HpAll;
 
+    /// <summary>
+    /// The layer's input (null when the projected input is given): row (t, b) at Input + t·InputTimeStride + b·InputRowStride,
+    /// <see cref="InputWidth"/> features, projected at each step by <see cref="InputWeight"/> (W_ih packed as op = W_ihᵀ).
+    /// </summary>
+    public float* Input;
+    public nint InputTimeStride, InputRowStride;
+    public int InputWidth;
+    public PackedRecurrentWeight InputWeight;
+
+    /// <summary>
+    /// The projected input W_ih·x_t of every step, [T·B, gates] time-major: given (a step op's input), or filled as the steps
+    /// run when recording a cell whose backward reads it; null otherwise (each step's projection then lives in chunk scratch).
+    /// </summary>
+    public float* ProjectedAll;
+
     /// <summary>Mean L2 norm of h per step, as per-chunk sums [chunks, T] (null: not wanted).</summary>
     public double* Norms;
 
@@ -80,7 +95,16 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
     /// <summary>Packs W_hh [gates, H] for the forward (op = W_hhᵀ) or backward (op = W_hh) into the calling thread's scratch.</summary>
     public static PackedRecurrentWeight PackWeight(float* weightHh, int hidden, bool forBackward)
     {
-        var work = new PackWork { W = weightHh, Hidden = hidden, Backward = forBackward };
+        int g = TCell.GateBlocks * hidden;
+        var work = new PackWork { W = weightHh, Ld = hidden, K = forBackward ? g : hidden, N = forBackward ? hidden : g, Transposed = !forBackward };
+        Widths.Dispatch(ref work);
+        return work.Result;
+    }
+
+    /// <summary>Packs W_ih [gates, I] for the forward's input projections (op = W_ihᵀ) into the calling thread's scratch.</summary>
+    public static PackedRecurrentWeight PackInputWeight(float* weightIh, int features, int hidden)
+    {
+        var work = new PackWork { W = weightIh, Ld = features, K = features, N = TCell.GateBlocks * hidden, Transposed = true, Input = true };
         Widths.Dispatch(ref work);
         return work.Result;
     }
@@ -88,16 +112,15 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
     private struct PackWork : IWidthGeneric
     {
         public float* W;
-        public int Hidden;
-        public bool Backward;
+        public int Ld, K, N;
+        public bool Transposed, Input;
         public PackedRecurrentWeight Result;
 
         public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
         {
-            int g = TCell.GateBlocks * Hidden;
-            int k = Backward ? g : Hidden, n = Backward ? Hidden : g;
-            float* dst = RecurrentScratch.Weights(PackedRecurrentWeight.Floats<TV>(k, n));
-            Result = PackedRecurrentWeight.Pack<TV>(!Backward, W, Hidden, k, n, dst);
+            long floats = PackedRecurrentWeight.Floats<TV>(K, N);
+            float* dst = Input ? RecurrentScratch.InputWeights(floats) : RecurrentScratch.Weights(floats);
+            Result = PackedRecurrentWeight.Pack<TV>(Transposed, W, Ld, K, N, dst);
         }
     }
 
@@ -132,11 +155,12 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
             nint rowH = (nint)rows * hd;
             bool cellState = TCell.HasCellState;
             int gemmFloats = PackedRecurrentWeight.ScratchFloats<TV>();
-            long floats = gemmFloats + (long)rows * g + 4 * rowH + (long)rows * Cell.TemporaryFloatsPerRow + 64;
+            long floats = gemmFloats + 2L * rows * g + 4 * rowH + (long)rows * Cell.TemporaryFloatsPerRow + 64;
             float* scratch = RecurrentScratch.Chunk(floats);
             float* gemm = scratch;
             float* hpTemp = gemm + gemmFloats;
-            float* ping = hpTemp + (nint)rows * g;       // two h buffers, then two c buffers
+            float* xTemp = hpTemp + (nint)rows * g;
+            float* ping = xTemp + (nint)rows * g;        // two h buffers, then two c buffers
             float* temp = ping + 4 * rowH;
 
             float* hInit = st.KeepAll ? st.HSlots + ((nint)st.Slot(0) * bsz + b0) * hd : ping;
@@ -159,8 +183,13 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
                 if (cellState)
                     cNext = st.CSlots != null ? st.CSlots + ((nint)st.Slot(s) * bsz + b0) * hd
                         : s == steps ? st.CFinal + (nint)b0 * hd : ping + (2 + (s & 1)) * rowH;
+                float* x = st.ProjectedAll != null ? st.ProjectedAll + row * g : xTemp;
+                // The step's input projection for the chunk's rows (the same chain per element however the sequence is cut).
+                if (st.Input != null)
+                    st.InputWeight.Multiply<TV>(rows, st.Input + t * st.InputTimeStride + b0 * st.InputRowStride, st.InputRowStride, x, g, false, gemm);
                 float* hp = st.HpAll != null ? st.HpAll + row * g : hpTemp;
                 W.Multiply<TV>(rows, hPrev, hd, hp, g, false, gemm);
+                rowsInfo.X = x;
                 rowsInfo.Time = t;
                 rowsInfo.Row = row;
                 rowsInfo.HPrev = hPrev;
@@ -227,6 +256,7 @@ internal static unsafe class SequenceKernel<TCell> where TCell : struct, ICellKe
                     rowsInfo.CNext = st.CSlots + ((nint)st.Slot(s) * bsz + b0) * hd;
                 }
                 rowsInfo.Hp = st.HpAll != null ? st.HpAll + row * g : null;
+                rowsInfo.X = st.ProjectedAll != null ? st.ProjectedAll + row * g : null;
                 rowsInfo.DHp = st.DHpAll + row * g;
                 Cell.Backward<TV>(rowsInfo);
                 // dh_prev = dHp·W_hh (added to the direct part the cell wrote, for a GRU).

@@ -117,46 +117,94 @@ public sealed class RecurrentLayer : Module
 
     /// <summary>
     /// Runs the sequence. <paramref name="h0"/> and <paramref name="c0"/> give each layer's initial state
-    /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept.
+    /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept, and without
+    /// gradients a long sequence then runs in blocks of time steps, so that memory does not grow with its length.
     /// </summary>
     public RecurrentOutput Run(Variable input, IReadOnlyList<Variable>? h0 = null, IReadOnlyList<Variable>? c0 = null, bool allOutputs = true)
     {
         if (TruncateBackpropagation is > 0 && GradMode.IsEnabled)
             return RunTruncated(input, h0, c0, allOutputs, TruncateBackpropagation.Value);
-        return RunFull(input, h0, c0, allOutputs);
+        CheckRank(input);
+        int steps = input.Value.Dim(BatchFirst ? 1 : 0);
+        int block = UnrecordedBlock(input.Value.Dim(BatchFirst ? 0 : 1), steps);
+        if (GradMode.IsEnabled || allOutputs || block >= steps) return RunFull(input, BatchFirst, h0, c0, allOutputs);
+        var norms = new double[steps];
+        var (last, _, _) = RunUnrecorded(input, steps, block, h0, c0, norms);
+        LastHiddenNorms = norms;
+        return last;
     }
 
+    /// <summary>Most elements of one unrecorded block's input projections (64 MB).</summary>
+    private const int UnrecordedBlockElements = 16 << 20;
+
+    /// <summary>Time steps per unrecorded block for a batch of <paramref name="batch"/>: the projections of a block stay within <see cref="UnrecordedBlockElements"/>.</summary>
+    private int UnrecordedBlock(int batch, int steps)
+    {
+        long perStep = (long)Math.Max(1, batch) * 4 * HiddenSize;
+        return (int)Math.Clamp(UnrecordedBlockElements / perStep, 1, Math.Max(1, steps));
+    }
+
+    /// <summary>
+    /// Runs steps [0, <paramref name="count"/>) of <paramref name="input"/> (in the layer's layout) without recording,
+    /// <paramref name="block"/> steps at a time, each block starting from the last one's final states; fills
+    /// <paramref name="norms"/> from index 0.
+    /// </summary>
+    private (RecurrentOutput Last, IReadOnlyList<Variable>? H, IReadOnlyList<Variable>? C) RunUnrecorded(Variable input, int count, int block,
+        IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, double[] norms)
+    {
+        IReadOnlyList<Variable>? hs = h0, cs = c0;
+        RecurrentOutput last = null!;
+        using (GradMode.NoGrad())
+        {
+            for (int start = 0; start < count; start += block)
+            {
+                int length = Math.Min(block, count - start);
+                last = RunFull(TimeSlice(input, start, length), BatchFirst, hs, cs, false, firstStep: start);
+                LastHiddenNorms.CopyTo(norms, start);
+                hs = last.FinalH;
+                cs = last.FinalC.Count > 0 ? last.FinalC : null;
+            }
+        }
+        return (last, hs, cs);
+    }
+
+    /// <summary>Time steps [start, start + length) of an input in the layer's layout (a view time-first, a copy of the slice batch-first).</summary>
+    private Variable TimeSlice(Variable input, int start, int length) =>
+        BatchFirst ? F.Narrow(input, 1, start, length) : F.NarrowRows(input, start, length);
+
+    /// <summary>
+    /// The first steps run unrecorded, in blocks of at most <paramref name="window"/> steps so that no buffer grows with the
+    /// sequence; their final state enters the recorded last <paramref name="window"/> steps as a constant, so gradients stop there.
+    /// </summary>
     private RecurrentOutput RunTruncated(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int window)
     {
         if (allOutputs)
             throw new InvalidValueException(nameof(TruncateBackpropagation), "RecurrentLayer: truncated backpropagation keeps the last outputs only; run with allOutputs: false.");
-        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
-        int steps = x.Value.Dim(0);
-        if (window >= steps) return RunFull(input, h0, c0, allOutputs);
+        CheckRank(input);
+        int steps = input.Value.Dim(BatchFirst ? 1 : 0);
+        if (window >= steps) return RunFull(input, BatchFirst, h0, c0, false);
         int prefix = steps - window;
-        // The first steps run unrecorded; their final state enters the recorded tail as a constant, so gradients stop there.
-        RecurrentOutput head;
-        double[] headNorms;
-        using (GradMode.NoGrad())
-        {
-            head = RunFull(TimeFirst(F.NarrowRows(x, 0, prefix)), h0, c0, false);
-            headNorms = LastHiddenNorms;
-        }
-        var hs = head.FinalH.Select(v => Variable.Constant(v.Value)).ToList();
-        var cs = head.FinalC.Count > 0 ? head.FinalC.Select(v => Variable.Constant(v.Value)).ToList() : null;
-        var tail = RunFull(TimeFirst(F.NarrowRows(x, prefix, window)), hs, cs, false, firstStep: prefix);
-        LastHiddenNorms = [.. headNorms, .. LastHiddenNorms];
+        var norms = new double[steps];
+        var (_, hs, cs) = RunUnrecorded(input, prefix, Math.Min(window, UnrecordedBlock(input.Value.Dim(BatchFirst ? 0 : 1), prefix)), h0, c0, norms);
+        var tail = RunFull(TimeSlice(input, prefix, window), BatchFirst, Constants(hs), cs is null ? null : Constants(cs), false, firstStep: prefix);
+        LastHiddenNorms.CopyTo(norms, prefix);
+        LastHiddenNorms = norms;
         return tail;
     }
 
-    /// <summary>A time-first slice as this layer's input layout.</summary>
-    private Variable TimeFirst(Variable timeFirst) => BatchFirst ? F.SwapFirstTwoDims(timeFirst) : timeFirst;
+    private static List<Variable> Constants(IReadOnlyList<Variable>? states) => states!.Select(v => Variable.Constant(v.Value)).ToList();
 
-    private RecurrentOutput RunFull(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int firstStep = 0)
+    private void CheckRank(Variable input)
     {
         if (input.Value.Rank != 3)
             throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input must be {(BatchFirst ? "[B, T, I]" : "[T, B, I]")}, got {ShapeMismatchException.Format(input.Shape)}.");
-        int steps = input.Value.Dim(BatchFirst ? 1 : 0), batch = input.Value.Dim(BatchFirst ? 0 : 1), width = input.Value.Dim(2);
+    }
+
+    /// <summary>Runs every step recorded; <paramref name="inputBatchFirst"/> gives <paramref name="input"/>'s layout (outputs are in the layer's).</summary>
+    private RecurrentOutput RunFull(Variable input, bool inputBatchFirst, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int firstStep = 0)
+    {
+        CheckRank(input);
+        int steps = input.Value.Dim(inputBatchFirst ? 1 : 0), batch = input.Value.Dim(inputBatchFirst ? 0 : 1), width = input.Value.Dim(2);
         var first = (IRecurrentCell)_cells[0];
         if (steps == 0) throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): the sequence has length 0.");
         if (width != first.InputSize)
@@ -169,7 +217,7 @@ public sealed class RecurrentLayer : Module
         var norms = LastHiddenNorms.Length == steps ? LastHiddenNorms : new double[steps];
         // A fused first layer reads a batch-first input as it is; later layers get time-first outputs.
         Variable layerInput = input;
-        bool layerInputBatchFirst = BatchFirst;
+        bool layerInputBatchFirst = inputBatchFirst;
         Variable last = null!;
         Variable? outputs = null;
         for (int l = 0; l < _cells.Length; l++)
