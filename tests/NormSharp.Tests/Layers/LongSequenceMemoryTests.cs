@@ -51,11 +51,13 @@ public class LongSequenceMemoryTests
     {
         var layer = new RecurrentLayer(CellKind.LnLstm, 3, 8, new Rng(1), batchFirst: true) { TruncateBackpropagation = 20 };
         Tape.Current.Release();
+        StepBytes(layer, Input(4, 100, 3, 1));
         var shortRun = StepBytes(layer, Input(4, 100, 3, 2));
         Tape.Current.Release();
+        StepBytes(layer, Input(4, 800, 3, 1));
         var longRun = StepBytes(layer, Input(4, 800, 3, 2));
         Assert.Equal(shortRun.Forward, longRun.Forward);
-        Assert.InRange(longRun.Held, shortRun.Held * 0.99, shortRun.Held * 1.01);
+        Assert.Equal(shortRun.Held, longRun.Held);
         Assert.Equal(800, layer.LastHiddenNorms.Length);
         var full = new RecurrentLayer(CellKind.LnLstm, 3, 8, new Rng(1), batchFirst: true);
         Tape.Current.Release();
