@@ -23,10 +23,27 @@ internal static class BenchRnn
             + "except bn-lstm, whose batch statistics of each time step tie the samples together (one fused node per step). "
             + "bn-lstm cannot train on a batch of one (batch statistics need two samples) and is listed as skipped there.",
         Options = [json, threads, seconds, new OptionSpec("cells", "LIST", "cells to measure", string.Join(",", CellKinds.Names)),
-            new OptionSpec("batches", "LIST", "batch sizes", "64,1")],
+            new OptionSpec("batches", "LIST", "batch sizes", "64,1"),
+            new OptionSpec("long", null, "instead, the memory of sequential MNIST by pixels (784 steps, batch 64) with full and truncated backpropagation (--bptt 196, 49)")],
         Handler = Run,
         Examples = ["normsharp bench rnn --json rnn.json", "normsharp bench rnn --cells lstm,ln-lstm --batches 64 --threads 1"],
     };
+
+    private sealed record MemoryReport(
+        [property: JsonPropertyName("threads")] int Threads,
+        [property: JsonPropertyName("hidden")] int Hidden,
+        [property: JsonPropertyName("steps")] int Steps,
+        [property: JsonPropertyName("batch_size")] int BatchSize,
+        [property: JsonPropertyName("cases")] IReadOnlyList<MemoryCase> Cases);
+
+    private sealed record MemoryCase(
+        [property: JsonPropertyName("cell")] string Cell,
+        [property: JsonPropertyName("bptt")] int Bptt,
+        [property: JsonPropertyName("recorded_bytes")] long RecordedBytes,
+        [property: JsonPropertyName("recorded_bytes_per_recorded_step")] double RecordedBytesPerStep,
+        [property: JsonPropertyName("tape_bytes_held")] long TapeBytesHeld,
+        [property: JsonPropertyName("tape_bytes_held_growth")] long TapeBytesHeldGrowth,
+        [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond);
 
     private sealed record Report(
         [property: JsonPropertyName("threads")] int Threads,
@@ -46,6 +63,7 @@ internal static class BenchRnn
     {
         int threads = a.Int("threads", 1, 1024);
         NormSharp.Threading.ParallelFor.MaxThreads = threads;
+        if (a.Flag("long")) return RunLong(a, ctx, threads);
         var time = TimeSpan.FromSeconds(a.Double("seconds", 0));
         var cells = a.RequiredString("cells").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(CellKinds.Parse).ToArray();
         var batches = ParseBatches(a.RequiredString("batches"));
@@ -70,6 +88,53 @@ internal static class BenchRnn
                     : $"{c.Cell,-8} {c.BatchSize,5} {c.SamplesPerSecond,10:F0} {c.AllocatedBytesPerStep,13:F0}");
             }
         BenchCommand.WriteJson(a, new Report(threads, Hidden, Steps, Width, cases));
+        return CommandLine.Ok;
+    }
+
+    /// <summary>
+    /// Sequential MNIST by pixels: what one training step keeps on the tape for its backward (its recorded bytes, after the
+    /// forward), what the tape holds once the step is done, whether that grows over the measured steps, and the speed.
+    /// </summary>
+    private static int RunLong(ParsedArguments a, CliContext ctx, int threads)
+    {
+        const int PixelSteps = 784, Batch = 64, MeasuredSteps = 3;
+        var cells = a.RequiredString("cells").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(CellKinds.Parse)
+            .Where(c => c != CellKind.BnLstm).ToArray();
+        var cases = new List<MemoryCase>();
+        ctx.Out.WriteLine($"sequential MNIST by pixels: {PixelSteps} steps of 1 input, batch {Batch}, hidden {Hidden}, {MeasuredSteps} measured training steps each");
+        ctx.Out.WriteLine($"{"cell",-8} {"bptt",5} {"recorded MB",12} {"B/step/sample",14} {"tape MB",8} {"growth B",9} {"samples/s",10}");
+        foreach (var cell in cells)
+            foreach (int bptt in new[] { 0, 196, 49 })
+            {
+                var rng = new Rng(1);
+                var model = new SequenceClassifier(cell, SequenceReading.Pixels, 28, 28, Hidden, Classes, rng);
+                if (bptt > 0) model.Rnn.TruncateBackpropagation = bptt;
+                var optimizer = new NormSharp.Optimizers.Adam(model.Parameters(), 1e-3);
+                var (x, labels) = BareStepBenchmark.RandomBatch(PixelSteps, Classes, Batch, rng);
+                var tape = NormSharp.Autograd.Tape.Current;
+                tape.Release();
+                long recorded = 0, heldFirst = 0, held = 0;
+                var watch = new System.Diagnostics.Stopwatch();
+                for (int i = 0; i <= MeasuredSteps; i++)
+                {
+                    if (i == 1) watch.Start();
+                    optimizer.ZeroGrad();
+                    var loss = NormSharp.Autograd.F.CrossEntropy(model.Forward(x), labels);
+                    recorded = tape.BytesInUse;
+                    loss.Backward();
+                    optimizer.Step();
+                    held = tape.BytesHeld;
+                    if (i == 1) heldFirst = held;
+                }
+                watch.Stop();
+                int recordedSteps = bptt > 0 ? bptt : PixelSteps;
+                var c = new MemoryCase(CellKinds.Name(cell), bptt, recorded, (double)recorded / recordedSteps / Batch, held, held - heldFirst,
+                    MeasuredSteps * Batch / watch.Elapsed.TotalSeconds);
+                cases.Add(c);
+                ctx.Out.WriteLine($"{c.Cell,-8} {(bptt > 0 ? bptt.ToString(System.Globalization.CultureInfo.InvariantCulture) : "full"),5} {c.RecordedBytes / 1e6,12:F1} {c.RecordedBytesPerStep,14:F0} {c.TapeBytesHeld / 1e6,8:F1} {c.TapeBytesHeldGrowth,9} {c.SamplesPerSecond,10:F0}");
+                tape.Release();
+            }
+        BenchCommand.WriteJson(a, new MemoryReport(threads, Hidden, PixelSteps, Batch, cases));
         return CommandLine.Ok;
     }
 
