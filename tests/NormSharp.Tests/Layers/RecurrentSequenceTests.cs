@@ -229,6 +229,51 @@ public class RecurrentSequenceTests
     }
 
     [Fact]
+    public void TheFusedBnLstmMatchesItsStepsInOutputsGradientsAndRunningStatistics()
+    {
+        // The same cell twice: one runs its whole sequence as one node, the other step by step through Step.
+        var fused = new NormSharp.Layers.Recurrent.BnLstmCell(3, 5, new Rng(2), maxSteps: 6);
+        var stepped = new NormSharp.Layers.Recurrent.BnLstmCell(3, 5, new Rng(2), maxSteps: 6);
+        var x = Tensor.Zeros(6, 4, 3);
+        new Rng(3).FillUniform(x.Span, -1, 1);
+        foreach (bool training in new[] { true, false })
+        {
+            fused.Train(training);
+            stepped.Train(training);
+            var seq = ((NormSharp.Layers.Recurrent.ISequenceCell)fused).RunSequence(Variable.Constant(x), null, null, false, false, true, null);
+            var y = seq.Outputs();
+            var fusedOut = y.Value.ToArray();
+            F.Sum(F.Mul(y, y)).Backward();
+            var projected = stepped.ProjectInputs(Variable.Constant(x.Reshape(24, 3)));
+            var state = Variable.Constant(Tensor.Zeros(2, 4, 5));
+            var hs = new List<Variable>();
+            for (int t = 0; t < 6; t++)
+            {
+                state = stepped.Step(F.NarrowRows(projected, t * 4, 4), state, t);
+                hs.Add(F.Reshape(F.NarrowRows(state, 0, 1), 4, 5));
+            }
+            var steppedOut = F.ConcatRows(hs);
+            F.Sum(F.Mul(steppedOut, steppedOut)).Backward();
+            AssertClose($"outputs (training {training})", steppedOut.Value.ToArray(), fusedOut, 2e-5);
+            foreach (var ((name, a), (_, b)) in fused.NamedParameters().Zip(stepped.NamedParameters()))
+            {
+                AssertClose($"d{name} (training {training})", b.Grad!.ToArray(), a.Grad!.ToArray(), 1e-4);
+                a.ZeroGrad();
+                b.ZeroGrad();
+            }
+            foreach (var ((name, a), (_, b)) in fused.NamedBuffers().Zip(stepped.NamedBuffers()))
+                AssertClose($"{name} (training {training})", b.ToArray(), a.ToArray(), 2e-5);
+        }
+    }
+
+    private static void AssertClose(string what, float[] expected, float[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * (1 + Math.Abs(expected[i])), $"{what}[{i}]: {actual[i]} vs {expected[i]}");
+    }
+
+    [Fact]
     public void BadInputsNameTheOperationAndTheShapes()
     {
         var rng = new Rng(1);

@@ -234,36 +234,6 @@ public static partial class F
             }
         }
 
-        /// <summary>[a, b, inner] → [b, a, inner].</summary>
-        private static void SwapLeadingDimensions(ReadOnlySpan<float> src, Span<float> dst, int a, int b, int inner)
-        {
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < b; j++)
-                    src.Slice((i * b + j) * inner, inner).CopyTo(dst.Slice((j * a + i) * inner, inner));
-        }
-
-        /// <summary>dst[j, i] = src[i, j] (+ dst[j, i] when accumulating), src being rows × cols.</summary>
-        private static void AddTransposed(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, bool accumulate)
-        {
-            for (int j = 0; j < cols; j++)
-            {
-                var row = dst.Slice(j * rows, rows);
-                if (accumulate)
-                    for (int i = 0; i < rows; i++) row[i] += src[i * cols + j];
-                else
-                    for (int i = 0; i < rows; i++) row[i] = src[i * cols + j];
-            }
-        }
-
-        /// <summary>Writes Σ over chunks (in chunk order) of a partial-sum block as <paramref name="v"/>'s gradient.</summary>
-        protected static void PartialGradient(Tape tape, Variable? v, float* partials, int chunks, int stride, int offset, int n)
-        {
-            if (v is null || tape.GradientFor(v) is not { } target) return;
-            var dst = target.Buffer.Span;
-            new ReadOnlySpan<float>(partials + offset, n).CopyTo(dst);
-            for (int c = 1; c < chunks; c++) ElementwiseKernels.AddInPlace(dst, new ReadOnlySpan<float>(partials + (nint)c * stride + offset, n));
-            target.Commit();
-        }
 
         private Tensor? _rowSumOf, _rowSum;
 
@@ -296,6 +266,37 @@ public static partial class F
             CSlots = HpAll = null;
             ClearCell();
         }
+    }
+
+    /// <summary>dst[j, i] = src[i, j] (+ dst[j, i] when accumulating), src being rows × cols.</summary>
+    private static void AddTransposed(ReadOnlySpan<float> src, Span<float> dst, int rows, int cols, bool accumulate)
+    {
+        for (int j = 0; j < cols; j++)
+        {
+            var row = dst.Slice(j * rows, rows);
+            if (accumulate)
+                for (int i = 0; i < rows; i++) row[i] += src[i * cols + j];
+            else
+                for (int i = 0; i < rows; i++) row[i] = src[i * cols + j];
+        }
+    }
+
+    /// <summary>Writes Σ over chunks (in chunk order) of a partial-sum block as <paramref name="v"/>'s gradient.</summary>
+    private static unsafe void PartialGradient(Tape tape, Variable? v, float* partials, int chunks, int stride, int offset, int n)
+    {
+        if (v is null || tape.GradientFor(v) is not { } target) return;
+        var dst = target.Buffer.Span;
+        new ReadOnlySpan<float>(partials + offset, n).CopyTo(dst);
+        for (int c = 1; c < chunks; c++) ElementwiseKernels.AddInPlace(dst, new ReadOnlySpan<float>(partials + (nint)c * stride + offset, n));
+        target.Commit();
+    }
+
+    /// <summary>[a, b, inner] → [b, a, inner].</summary>
+    private static void SwapLeadingDimensions(ReadOnlySpan<float> src, Span<float> dst, int a, int b, int inner)
+    {
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < b; j++)
+                src.Slice((i * b + j) * inner, inner).CopyTo(dst.Slice((j * a + i) * inner, inner));
     }
 
     /// <summary>

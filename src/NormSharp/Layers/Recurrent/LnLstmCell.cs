@@ -67,7 +67,7 @@ public sealed class LnLstmCell : Module, ISequenceCell
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, Bias, _norms);
 
-    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms) =>
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
         F.LstmSequenceWithNorms(input, WeightIh, null, WeightHh, Bias, h0, c0, _norms, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>

@@ -43,7 +43,7 @@ public sealed class LstmCell : Module, ISequenceCell
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, BiasHh);
 
-    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms) =>
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
         F.LstmSequenceWithNorms(input, WeightIh, BiasIh, WeightHh, BiasHh, h0, c0, null, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>

@@ -225,11 +225,11 @@ public sealed class RecurrentLayer : Module
             var cell = (IRecurrentCell)_cells[l];
             bool top = l + 1 == _cells.Length;
             bool keep = allOutputs || !top;
-            if (cell is ISequenceCell fused)
+            if (cell is ISequenceCell { RunsAsSequence: true } fused)
             {
                 // The whole sequence as one fused node: every time step's input projection in one GEMM, then the steps.
                 var sequence = fused.RunSequence(layerInput, h0?[l], cell.HasCellState ? c0?[l] : null,
-                    reverse: false, batchFirst: layerInputBatchFirst, allOutputs: keep, norms: top ? norms : null);
+                    reverse: false, batchFirst: layerInputBatchFirst, allOutputs: keep, norms: top ? norms : null, firstStep);
                 last = sequence.FinalHidden();
                 finalH.Add(last);
                 if (cell.HasCellState) finalC.Add(sequence.FinalCell());

@@ -39,7 +39,7 @@ public sealed class RnnCell : Module, ISequenceCell
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable h, int t) => F.RnnStep(projected, h, WeightHh, BiasHh);
 
-    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms) =>
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
         F.RnnSequenceWithNorms(input, WeightIh, BiasIh, WeightHh, BiasHh, h0, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
