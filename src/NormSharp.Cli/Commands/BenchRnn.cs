@@ -20,7 +20,7 @@ internal static class BenchRnn
         Summary = "samples/s and allocated bytes of a training step of each recurrent cell (H=128, T=28, input 28) at batch 64 and 1",
         Details = "Random data read as 28 rows of 28 pixels; a 10-class linear head reads the last hidden state; Adam. Reports the median "
             + "over timing rounds and the managed bytes allocated per training step. Every cell runs as one fused node per sequence "
-            + "except bn-lstm, whose batch statistics of each time step tie the samples together (one fused node per step). "
+            + "(bn-lstm's steps one after the other inside it, since each step's batch statistics tie the samples together). "
             + "bn-lstm cannot train on a batch of one (batch statistics need two samples) and is listed as skipped there.",
         Options = [json, threads, seconds, new OptionSpec("cells", "LIST", "cells to measure", string.Join(",", CellKinds.Names)),
             new OptionSpec("batches", "LIST", "batch sizes", "64,1"),

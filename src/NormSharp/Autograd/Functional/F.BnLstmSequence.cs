@@ -221,12 +221,7 @@ public static partial class F
             if (tape.GradientForAccumulatingKernel(WeightHh, out bool accW) is { } dw)
                 Gemm.Multiply(true, false, g, hd, rows, 1f, dHp.Span, g, Packed.Span[..(rows * hd)], hd, accW ? 1f : 0f, dw.Span, hd);
             int features = WeightIh.Value.Dim(1);
-            if (tape.GradientForAccumulatingKernel(WeightIh, out bool accI) is { } dwi)
-            {
-                var dwT = tape.Allocate(features, g);
-                Gemm.Multiply(true, false, features, g, rows, 1f, TimeMajorInput.Span, features, dProjected.Span, g, 0f, dwT.Span, g);
-                AddTransposed(dwT.Span, dwi.Span, features, g, accI);
-            }
+            InputWeightGradient(tape, WeightIh, TimeMajorInput, dProjected, rows, features, g);
             if (tape.GradientFor(Input) is { } gx)
             {
                 var dx = BatchFirst ? tape.Allocate(rows, features) : gx.Buffer;

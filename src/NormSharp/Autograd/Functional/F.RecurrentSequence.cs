@@ -211,14 +211,7 @@ public static partial class F
         private void ProjectionGradients(Tape tape, Tensor dProjected)
         {
             int rows = Steps * Batch, g = GateWidth, features = WeightIh!.Value.Dim(1);
-            if (tape.GradientForAccumulatingKernel(WeightIh, out bool accW) is { } dw)
-            {
-                // dW_ihᵀ = Xᵀ·dP: with few input features this streams dP once (the other orientation packs it
-                // transposed, many times slower for narrow inputs); then added transposed.
-                var dwT = tape.Allocate(features, g);
-                Gemm.Multiply(true, false, features, g, rows, 1f, TimeMajorInput!.Span, features, dProjected.Span, g, 0f, dwT.Span, g);
-                AddTransposed(dwT.Span, dw.Span, features, g, accW);
-            }
+            InputWeightGradient(tape, WeightIh, TimeMajorInput!, dProjected, rows, features, g);
             RowSumGradient(tape, BiasIh, dProjected);
             if (!BatchFirst)
             {
@@ -266,6 +259,21 @@ public static partial class F
             CSlots = HpAll = null;
             ClearCell();
         }
+    }
+
+    /// <summary>
+    /// dW_ih from the time-major input X [rows, I] and the gradient of its projection dP [rows, gates], taken as
+    /// dW_ihᵀ = Xᵀ·dP and added transposed: the other orientation gathers dP's columns into packed slivers, many times
+    /// slower for narrow inputs (12 ms against 0.2 ms for I = 12 and 1792 rows). The register-tiled path from 8 features
+    /// on (it packs dP once), the streaming one below.
+    /// </summary>
+    private static void InputWeightGradient(Tape tape, Variable weightIh, Tensor timeMajorInput, Tensor dProjected, int rows, int features, int g)
+    {
+        if (tape.GradientForAccumulatingKernel(weightIh, out bool acc) is not { } dw) return;
+        var dwT = tape.Allocate(features, g);
+        Gemm.MultiplyCore(true, false, features, g, rows, 1f, timeMajorInput.Span, features, dProjected.Span, g, 0f, dwT.Span, g,
+            features >= 8 ? GemmPath.Packed : GemmPath.Auto);
+        AddTransposed(dwT.Span, dw.Span, features, g, acc);
     }
 
     /// <summary>dst[j, i] = src[i, j] (+ dst[j, i] when accumulating), src being rows × cols.</summary>
