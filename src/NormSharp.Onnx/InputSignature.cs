@@ -50,16 +50,17 @@ internal static class InputSignature
             case GroupNorm gn: return Features(gn.NumChannels);
             case SequenceClassifier c: return Features(c.Steps * c.StepWidth);
             case IRecurrentCell cell: return Features(cell.InputSize);
-            case RecurrentLayer r:
-                int input = r.Cells[0].InputSize;
-                return r.BatchFirst
-                    ? new Inferred([null, null, input], ["batch", "time", "features"])
-                    : new Inferred([null, null, input], ["time", "batch", "features"]);
+            case RecurrentLayer r: return Sequence(r.BatchFirst, r.Cells[0].InputSize);
+            case RecurrentStack st: return Sequence(st.BatchFirst, st.InputSize);
             default: return null;
         }
     }
 
     private static Inferred Features(int width) => new([null, width], ["batch", "features"]);
+
+    private static Inferred Sequence(bool batchFirst, int input) => batchFirst
+        ? new Inferred([null, null, input], ["batch", "time", "features"])
+        : new Inferred([null, null, input], ["time", "batch", "features"]);
 
     private static Inferred Trailing(int[] shape) =>
         new([null, .. shape.Select(d => (int?)d)], ["batch", .. shape.Select((_, i) => $"features{i}")]);

@@ -27,6 +27,7 @@ internal static class ModuleExport
             ReLU or Tanh or Sigmoid or Gelu or SiLU => ActivationExport.Activation(g, module, x),
             Dropout => x, // identity in evaluation
             RecurrentLayer r => RecurrentExport.Forward(g, r, path, x),
+            RecurrentStack s => RecurrentExport.Stack(g, s, path, x),
             IRecurrentCell cell => RecurrentExport.SingleStep(g, cell, path, x),
             SequenceClassifier c => SequenceClassifierExport.Forward(g, c, path, x),
             _ => throw OnnxExportException.For(path, module, "no ONNX form is defined for this module type."),
