@@ -29,7 +29,7 @@ public static class RecurrentClaim
             LearningRate = 1e-3,
             TrainLimit = p.RecurrentImages,
             Seed = s,
-            Threads = NormSharp.Threading.ParallelFor.MaxThreads,
+            Threads = ctx.Threads,
         };
         TrainingConfig Adding(string cell, ulong s) => Seq(cell, s) with { Task = SequenceTask.Adding, SequenceLength = p.AddingLength, TrainLimit = p.RecurrentImages > 0 ? 2 * p.RecurrentImages : 10_000, Epochs = p.RecurrentEpochs + 1, Standardize = false };
 

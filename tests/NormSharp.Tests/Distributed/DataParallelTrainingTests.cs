@@ -32,12 +32,16 @@ public class DataParallelTrainingTests : IDisposable
 
     private byte[] Model(string run) => File.ReadAllBytes(Path.Combine(_dir.Path, run, "model.safetensors"));
 
-    /// <summary>metrics.csv without its timing column (the one thing that may differ).</summary>
+    /// <summary>
+    /// metrics.csv without its timing and communication columns (what may differ: one process communicates nothing).
+    /// </summary>
     private string[] Metrics(string run)
     {
         var lines = File.ReadAllLines(Path.Combine(_dir.Path, run, "metrics.csv"));
-        int timing = Array.IndexOf(lines[0].Split(','), "step_ms");
-        return lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => i != timing))).ToArray();
+        var header = lines[0].Split(',');
+        var left = new[] { "step_ms", "comm_ms", "comm_bytes" }.Select(c => Array.IndexOf(header, c)).ToHashSet();
+        Assert.Contains(Array.IndexOf(header, "comm_bytes"), left.Where(i => i >= 0));
+        return lines.Select(l => string.Join(',', l.Split(',').Where((_, i) => !left.Contains(i)))).ToArray();
     }
 
     private static void Ok(ChildProcess.Result r) => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Output}\n{r.Error}");
@@ -136,5 +140,30 @@ public class DataParallelTrainingTests : IDisposable
 
         Ok(Single(["train", "--resume", killed, "--micro-batches", "2", "--threads", "1"]));
         Assert.Equal(Model("straight"), Model("killed"));
+    }
+
+    [Fact]
+    public void ClaimKRunsItsRanksThroughMpirunAndReportsTheCommunication()
+    {
+        var profile = NormSharp.Experiments.ExperimentProfile.Quick with { Name = "tiny", TrainImages = 120 };
+        string outDir = Path.Combine(_dir.Path, "reproduction");
+        var split = NormSharp.Data.IdxDatasetFolder.Load(_data, "synthetic");
+        var runner = new NormSharp.Experiments.ExperimentRunner(outDir, _ => split)
+        {
+            DistributedLauncher = (config, ranks, runDir) =>
+            {
+                var r = MpiJob.Run(ranks, "NormSharp.Cli.dll", ["train", "--config", config, "--distributed", "--out", runDir]);
+                return (r.ExitCode, r.Error);
+            },
+        };
+        var claims = NormSharp.Experiments.ReproductionSuite.Run(new NormSharp.Experiments.SuiteContext(profile, "fashion-mnist", 2, runner, _data), ["K"]);
+        var k = Assert.Single(claims);
+        Assert.Equal("K", k.Id);
+        Assert.Null(k.MissingEvidence);
+        Assert.Equal(3, k.Findings.Count);
+        Assert.Equal(5 * 2, runner.Results.Count);
+        Assert.All(runner.Results, r => Assert.Null(r.Failure));
+        Assert.True(k.Evidence["comm_bytes_per_step.SyncBN_2x4"] > k.Evidence["comm_bytes_per_step.LN_2x4"], "SyncBatchNorm sends its statistics too");
+        Assert.True(k.Evidence["comm_ms_per_step.LN_2x4"] > 0);
     }
 }

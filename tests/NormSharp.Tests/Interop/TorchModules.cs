@@ -28,7 +28,19 @@ internal static class TorchModules
                 spec.Int(2, "num_layers", 1), spec.Bool(3, "bias", true), spec.Bool(4, "batch_first", false), (float)spec.Number(5, "dropout", 0), spec.Bool(6, "bidirectional", false)),
             "nn.RNN" when (spec.String(3, "nonlinearity") ?? "tanh") == "tanh" => new NormSharp.Layers.Recurrent.Rnn(spec.Int(0, "input_size"), spec.Int(1, "hidden_size"), rng,
                 spec.Int(2, "num_layers", 1), spec.Bool(4, "bias", true), spec.Bool(5, "batch_first", false), (float)spec.Number(6, "dropout", 0), spec.Bool(7, "bidirectional", false)),
+            "nn.MultiheadAttention" => new NormSharp.Layers.Transformer.MultiheadAttention(spec.Int(0, "embed_dim"), spec.Int(1, "num_heads"), rng,
+                (float)spec.Number(2, "dropout", 0), spec.Bool(3, "bias", true), spec.Bool(-1, "batch_first", false)),
+            "nn.TransformerEncoderLayer" => new NormSharp.Layers.Transformer.TransformerEncoderLayer(spec.Int(0, "d_model"), spec.Int(1, "nhead"), rng,
+                spec.Int(2, "dim_feedforward", 2048), (float)spec.Number(3, "dropout", 0.1), Activation(spec.String(4, "activation") ?? "relu"),
+                (float)spec.Number(5, "layer_norm_eps", 1e-5), spec.Bool(6, "batch_first", false), spec.Bool(7, "norm_first", false), spec.Bool(8, "bias", true)),
             _ => throw new NotSupportedException($"the PyTorch module {spec.Kind} has no NormSharp equivalent yet."),
         };
     }
+
+    private static NormSharp.Autograd.F.Activation Activation(string name) => name switch
+    {
+        "relu" => NormSharp.Autograd.F.Activation.Relu,
+        "gelu" => NormSharp.Autograd.F.Activation.Gelu,
+        _ => throw new NotSupportedException($"the activation '{name}' of nn.TransformerEncoderLayer has no NormSharp equivalent."),
+    };
 }
