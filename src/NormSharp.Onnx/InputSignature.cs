@@ -47,6 +47,7 @@ internal static class InputSignature
             case LayerNorm ln: return Trailing(ln.NormalizedShape.ToArray());
             case RmsNorm rms: return Trailing(rms.NormalizedShape.ToArray());
             case BatchNorm1d bn: return Features(bn.NumFeatures);
+            case SyncBatchNorm sbn: return Features(sbn.NumFeatures);
             case GroupNorm gn: return Features(gn.NumChannels);
             case SequenceClassifier c: return Features(c.Steps * c.StepWidth);
             case IRecurrentCell cell: return Features(cell.InputSize);

@@ -23,6 +23,7 @@ internal static class ModuleExport
             LayerNorm ln => NormalizationExport.LayerNorm(g, ln, path, x),
             RmsNorm rms => NormalizationExport.RmsNorm(g, rms, path, x),
             BatchNorm1d bn => NormalizationExport.BatchNorm(g, bn, path, x),
+            SyncBatchNorm sbn => NormalizationExport.SyncBatchNorm(g, sbn, path, x),
             GroupNorm gn => NormalizationExport.GroupNorm(g, gn, path, x),
             ReLU or Tanh or Sigmoid or Gelu or SiLU => ActivationExport.Activation(g, module, x),
             Dropout => x, // identity in evaluation

@@ -36,6 +36,7 @@ internal static class ExportCases
         ["layernorm-no-bias"] = new(() => Randomized(new Sequential(new LayerNorm(8, bias: false))), [[3, 8]]),
         ["rmsnorm-two-dims-no-affine"] = new(() => new Sequential(new RmsNorm([3, 4], elementwiseAffine: false)), [[2, 3, 4], [5, 3, 4]], OpsetSensitive: true),
         ["batchnorm-channels-and-length"] = new(() => Trained(Randomized(new Sequential(new BatchNorm1d(6))), [8, 6, 5]), [[3, 6, 5], [1, 6, 5]], [-1, 6, 5]),
+        ["mlp-sync-batchnorm"] = new(() => Trained(Randomized(new Mlp([12, 24, 5], NormKind.SyncBatch, new Rng(4))), [8, 12]), [[3, 12], [1, 12]]),
         ["batchnorm-no-affine"] = new(() => Trained(new Sequential(new BatchNorm1d(6, affine: false)), [8, 6]), [[3, 6]]),
         ["batchnorm-batch-statistics"] = new(() => Randomized(new Sequential(new BatchNorm1d(6, trackRunningStats: false))), [[4, 6, 3], [7, 6, 3]], [-1, 6, 3], OpsetSensitive: true),
         ["groupnorm-features"] = new(() => Randomized(new Sequential(new GroupNorm(3, 12))), [[3, 12], [2, 12]], OpsetSensitive: true),
