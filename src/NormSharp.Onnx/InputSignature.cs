@@ -53,7 +53,7 @@ internal static class InputSignature
             case IRecurrentCell cell: return Features(cell.InputSize);
             case RecurrentLayer r: return Sequence(r.BatchFirst, r.Cells[0].InputSize);
             case RecurrentStack st: return Sequence(st.BatchFirst, st.InputSize);
-            case NormSharp.Layers.Transformer.TransformerLanguageModel: return new Inferred([null, null], ["batch", "time"]);
+            case NormSharp.Layers.Transformer.TransformerLanguageModel or RecurrentLanguageModel: return new Inferred([null, null], ["batch", "time"]);
             case NormSharp.Layers.Transformer.TransformerEncoderLayer t: return Infer(t.SelfAttn);
             case NormSharp.Layers.Transformer.MultiheadAttention a: return Sequence(a.BatchFirst, a.EmbedDim);
             default: return null;

@@ -22,10 +22,10 @@ namespace NormSharp.Onnx;
 /// <see cref="Layers.Recurrent.Lstm"/>, <see cref="Layers.Recurrent.Gru"/> and <see cref="Layers.Recurrent.Rnn"/>,
 /// <see cref="Layers.Recurrent.SequenceClassifier"/>, the recurrent cells on their own (one step from a zero state),
 /// <see cref="Layers.Transformer.MultiheadAttention"/>, <see cref="Layers.Transformer.TransformerEncoderLayer"/> and
-/// the decoder-only <see cref="Layers.Transformer.TransformerLanguageModel"/> (token ids as floats in, logits out).
+/// the language models <see cref="Layers.Transformer.TransformerLanguageModel"/> and
+/// <see cref="Layers.Recurrent.RecurrentLanguageModel"/> (token ids as floats in, logits out).
 /// Plain LSTM, GRU and RNN cells become ONNX's recurrent operators; the LN-LSTM, LN-GRU and BN-LSTM cells are
-/// unrolled over a sequence length fixed at export. Any other module type (the recurrent language model, a
-/// user's own module) is an <see cref="OnnxExportException"/> naming it.</para>
+/// unrolled over a sequence length fixed at export. Any other module type (a user's own module) is an <see cref="OnnxExportException"/> naming it.</para>
 /// <para>The batch dimension is dynamic unless <see cref="OnnxExportOptions.InputShape"/> fixes it.</para>
 /// </remarks>
 public static class OnnxExport

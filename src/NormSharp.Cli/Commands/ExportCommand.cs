@@ -4,6 +4,7 @@ using NormSharp.Errors;
 using NormSharp.Experiments.Recipes;
 using NormSharp.IO.Safetensors;
 using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
 using NormSharp.Onnx;
 using NormSharp.Tensors;
 using NormSharp.Training;
@@ -20,8 +21,9 @@ internal static class ExportCommand
         Details = "Rebuilds the run's model from its configuration (run.json), loads its final weights (model.safetensors),\n" +
                   "or with --from-checkpoint those of its newest checkpoint, and writes the evaluation-mode graph with a\n" +
                   "dynamic batch dimension. Recurrent layers with normalization are unrolled over the run's sequence length.\n" +
-                  "A Transformer char-lm run exports its language model: token ids [batch, time] (as floats) in, logits\n" +
-                  "[batch, time, vocabulary] out, any length up to its context; its vocabulary.json maps ids to characters.",
+                  "A char-lm run exports its language model: token ids [batch, time] (as floats) in, logits [batch, time,\n" +
+                  "vocabulary] out, any length up to its context (exactly the context for LN-LSTM and other normalized cells);\n" +
+                  "its vocabulary.json maps ids to characters.",
         Positional = "RUN_DIR",
         PositionalDescription = "a folder written by 'normsharp train'",
         Options =
@@ -43,7 +45,12 @@ internal static class ExportCommand
         var model = BuildModel(config, dir);
         var state = a.Flag("from-checkpoint") ? CheckpointWeights(dir) : FinalWeights(dir);
         model.LoadStateDict(state, strict: true);
-        var options = new OnnxExportOptions { Opset = a.Int("opset", OnnxExportOptions.MinOpset, OnnxExportOptions.MaxOpset) };
+        var options = new OnnxExportOptions
+        {
+            Opset = a.Int("opset", OnnxExportOptions.MinOpset, OnnxExportOptions.MaxOpset),
+            // A recurrent language model with normalized cells is unrolled: over the run's context.
+            InputShape = model is RecurrentLanguageModel { Rnn.Kind: not (CellKind.Lstm or CellKind.Gru or CellKind.Rnn) } lm ? [-1, lm.ContextLength] : null,
+        };
         OnnxExport.Save(model, output, options);
         ctx.Out.WriteLine($"wrote {output}: {ModelFactory.Describe(model)}, opset {options.Opset}, {model.ParameterCount()} parameters");
         return CommandLine.Ok;
@@ -56,12 +63,7 @@ internal static class ExportCommand
     private static Module BuildModel(TrainingConfig config, string dir)
     {
         var rng = new Rng(config.Seed);
-        if (ModelFactory.IsLanguageModel(config))
-        {
-            if (config.Model != ModelKind.Transformer)
-                throw new UsageException("a recurrent char-lm run's language model has no ONNX form; Transformer language models export (token ids in, logits out)");
-            return CharLmRun.BuildModel(config, CharLmRun.ReadVocabulary(dir).Size, rng);
-        }
+        if (ModelFactory.IsLanguageModel(config)) return CharLmRun.BuildModel(config, CharLmRun.ReadVocabulary(dir).Size, rng);
         if (ModelFactory.IsSynthetic(config))
             throw new UsageException($"the {Spelling.Of(config.Task)} task's model (a recurrent layer with a read-out of its own) has no ONNX form; MLPs and sequence classifiers of images export");
         // The named datasets are 28×28 images of 10 classes; a folder of IDX files says its own size.

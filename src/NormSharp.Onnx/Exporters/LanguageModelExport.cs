@@ -37,6 +37,26 @@ internal static class LanguageModelExport
         return new OnnxValue(logits, [batch, time, OnnxDim.Of(model.VocabularySize)]);
     }
 
+    /// <summary>
+    /// The <see cref="NormSharp.Layers.Recurrent.RecurrentLanguageModel"/>: ids [B, T] to logits [B, T, vocabulary], the
+    /// ids gathered time-major from the embedding table, the recurrent layer as in <see cref="RecurrentExport"/>
+    /// (normalized cells unrolled over a length fixed at export), the head at every step.
+    /// </summary>
+    public static OnnxValue Forward(OnnxGraphBuilder g, NormSharp.Layers.Recurrent.RecurrentLanguageModel model, string path, OnnxValue x)
+    {
+        Shapes.RequireRank(model, path, x, "token ids [B, T]", 2);
+        var (batch, time) = (x.Dims[0], x.Dims[1]);
+        if (time.Size is int t && (t < 1 || t > model.ContextLength))
+            throw OnnxExportException.For(path, model, $"reads 1 to {model.ContextLength} tokens per row, but the input has {t}.");
+        string ids = g.Op("Cast", [g.Transpose(x.Name, 1, 0)], ("to", (long)global::Onnx.TensorProto.Types.DataType.Int64));
+        string embedded = Scoped(g, ModuleExport.ChildPath(model, path, model.Embedding),
+            () => g.Op("Gather", [g.Weight("weight", model.Embedding.Weight.Value), ids], ("axis", 0L)));
+        var h = ModuleExport.Export(g, model.Rnn, ModuleExport.ChildPath(model, path, model.Rnn),
+            new OnnxValue(embedded, [time, batch, OnnxDim.Of(model.Embedding.EmbeddingDim)]));
+        var logits = ModuleExport.Export(g, model.Head, ModuleExport.ChildPath(model, path, model.Head), h);
+        return new OnnxValue(g.Transpose(logits.Name, 1, 0, 2), [batch, time, OnnxDim.Of(model.VocabularySize)]);
+    }
+
     private static string Scoped(OnnxGraphBuilder g, string path, Func<string> build)
     {
         using var _ = g.Enter(path);

@@ -33,6 +33,7 @@ internal static class ModuleExport
             SequenceClassifier c => SequenceClassifierExport.Forward(g, c, path, x),
             NormSharp.Layers.Transformer.TransformerEncoderLayer t => TransformerExport.EncoderLayer(g, t, path, x),
             NormSharp.Layers.Transformer.TransformerLanguageModel lm => LanguageModelExport.Forward(g, lm, path, x),
+            RecurrentLanguageModel rlm => LanguageModelExport.Forward(g, rlm, path, x),
             NormSharp.Layers.Transformer.MultiheadAttention a => TransformerExport.MultiheadAttention(g, a, path, x, a.IsCausal),
             _ => throw OnnxExportException.For(path, module, "no ONNX form is defined for this module type."),
         };

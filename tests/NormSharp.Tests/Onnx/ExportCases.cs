@@ -68,6 +68,8 @@ internal static class ExportCases
         ["torch-rnn-two-layers-no-bias"] = new(() => new Rnn(5, 7, new Rng(35), numLayers: 2, bias: false, dropout: 0.2f), [[6, 3, 5]]),
         ["transformer-lm-pre-ln-tied"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerLanguageModel(new() { VocabularySize = 11, ContextLength = 8, DModel = 16, Layers = 2, Heads = 4, FeedForward = 32 }, new Rng(36)), 0.2f), [[2, 8], [1, 3]], Vocabulary: 11),
         ["transformer-lm-post-ln-rms-sinusoidal-untied"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerLanguageModel(new() { VocabularySize = 9, ContextLength = 6, DModel = 8, Layers = 1, Heads = 2, FeedForward = 16, NormFirst = false, Norm = NormKind.Rms, Positional = NormSharp.Layers.Transformer.PositionalEncodingKind.Sinusoidal, TieWeights = false }, new Rng(37)), 0.2f), [[3, 6], [2, 1]], Vocabulary: 9),
+        ["rnn-lm-lstm-two-layers"] = new(() => Randomized(new RecurrentLanguageModel(CellKind.Lstm, 10, 6, 8, 7, new Rng(38), layers: 2), 0.5f), [[2, 7], [3, 2]], Vocabulary: 10),
+        ["rnn-lm-ln-lstm-fixed-length"] = new(() => Randomized(new RecurrentLanguageModel(CellKind.LnLstm, 10, 6, 8, 7, new Rng(39)), 0.5f), [[2, 5], [1, 5]], [-1, 5], Vocabulary: 10),
         ["cell-lstm-one-step"] = new(() => new LstmCell(5, 7, new Rng(22), forgetBias: 1f), [[3, 5], [1, 5]]),
         ["cell-gru-one-step"] = new(() => new GruCell(5, 7, new Rng(23)), [[3, 5]]),
         ["cell-rnn-one-step"] = new(() => new RnnCell(5, 7, new Rng(24)), [[3, 5]]),
