@@ -192,7 +192,7 @@ internal static class TrainCommand
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
         if (IsLanguageModelRun(a))
-            return dp is null ? TrainLanguageModel.Run(a, ctx, interrupt) : throw new UsageException("--distributed does not train char-lm runs yet; run them in one process");
+            return TrainLanguageModel.Run(a, ctx, interrupt, dp);
         string dir = a.String("resume") ?? a.RequiredString("out");
         using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;
@@ -212,12 +212,7 @@ internal static class TrainCommand
             ctx.Out.WriteLine($"wrote {string.Join(", ", written)}");
             if (summary.Status == RunSummary.Interrupted) ctx.Out.WriteLine($"continue with: normsharp train --resume {dir}");
         }
-        return summary.Status switch
-        {
-            RunSummary.Finished => CommandLine.Ok,
-            RunSummary.Interrupted => interrupt.ExitCode ?? InterruptSignals.SigIntExitCode,
-            _ => CommandLine.RuntimeFailure,
-        };
+        return interrupt.ExitCodeFor(summary.Status);
     }
 
     /// <summary>Options that may come with --config: where the run goes and how it is spread, not what it computes.</summary>
