@@ -47,7 +47,14 @@ internal static unsafe class RowNormalization
     /// aligned pass, else at the line's start (the unaligned pass reads them from column 0).
     /// </summary>
     public static int PartialsPhase(float* x, float* dy, float* dx, int cols) =>
-        AlignedRows.Phase(Widths.Active, cols, x, dy, dx) >= 0 ? (int)(((nuint)dx & 63) >> 2) : 0;
+        Widths.Active == VectorWidth.Bits512 && AlignedRows.Phase(Widths.Active, cols, x, dy, dx) >= 0 ? (int)(((nuint)dx & 63) >> 2) : 0;
+
+    /// <summary>
+    /// The backward's aligned pass: taken with 16-lane vectors only. With 8 lanes (AVX2) it was measured no faster
+    /// than the unaligned pass, and its row loop (passes as calls of their own) slower than the inlined one.
+    /// </summary>
+    private static int BackwardPhase<TV>(int cols, float* x, float* dy, float* dx) where TV : unmanaged, IFloatVector<TV> =>
+        TV.Count == 16 ? AlignedRows.Phase<TV>(cols, x, dy, dx) : -1;
 
     private static void Backward<TC>(float* dy, float* x, float* w, float* mean, float* rstd, float* dx, RowPartials.Layout? partials, int rows, int cols, int chunks) where TC : struct, IFlag
     {
@@ -143,35 +150,25 @@ internal static unsafe class RowNormalization
         public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
         {
             // The same choice as PartialsPhase's, which placed the partials.
-            int n = Cols, phase = AlignedRows.Phase<TV>(n, X, Dy, Dx);
+            int n = Cols, phase = BackwardPhase<TV>(n, X, Dy, Dx);
             float* w = phase >= 0 ? AlignedRows.Matched<TV>(W, n, Dx, Placement.BackwardWeight, KernelScratch.Aligned(AlignedRows.CopyFloats(n))) : W;
             float* pw = TG.Value ? Partials.WeightOf(chunk) : null, pb = TG.Value && TC.Value ? Partials.BiasOf(chunk) : null;
             if (phase >= 0)
             {
-                if (w != null) Rows<TV, Stream<TV>, Yes>(new(w), pw, pb, start, end, AlignedRows.Head<TV>(phase));
-                else Rows<TV, Constant<TV>, Yes>(new(TV.Create(1f)), pw, pb, start, end, AlignedRows.Head<TV>(phase));
-            }
-            else if (n >= LongRow)
-            {
-                if (w != null) Rows<TV, Stream<TV>, No>(new(w), pw, pb, start, end, 0);
-                else Rows<TV, Constant<TV>, No>(new(TV.Create(1f)), pw, pb, start, end, 0);
+                if (w != null) AlignedRowLoop<TV, Stream<TV>>(new(w), pw, pb, start, end, AlignedRows.Head<TV>(phase));
+                else AlignedRowLoop<TV, Constant<TV>>(new(TV.Create(1f)), pw, pb, start, end, AlignedRows.Head<TV>(phase));
             }
             else
             {
-                if (w != null) ShortRows<TV, Stream<TV>>(new(w), pw, pb, start, end);
-                else ShortRows<TV, Constant<TV>>(new(TV.Create(1f)), pw, pb, start, end);
+                if (w != null) Rows<TV, Stream<TV>>(new(w), pw, pb, start, end);
+                else Rows<TV, Constant<TV>>(new(TV.Create(1f)), pw, pb, start, end);
             }
         }
 
-        /// <summary>
-        /// Rows this long or longer run their two passes as calls of their own (a call per row costs as much as a short
-        /// row's sums; at 256 columns the inlined loop was measured as fast or faster, with AVX-512 and with AVX2).
-        /// </summary>
-        private const int LongRow = 512;
-
-        // Short rows: both passes inlined into the row loop.
+        // Rows on the unaligned pass: both passes inlined into the row loop. Kernels run long loops from their first
+        // call: compile them fully optimized rather than through tiering.
         [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-        private readonly void ShortRows<TV, TW>(TW w, float* pw, float* pb, int start, int end) where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
+        private readonly void Rows<TV, TW>(TW w, float* pw, float* pb, int start, int end) where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
             int n = Cols;
             int full = n - n % TV.Count;
@@ -187,14 +184,12 @@ internal static unsafe class RowNormalization
             }
         }
 
-        // Long rows (TA: aligned, first aligned element head). Kernels run long loops from their first call: compile
-        // them fully optimized rather than through tiering.
+        // Rows on the aligned pass, whose first aligned element is head; the row's passes are calls of their own.
         [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-        private readonly void Rows<TV, TW, TA>(TW w, float* pw, float* pb, int start, int end, int head)
-            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> where TA : struct, IFlag
+        private readonly void AlignedRowLoop<TV, TW>(TW w, float* pw, float* pb, int start, int end, int head)
+            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV>
         {
             int n = Cols;
-            int full = n - n % TV.Count;
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * n, dy = Dy + (long)r * n, dx = Dx + (long)r * n;
@@ -202,15 +197,7 @@ internal static unsafe class RowNormalization
                 var terms = new GradientTerms<TV, TW, TC> { X = x, Dy = dy, W = w, Hi = TV.Create(hi) };
                 RowSums(terms, n, out double sg, out double sgd, out double sd);
                 var k = RowConstants.From(TC.Value, hi, Rstd[r], sg, sgd, sd, n);
-                if (TA.Value)
-                {
-                    AlignedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, head);
-                }
-                else
-                {
-                    UnalignedRow<TV, TW>(x, dy, dx, w, pw, pb, k, full);
-                    if (full < n) PaddedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, full);
-                }
+                AlignedRow<TV, TW>(x, dy, dx, w, pw, pb, k, n, head);
             }
         }
 
@@ -225,11 +212,6 @@ internal static unsafe class RowNormalization
         private static void AlignedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants k, nint n, nint head)
             where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> =>
             AlignedRows.Backward<TV, TW, TC, TG>(x, dy, dx, w, pw, pb, k, n, head);
-
-        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-        private static void UnalignedRow<TV, TW>(float* x, float* dy, float* dx, TW w, float* pw, float* pb, RowConstants k, nint full)
-            where TV : unmanaged, IFloatVector<TV> where TW : struct, IOperand<TW, TV> =>
-            Row<TV, TW>(x, dy, dx, w, pw, pb, k, 0, full);
 
         /// <summary>
         /// dx over columns [j0, j1) of one row, and the parameter-gradient partials Σ dy·x̂ and Σ dy of the chunk;
