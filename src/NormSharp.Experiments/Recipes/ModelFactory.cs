@@ -49,6 +49,13 @@ public static class ModelFactory
         if (!(c.LearningRate > 0) || double.IsInfinity(c.LearningRate)) throw new InvalidValueException(nameof(c.LearningRate), $"LearningRate must be a positive number, got {c.LearningRate}");
         if (c.Hidden is null || c.Hidden.Length == 0 || c.Hidden.Any(h => h <= 0)) throw new InvalidValueException(nameof(c.Hidden), $"Hidden must list positive widths, got '{string.Join(",", c.Hidden ?? [])}'");
         if (c.EvalEvery < 0) throw new InvalidValueException(nameof(c.EvalEvery), $"EvalEvery must be >= 0, got {c.EvalEvery}");
+        if (c.EvalLimit < 0) throw new InvalidValueException(nameof(c.EvalLimit), $"EvalLimit must be >= 0, got {c.EvalLimit}");
+        if (c.WeightMetricsEvery < 0) throw new InvalidValueException(nameof(c.WeightMetricsEvery), $"WeightMetricsEvery must be >= 0, got {c.WeightMetricsEvery}");
+        Defined(c.Init, nameof(c.Init));
+        if (c.Init != InitScheme.PyTorchDefault && c.Model != ModelKind.Mlp)
+            throw new InvalidValueException(nameof(c.Init), $"Init sets how an MLP's dense layers start; a {Spelling.Of(c.Model)} model starts as its cells define");
+        if (c.MatchedRecurrentInit && !(c.Model == ModelKind.Rnn && c.Cell is CellKind.Lstm or CellKind.LnLstm or CellKind.BnLstm))
+            throw new InvalidValueException(nameof(c.MatchedRecurrentInit), "MatchedRecurrentInit matches the initial weights of the LSTM cells (lstm, ln-lstm, bn-lstm); it does not apply to this model");
         if (c.CheckpointEvery < 0) throw new InvalidValueException(nameof(c.CheckpointEvery), $"CheckpointEvery must be >= 0, got {c.CheckpointEvery}");
         if (!(c.ClipNorm >= 0) || double.IsInfinity(c.ClipNorm)) throw new InvalidValueException(nameof(c.ClipNorm), $"ClipNorm must be >= 0, got {c.ClipNorm}");
         if (c.Threads < 1) throw new InvalidValueException(nameof(c.Threads), $"Threads must be at least 1, got {c.Threads}");
@@ -75,11 +82,20 @@ public static class ModelFactory
                     SequenceTask.SeqMnistPermuted => SequenceReading.PermutedPixels,
                     _ => throw new InvalidValueException(nameof(c.Task), $"task {Spelling.Of(c.Task)} does not read images"),
                 };
+                Rng? reference = null;
+                if (c.MatchedRecurrentInit && c.Cell == CellKind.Lstm)
+                {
+                    // The LN-LSTM this LSTM must start like draws from the same generator state.
+                    reference = new Rng(1);
+                    reference.SetState(rng.GetState());
+                }
                 var model = new SequenceClassifier(c.Cell, reading, height, width, c.Hidden[0], classes, rng, c.Layers);
+                if (reference is not null)
+                    MatchedRecurrentInit.StartLikeLnLstm(model, new SequenceClassifier(CellKind.LnLstm, reading, height, width, c.Hidden[0], classes, reference, c.Layers));
                 if (c.Bptt > 0) model.Rnn.TruncateBackpropagation = c.Bptt;
                 return model;
             case ModelKind.Mlp:
-                return new Mlp([height * width, .. c.Hidden, classes], c.Norm, rng, c.Activation);
+                return new Mlp([height * width, .. c.Hidden, classes], c.Norm, rng, c.Activation, c.Init);
             default:
                 throw new InvalidValueException(nameof(c.Model), $"Model has no value {c.Model}");
         }

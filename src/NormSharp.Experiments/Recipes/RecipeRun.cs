@@ -95,7 +95,7 @@ public sealed class RecipeRun : IDisposable
             _trainer = new Trainer<LabeledBatch>(Model, optimizer, Loss)
             {
                 Schedule = ModelFactory.BuildSchedule(config, TotalSteps),
-                Evaluator = _task.Evaluate,
+                Evaluator = EvaluatorFor(config),
                 // Held-out evaluations between epochs are logged rows; a run without a folder has nowhere to log them.
                 EvaluateEvery = _dir is null ? 0 : config.EvalEvery,
                 RunIdentity = Identity,
@@ -120,7 +120,9 @@ public sealed class RecipeRun : IDisposable
             {
                 var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
                 if (hidden is not null) _trainer.Add(hidden);
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), hidden is null ? [] : [hidden]);
+                var weights = config.WeightMetricsEvery > 0 ? new WeightUpdateMetrics(Model, config.WeightMetricsEvery) : null;
+                if (weights is not null) _trainer.Add(weights);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights }.OfType<IStepMetrics>()]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });
@@ -142,6 +144,16 @@ public sealed class RecipeRun : IDisposable
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The trainer's evaluator: the task's full held-out evaluation, except that with <see cref="TrainingConfig.EvalLimit"/>
+    /// the checks between epochs score only that many held-out samples (at an epoch's end no batch of the next has run yet).
+    /// </summary>
+    private Func<Module, EvaluationResult> EvaluatorFor(TrainingConfig config)
+    {
+        if (config.EvalLimit <= 0) return _task.Evaluate;
+        return model => _trainer.State.BatchesIntoEpoch == 0 ? _task.Evaluate(model) : _task.Evaluate(model, config.EvalLimit);
     }
 
     /// <summary>The model being trained.</summary>
