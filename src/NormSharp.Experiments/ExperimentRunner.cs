@@ -46,13 +46,13 @@ public sealed class ExperimentRunner
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         static string Quote(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
-        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,diverged,status,reason,metrics" };
+        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,samples_per_second,diverged,status,reason,metrics" };
         foreach (var r in _results.DistinctBy(r => r.Id))
         {
             var c = r.Config;
             var s = r.Summary;
             lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Rnn ? Spelling.Of(c.Task) : "classify", c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model == ModelKind.Mlp ? Spelling.Of(c.Norm) : "",
-                string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
+                string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy), F(s.SamplesPerSecond),
                 s.Diverged ? "true" : "false", r.Outcome, Quote(r.Failure ?? s.StopReason), $"runs/{r.Id}/metrics.csv"));
         }
         File.WriteAllLines(path, lines);
@@ -67,10 +67,30 @@ public sealed class ExperimentRunner
     /// <summary>The folder of run <paramref name="id"/>.</summary>
     public string RunDirectory(string id) => Path.Combine(_root, id);
 
-    /// <summary>Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>; a failure is recorded in the result, not thrown (except cancellation).</summary>
+    private readonly Dictionary<string, (string Config, RunResult Result)> _done = new();
+
+    /// <summary>
+    /// Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>; a failure is recorded in the result, not
+    /// thrown (except cancellation). A run already produced by this runner with the same configuration is returned as
+    /// it is (a failed one too: one reproduction judges every claim on the same evidence), so claims that share runs ask
+    /// for them by id; the run appears in <see cref="Results"/> once per request.
+    /// </summary>
     public RunResult Run(string id, TrainingConfig config)
     {
         _cancel.ThrowIfCancellationRequested();
+        string key = JsonSerializer.Serialize(RecipeRun.Normalize(config));
+        if (_done.TryGetValue(id, out var done) && done.Config == key)
+        {
+            _results.Add(done.Result);
+            return done.Result;
+        }
+        var result = RunOnce(id, config);
+        _done[id] = (key, result);
+        return result;
+    }
+
+    private RunResult RunOnce(string id, TrainingConfig config)
+    {
         string dir = RunDirectory(id);
         string metrics = Path.Combine(dir, "metrics.csv");
         RunResult result;

@@ -2,57 +2,69 @@ using NormSharp.Experiments.Claims;
 
 namespace NormSharp.Experiments;
 
-/// <summary>The paper's claims A–G as one suite: runs the selected claims and returns their results in order.</summary>
+/// <summary>
+/// The reproduction's claims as one suite: the registry of claims (<see cref="Claims"/>) and the loop that runs the
+/// selected ones, each judged with <see cref="FailedRuns"/> on top of its own rule.
+/// </summary>
 public static class ReproductionSuite
 {
-    /// <summary>Every claim's id.</summary>
-    public static readonly string[] ClaimIds = ["A", "B", "C", "D", "E", "F", "G"];
+    /// <summary>
+    /// Every claim, in report order: the paper's, then the article's broader ones. Adding a claim is a file in
+    /// <c>Claims/</c> with its <see cref="ClaimDefinition"/> and one line here.
+    /// </summary>
+    public static IReadOnlyList<ClaimDefinition> Claims { get; } =
+    [
+        BatchSizeClaim.Definition,
+        Figure6Claim.Definition,
+        OnlineLearningClaim.Definition,
+        FasterTrainingClaim.Definition,
+        RecurrentClaim.Definition,
+        InvarianceClaim.Definition,
+        LearningRateClaim.Definition,
+        GradientFlowClaim.Definition,
+        SmoothLossClaim.Definition,
+    ];
 
-    /// <summary>Runs the claims in <paramref name="only"/> (all when null); B and E share their runs.</summary>
+    /// <summary>Every claim's id, in report order.</summary>
+    public static IReadOnlyList<string> ClaimIds => Claims.Select(c => c.Id).ToArray();
+
+    /// <summary>The definition of claim <paramref name="id"/>, or null.</summary>
+    public static ClaimDefinition? Find(string id) => Claims.FirstOrDefault(c => c.Id == id);
+
+    /// <summary>
+    /// Runs the claims in <paramref name="only"/>, or the profile's own selection when null, in report order, and
+    /// returns their results in that order.
+    /// </summary>
     public static IReadOnlyList<ClaimResult> Run(SuiteContext ctx, IReadOnlyCollection<string>? only = null, Action<string>? log = null)
     {
-        bool Want(string id) => only is null || only.Contains(id);
+        var wanted = Selected(ctx.Profile, only);
         var results = new List<ClaimResult>();
-        void Do(string id, Func<ClaimResult> run)
+        foreach (var claim in Claims.Where(c => wanted.Contains(c.Id)))
         {
-            if (!Want(id)) return;
-            log?.Invoke($"claim {id}...");
-            var r = Judged([id], () => [run()])[0];
-            log?.Invoke($"claim {id}: {r.Verdict}");
-            results.Add(r);
+            log?.Invoke($"claim {claim.Id}...");
+            var result = Judged(ctx, claim);
+            log?.Invoke($"claim {claim.Id}: {ReportText.Verdict(result.Verdict)}");
+            results.Add(result);
         }
-        // Failed runs count as FailedRuns says; a claim that breaks on them is reported, not thrown.
-        IReadOnlyList<ClaimResult> Judged(string[] ids, Func<ClaimResult[]> run)
+        return results;
+    }
+
+    /// <summary>The ids a run of <paramref name="profile"/> with <paramref name="only"/> covers.</summary>
+    public static IReadOnlyList<string> Selected(ExperimentProfile profile, IReadOnlyCollection<string>? only) =>
+        ClaimIds.Where(id => only is null ? profile.DefaultClaims.Contains(id) : only.Contains(id)).ToArray();
+
+    // Failed runs count as FailedRuns says; a claim that breaks on them is reported, not thrown.
+    private static ClaimResult Judged(SuiteContext ctx, ClaimDefinition claim)
+    {
+        int before = ctx.Runner.Results.Count;
+        try
         {
-            int before = ctx.Runner.Results.Count;
-            try
-            {
-                var claims = run();
-                var used = ctx.Runner.Results.Skip(before).ToList();
-                return claims.Select(c => FailedRuns.Apply(c, used)).ToList();
-            }
-            catch (Exception e) when (e is not OperationCanceledException && ctx.Runner.Results.Skip(before).Any(r => r.Failure is not null))
-            {
-                var used = ctx.Runner.Results.Skip(before).ToList();
-                return ids.Select(id => FailedRuns.Unevaluated(id, used, e)).ToList();
-            }
+            var result = claim.Run(ctx) with { Source = claim.Source };
+            return FailedRuns.Apply(result, ctx.Runner.Results.Skip(before).ToList());
         }
-        Do("G", () => InvarianceClaim.Run());
-        Do("A", () => BatchSizeClaim.Run(ctx));
-        if (Want("B") || Want("E"))
+        catch (Exception e) when (e is not OperationCanceledException && ctx.Runner.Results.Skip(before).Any(r => r.Failure is not null))
         {
-            log?.Invoke("claims B and E...");
-            var be = Judged(["B", "E"], () =>
-            {
-                var (b, e) = ConvergenceClaim.Run(ctx);
-                return [b, e];
-            });
-            if (Want("B")) results.Add(be[0]);
-            if (Want("E")) results.Add(be[1]);
+            return FailedRuns.Unevaluated(claim.Id, ctx.Runner.Results.Skip(before).ToList(), e) with { Source = claim.Source };
         }
-        Do("C", () => LearningRateClaim.Run(ctx));
-        Do("D", () => GradientFlowClaim.Run(ctx));
-        Do("F", () => RecurrentClaim.Run(ctx));
-        return results.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
     }
 }

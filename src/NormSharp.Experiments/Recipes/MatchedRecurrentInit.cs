@@ -1,36 +1,46 @@
+using NormSharp.Layers;
 using NormSharp.Layers.Recurrent;
+using NormSharp.Tensors;
 
 namespace NormSharp.Experiments.Recipes;
 
 /// <summary>
-/// Makes an LSTM classifier start exactly where the LN-LSTM classifier of the same seed starts, but for the
-/// normalizations: the LN-LSTM and BN-LSTM draw only their input and recurrent weights (their bias is zero with
-/// the forget gate's block at 1), while PyTorch's LSTM also draws two uniform biases, which both changes its
-/// bias and shifts every later draw (the classifier head). A comparison of the cells is then a comparison of
-/// the normalizations and not of the starting points (<see cref="TrainingConfig.MatchedRecurrentInit"/>).
+/// Makes an LSTM model start exactly where the LN-LSTM model of the same seed starts, but for the normalizations
+/// (<see cref="TrainingConfig.MatchedRecurrentInit"/>). The LN-LSTM and BN-LSTM draw only their input and recurrent
+/// weights (their bias is zero with the forget gate's block at 1), while PyTorch's LSTM also draws two uniform biases,
+/// which both changes its bias and shifts every later draw (the output head). A comparison of the cells is then a
+/// comparison of the normalizations, not of the starting points.
 /// </summary>
 public static class MatchedRecurrentInit
 {
     /// <summary>
-    /// Copies into <paramref name="lstm"/> the input and recurrent weights and the head of <paramref name="lnLstm"/>
-    /// (built from the same generator state), sets b_ih to the LN-LSTM's bias and b_hh to zero.
+    /// Builds <paramref name="config"/>'s model with <paramref name="build"/> (a cell kind and a generator to a model):
+    /// as it is, unless the configuration asks for matched initialization of an LSTM, which then gets the LN-LSTM's
+    /// weights of the same generator state, its bias in b_ih and zero in b_hh.
     /// </summary>
-    public static void StartLikeLnLstm(SequenceClassifier lstm, SequenceClassifier lnLstm)
+    public static Module Build(TrainingConfig config, Rng rng, Func<CellKind, Rng, Module> build)
     {
-        ArgumentNullException.ThrowIfNull(lstm);
-        ArgumentNullException.ThrowIfNull(lnLstm);
-        if (lstm.Rnn.Kind != CellKind.Lstm || lnLstm.Rnn.Kind != CellKind.LnLstm || lstm.Rnn.Cells.Count != lnLstm.Rnn.Cells.Count)
-            throw new ArgumentException("MatchedRecurrentInit: needs an LSTM classifier and an LN-LSTM classifier of the same shape.");
-        for (int l = 0; l < lstm.Rnn.Cells.Count; l++)
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(build);
+        if (!config.MatchedRecurrentInit || config.Cell != CellKind.Lstm) return build(config.Cell, rng);
+        var referenceRng = new Rng(1);
+        referenceRng.SetState(rng.GetState());
+        var model = build(CellKind.Lstm, rng);
+        var reference = build(CellKind.LnLstm, referenceRng).NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Value);
+        foreach (var (name, parameter) in model.NamedParameters())
         {
-            var target = (LstmCell)lstm.Rnn.Cells[l];
-            var source = (LnLstmCell)lnLstm.Rnn.Cells[l];
-            target.WeightIh.Value.CopyFrom(source.WeightIh.Value);
-            target.WeightHh.Value.CopyFrom(source.WeightHh.Value);
-            target.BiasIh.Value.CopyFrom(source.Bias.Value);
-            target.BiasHh.Value.Span.Clear();
+            if (name.EndsWith(".bias_hh", StringComparison.Ordinal))
+            {
+                parameter.Value.Span.Clear();
+                continue;
+            }
+            // The LSTM's b_ih takes the LN-LSTM's one bias; every other parameter has the same name in both.
+            string source = name.EndsWith(".bias_ih", StringComparison.Ordinal) ? name[..^"_ih".Length] : name;
+            if (!reference.TryGetValue(source, out var value) || value.Length != parameter.Value.Length)
+                throw new InvalidOperationException($"MatchedRecurrentInit: the LN-LSTM model has no parameter '{source}' shaped like the LSTM's '{name}'.");
+            parameter.Value.CopyFrom(value);
         }
-        lstm.Head.Weight.Value.CopyFrom(lnLstm.Head.Weight.Value);
-        if (lstm.Head.Bias is { } bias && lnLstm.Head.Bias is { } sourceBias) bias.Value.CopyFrom(sourceBias.Value);
+        return model;
     }
 }

@@ -56,6 +56,8 @@ public static class ModelFactory
             throw new InvalidValueException(nameof(c.Init), $"Init sets how an MLP's dense layers start; a {Spelling.Of(c.Model)} model starts as its cells define");
         if (c.MatchedRecurrentInit && !(c.Model == ModelKind.Rnn && c.Cell is CellKind.Lstm or CellKind.LnLstm or CellKind.BnLstm))
             throw new InvalidValueException(nameof(c.MatchedRecurrentInit), "MatchedRecurrentInit matches the initial weights of the LSTM cells (lstm, ln-lstm, bn-lstm); it does not apply to this model");
+        if (c.MatchedRecurrentInit && c.Layers > 1 && c.Cell == CellKind.BnLstm)
+            throw new InvalidValueException(nameof(c.MatchedRecurrentInit), "MatchedRecurrentInit covers one-layer BN-LSTM models only");
         if (c.CheckpointEvery < 0) throw new InvalidValueException(nameof(c.CheckpointEvery), $"CheckpointEvery must be >= 0, got {c.CheckpointEvery}");
         if (!(c.ClipNorm >= 0) || double.IsInfinity(c.ClipNorm)) throw new InvalidValueException(nameof(c.ClipNorm), $"ClipNorm must be >= 0, got {c.ClipNorm}");
         if (c.Threads < 1) throw new InvalidValueException(nameof(c.Threads), $"Threads must be at least 1, got {c.Threads}");
@@ -82,16 +84,7 @@ public static class ModelFactory
                     SequenceTask.SeqMnistPermuted => SequenceReading.PermutedPixels,
                     _ => throw new InvalidValueException(nameof(c.Task), $"task {Spelling.Of(c.Task)} does not read images"),
                 };
-                Rng? reference = null;
-                if (c.MatchedRecurrentInit && c.Cell == CellKind.Lstm)
-                {
-                    // The LN-LSTM this LSTM must start like draws from the same generator state.
-                    reference = new Rng(1);
-                    reference.SetState(rng.GetState());
-                }
-                var model = new SequenceClassifier(c.Cell, reading, height, width, c.Hidden[0], classes, rng, c.Layers);
-                if (reference is not null)
-                    MatchedRecurrentInit.StartLikeLnLstm(model, new SequenceClassifier(CellKind.LnLstm, reading, height, width, c.Hidden[0], classes, reference, c.Layers));
+                var model = (SequenceClassifier)MatchedRecurrentInit.Build(c, rng, (cell, r) => new SequenceClassifier(cell, reading, height, width, c.Hidden[0], classes, r, c.Layers));
                 if (c.Bptt > 0) model.Rnn.TruncateBackpropagation = c.Bptt;
                 return model;
             case ModelKind.Mlp:

@@ -115,6 +115,7 @@ public sealed class RecipeRun : IDisposable
                     RunIdentity = Identity,
                 };
             _trainer.Add(new RngState("model_rng", modelRng));
+            _trainer.Add(_lastEpochEvaluation);
             CheckpointManager? checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);
             if (_dir is not null)
             {
@@ -321,8 +322,10 @@ public sealed class RecipeRun : IDisposable
         {
             var fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
             string status = fit.Diverged ? RunSummary.DivergedStatus : fit.WasInterrupted ? RunSummary.Interrupted : RunSummary.Finished;
-            // An interrupted run is about to exit (a signal's grace period is short): no test pass for it.
-            var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN) : _task.Evaluate(Model);
+            // An interrupted run is about to exit (a signal's grace period is short): no test pass for it. A run that ended
+            // at an epoch's end was scored on the whole held-out set there, with these very weights.
+            var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN)
+                : _lastEpochEvaluation.Step == fit.Steps && _lastEpochEvaluation.Result is { } scored ? scored : _task.Evaluate(Model);
             var summary = Summary(status, fit.Epochs, fit.Steps, fit.FinalTrainLoss, test, fit.SamplesPerSecond, fit.StopReason);
             if (_dir is not null)
             {
@@ -402,6 +405,18 @@ public sealed class RecipeRun : IDisposable
             if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {mlp.Layers.Layers[i]})";
         }
         return "";
+    }
+
+    private readonly EpochEvaluation _lastEpochEvaluation = new();
+
+    /// <summary>The evaluation at the last epoch's end and the step it was made after (the final score, when no step followed).</summary>
+    private sealed class EpochEvaluation : ITrainerCallback
+    {
+        public long Step { get; private set; } = -1;
+
+        public EvaluationResult? Result { get; private set; }
+
+        public void OnEpochEnd(EpochContext epoch) => (Step, Result) = (epoch.Step, epoch.Evaluation);
     }
 
     /// <summary>
