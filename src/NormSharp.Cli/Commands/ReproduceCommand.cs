@@ -88,7 +88,7 @@ internal static class ReproduceCommand
             ["profile"] = profile.Name,
             ["claims run"] = string.Join(", ", selected),
             ["dataset"] = $"{dataset} ({data.Train.Count:N0} training images, {data.Test.Count:N0} test images)",
-            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(only) is { Length: > 0 } d ? d : "none (G is deterministic)"),
+            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(selected) is { Length: > 0 } d ? d : "none (G is deterministic)"),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
             ["threads"] = NormSharp.Threading.ParallelFor.MaxThreads.ToString(CultureInfo.InvariantCulture),

@@ -38,7 +38,7 @@ internal static class PaperMlpRuns
     public static Dictionary<(string Norm, int Batch), List<RunResult>> All(SuiteContext ctx, IReadOnlyList<ulong> seeds, IEnumerable<string>? norms = null)
     {
         var runs = new Dictionary<(string, int), List<RunResult>>();
-        foreach (var norm in norms ?? Norms)
+        foreach (var norm in norms ?? Norms.Where(ctx.Profile.MlpNorms.Contains))
             foreach (int b in Batches)
                 runs[(norm, b)] = seeds.Select(s => Run(ctx, norm, b, s)).ToList();
         return runs;

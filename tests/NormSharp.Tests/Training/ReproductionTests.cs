@@ -103,6 +103,7 @@ public class ReproductionEndToEndTests
         DefaultClaims = ReproductionSuite.ClaimIds,
         TrainImages = 0,
         Hidden = [16],
+        MlpNorms = ["none", "batch", "layer", "weight"],
         Epochs = 1,
         EvalLimit = 20,
         OnlineImages = 24,
