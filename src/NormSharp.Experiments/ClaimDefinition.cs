@@ -10,4 +10,8 @@ namespace NormSharp.Experiments;
 /// <param name="Source">Whose claim it is.</param>
 /// <param name="Summary">The claim in a few words, for <c>--help</c> and the report's list of claims not run.</param>
 /// <param name="Run">Runs the claim's experiments in a suite context and judges them.</param>
-public sealed record ClaimDefinition(string Id, ClaimSource Source, string Summary, Func<SuiteContext, ClaimResult> Run);
+/// <param name="Distributed">
+/// Whether it trains data-parallel runs over several processes (Open MPI): left out when the runner has no
+/// <see cref="ExperimentRunner.DistributedLauncher"/>.
+/// </param>
+public sealed record ClaimDefinition(string Id, ClaimSource Source, string Summary, Func<SuiteContext, ClaimResult> Run, bool Distributed = false);

@@ -96,8 +96,7 @@ public sealed class ExperimentRunner
         RunResult result;
         try
         {
-            var normalized = RecipeRun.Normalize(config);
-            bool sameRun = StoredConfig(dir) == JsonSerializer.Serialize(normalized);
+            bool sameRun = IsSameRun(dir, config);
             string summaryPath = Path.Combine(dir, "summary.json");
             if (sameRun && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
             {
@@ -148,16 +147,73 @@ public sealed class ExperimentRunner
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="dir"/> holds a run of <paramref name="config"/>: the same settings, whatever thread
+    /// count either used (the kernels give the same bits on any number of threads).
+    /// </summary>
+    private static bool IsSameRun(string dir, TrainingConfig config) =>
+        StoredConfig(dir) is { } stored && stored == JsonSerializer.Serialize(RecipeRun.Normalize(config) with { Threads = 1 });
+
     private static string? StoredConfig(string dir)
     {
         try
         {
-            return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config) : null;
+            return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config with { Threads = 1 }) : null;
         }
         catch (NormSharp.Errors.CorruptFileException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Starts a data-parallel training job (the command-line tool under <c>mpirun</c>): the training configuration
+    /// file, the number of ranks and the run folder; returns the job's exit code and its error output. Null when
+    /// the suite runs without one (a library caller, or no Open MPI): data-parallel claims then report that.
+    /// </summary>
+    public Func<string, int, string, (int ExitCode, string Error)>? DistributedLauncher { get; init; }
+
+    /// <summary>
+    /// Runs <paramref name="config"/> as <paramref name="id"/> on <paramref name="ranks"/> data-parallel ranks through
+    /// <see cref="DistributedLauncher"/> (or reads it back when an earlier reproduction finished it).
+    /// </summary>
+    public RunResult RunDistributed(string id, TrainingConfig config, int ranks)
+    {
+        _cancel.ThrowIfCancellationRequested();
+        if (DistributedLauncher is null) throw new InvalidOperationException("data-parallel runs need a launcher (Open MPI's mpirun)");
+        string dir = RunDirectory(id);
+        string metrics = Path.Combine(dir, "metrics.csv");
+        string summaryPath = Path.Combine(dir, "summary.json");
+        RunResult result;
+        if (IsSameRun(dir, config) && TryReadSummary(summaryPath) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
+        {
+            Reused++;
+            result = RunResult.Load(id, config, done, metrics);
+            _results.Add(result);
+            return result;
+        }
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(dir))!);
+        string request = dir + ".config.json";
+        File.WriteAllText(request, JsonSerializer.Serialize(config));
+        Log?.Invoke($"{id}: training on {ranks} ranks");
+        var (code, error) = DistributedLauncher(request, ranks, dir);
+        File.Delete(request);
+        Trained++;
+        var summary = TryReadSummary(summaryPath);
+        if (code != 0 && summary is null)
+        {
+            string reason = $"the {ranks}-rank job failed with exit code {code}: {error.Trim().Split('\n').LastOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) ?? error.Trim()}";
+            result = RunResult.Failed(id, config, reason, metrics);
+            Log?.Invoke($"{id}: FAILED, {reason}");
+        }
+        else
+        {
+            result = summary is null ? RunResult.Failed(id, config, "the job wrote no summary", metrics) : RunResult.Load(id, config, summary, metrics);
+            Log?.Invoke(result.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, test accuracy {summary!.TestAccuracy:P1}");
+        }
+        _results.Add(result);
+        return result;
     }
 
     /// <summary>The dataset <paramref name="name"/>, loaded once.</summary>

@@ -23,7 +23,11 @@ public static class ReproductionSuite
         LearningRateClaim.Definition,
         GradientFlowClaim.Definition,
         SmoothLossClaim.Definition,
+        DataParallelClaim.Definition,
     ];
+
+    /// <summary>Claims that need data-parallel runs (Open MPI): left out when the runner has no <see cref="ExperimentRunner.DistributedLauncher"/>.</summary>
+    public static IReadOnlyList<string> DistributedClaimIds => Claims.Where(c => c.Distributed).Select(c => c.Id).ToArray();
 
     /// <summary>Every claim's id, in report order.</summary>
     public static IReadOnlyList<string> ClaimIds => Claims.Select(c => c.Id).ToArray();
@@ -41,6 +45,12 @@ public static class ReproductionSuite
         var results = new List<ClaimResult>();
         foreach (var claim in Claims.Where(c => wanted.Contains(c.Id)))
         {
+            if (claim.Distributed && ctx.Runner.DistributedLauncher is null)
+            {
+                // Without a launcher such a claim is left out (and says so when asked for by name).
+                if (only is not null) log?.Invoke($"claim {claim.Id}: skipped (data-parallel runs need Open MPI's mpirun: apt-get install openmpi-bin)");
+                continue;
+            }
             log?.Invoke($"claim {claim.Id}...");
             var result = Judged(ctx, claim);
             log?.Invoke($"claim {claim.Id}: {ReportText.Verdict(result.Verdict)}");

@@ -61,6 +61,12 @@ public sealed record RunResult
     /// <summary>Mean hidden-state norm per time step at the last step (recurrent runs), else empty.</summary>
     public required double[] HiddenNorms { get; init; }
 
+    /// <summary>Every step's value of a metrics column (<c>comm_ms</c>, say); empty when the run did not log it.</summary>
+    public double[] StepValues(string column) => StepColumns.TryGetValue(column, out var values) ? values : [];
+
+    /// <summary>The metrics columns of every step row, by column name.</summary>
+    private IReadOnlyDictionary<string, double[]> StepColumns { get; init; } = new Dictionary<string, double[]>();
+
     /// <summary>A run that ended with an error (<paramref name="reason"/>), with the curves it logged before, if any.</summary>
     public static RunResult Failed(string id, TrainingConfig config, string reason, string metricsPath)
     {
@@ -156,6 +162,11 @@ public sealed record RunResult
             }
         }
         var gradNorms = groups.ToDictionary(g => g.h["grad_norm:".Length..], g => (firstStep is null ? double.NaN : P(firstStep[g.i]), lastStep is null ? double.NaN : P(lastStep[g.i])));
+        var stepRows = lines.Skip(1).Select(l => l.Split(',')).Where(f => f.Length == header.Length && f[kind] == "step").ToList();
+        // Every numeric column of the step rows (text columns such as "kind" read as NaN).
+        static double Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+        var columns = new Dictionary<string, double[]>();
+        for (int i = 0; i < header.Length; i++) columns.TryAdd(header[i], stepRows.Select(f => Number(f[i])).ToArray());
         return new RunResult
         {
             Id = id,
@@ -173,6 +184,7 @@ public sealed record RunResult
                 .ToDictionary(t => t.Layer, t => t.Series),
             GroupGradNorms = gradNorms,
             HiddenNorms = lastStep is null ? [] : hidden.Select(i => P(lastStep[i])).ToArray(),
+            StepColumns = columns,
         };
     }
 }

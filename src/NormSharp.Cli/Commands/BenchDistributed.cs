@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using NormSharp.Cli.Arguments;
@@ -45,7 +44,7 @@ internal static class BenchDistributed
         string tempJson = Path.Combine(Path.GetTempPath(), $"normsharp-bench-distributed-{Environment.ProcessId}.json");
         try
         {
-            var job = StartMpirun(ranks, ["bench", "distributed", "--global-batch", batch.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--json", tempJson]);
+            var job = Distributed.MpiLauncher.Run(ranks, ["bench", "distributed", "--global-batch", batch.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture), "--json", tempJson], TimeSpan.FromMinutes(10));
             if (job.ExitCode != 0)
             {
                 ctx.Error.Write(job.Error);
@@ -87,42 +86,5 @@ internal static class BenchDistributed
         ctx.Out.WriteLine($"{"model",-22} {"ranks",5} {"thr",4} {"batch",6} {"overlap",8} {"step ms",8} {"comm ms",8} {"compute ms",11} {"grad MB",8} {"samples/s",10}");
         foreach (var s in report.Steps)
             ctx.Out.WriteLine($"{s.Model,-22} {s.Ranks,5} {s.ThreadsPerRank,4} {s.GlobalBatch,6} {(s.Ranks == 1 ? "-" : s.Overlap ? "yes" : "no"),8} {s.StepMs,8:F2} {s.CommunicationMs,8:F2} {s.ComputeMs,11:F2} {s.GradientBytes / 1e6,8:F1} {s.SamplesPerSecond,10:F0}");
-    }
-
-    /// <summary>Starts this same program under mpirun with <paramref name="args"/> and waits (up to 10 minutes).</summary>
-    private static (int ExitCode, string Error) StartMpirun(int ranks, string[] args)
-    {
-        string self = Environment.ProcessPath ?? "dotnet";
-        var psi = new ProcessStartInfo("mpirun") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        // Open MPI refuses to start as root unless told, and needs --oversubscribe to run more ranks than cores.
-        if (Environment.UserName == "root") psi.ArgumentList.Add("--allow-run-as-root");
-        psi.ArgumentList.Add("--oversubscribe");
-        psi.ArgumentList.Add("-np");
-        psi.ArgumentList.Add(ranks.ToString(CultureInfo.InvariantCulture));
-        psi.ArgumentList.Add(self);
-        // Started through 'dotnet NormSharp.Cli.dll', the process path is dotnet: pass the assembly too.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(BenchDistributed).Assembly.Location);
-        foreach (var x in args) psi.ArgumentList.Add(x);
-        psi.Environment["TERM"] = "dumb";
-        Process job;
-        try
-        {
-            job = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new MpiUnavailableException("bench distributed needs Open MPI's mpirun; install it with 'apt-get install openmpi-bin'", e);
-        }
-        using (job)
-        {
-            var stderr = job.StandardError.ReadToEndAsync();
-            _ = job.StandardOutput.ReadToEndAsync();
-            if (!job.WaitForExit(TimeSpan.FromMinutes(10)))
-            {
-                job.Kill(entireProcessTree: true);
-                throw new TimeoutException("the mpirun measurement did not finish within 10 minutes");
-            }
-            return (job.ExitCode, stderr.Result);
-        }
     }
 }

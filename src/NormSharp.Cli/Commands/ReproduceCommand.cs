@@ -63,7 +63,13 @@ internal static class ReproduceCommand
         // Load (or fetch) the data up front so a missing dataset fails before any work.
         var data = DatasetCatalog.Load(dataset, dataDir, log);
         using var folder = NormSharp.Training.RunFolderLock.Acquire(dir);
-        var runner = new ExperimentRunner(dir, _ => data, interrupt.Token);
+        var runner = new ExperimentRunner(dir, _ => data, interrupt.Token)
+        {
+            // Data-parallel claims start this tool on several ranks; without Open MPI they are left out.
+            DistributedLauncher = Distributed.MpiLauncher.IsAvailable
+                ? (config, ranks, outDir) => Distributed.MpiLauncher.Run(ranks, ["train", "--config", config, "--distributed", "--out", outDir], TimeSpan.FromHours(1))
+                : null,
+        };
         runner.Log += log;
         var started = DateTime.UtcNow;
         var cpuAtStart = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;

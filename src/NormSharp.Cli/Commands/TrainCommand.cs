@@ -64,6 +64,7 @@ internal static class TrainCommand
             new("eval-every", "STEPS", "also evaluate on the test set every STEPS steps (0: only at epoch ends)", "0"),
             new("checkpoint-every", "STEPS", "also checkpoint every STEPS steps (0: only at epoch ends)", "0"),
             new("resume", "DIR", "continue the run stored in DIR"),
+            new("config", "FILE", "take every setting from a JSON configuration (the 'config' object of a run's run.json); only --out, --threads, --micro-batches, --distributed and --reduction may be added"),
             new("micro-batches", "N", "split each batch into N micro-batches whose gradients are summed in order (less memory, same update)", "1"),
             new("distributed", null, "data-parallel training over the ranks of an Open MPI job (start with: mpirun -np N normsharp train --distributed ...)"),
             new("reduction", "ORDER", "with --distributed: how gradients are summed over ranks (rank-order: bit-identical to one process with as many micro-batches)", "native") { Choices = Spelling.Names<ReductionOrder>() },
@@ -168,9 +169,12 @@ internal static class TrainCommand
         };
     }
 
+    /// <summary>Options that may come with --config: where the run goes and how it is spread, not what it computes.</summary>
+    private static readonly string[] AllowedWithConfig = ["config", "out", "json", "threads", "micro-batches", "distributed", "reduction"];
+
     private static RecipeRun Start(ParsedArguments a, Action<string> log, DataParallel? dp)
     {
-        var config = ReadConfig(a);
+        var config = a.String("config") is { } file ? ConfigFile(a, file) : ReadConfig(a);
         ModelFactory.Validate(config);
         string dir = a.RequiredString("out");
         if (dir.Trim().Length == 0) throw new UsageException("--out needs a folder path, got an empty one");
@@ -206,6 +210,29 @@ internal static class TrainCommand
     }
 
     private static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);
+
+    private static TrainingConfig ConfigFile(ParsedArguments a, string file)
+    {
+        var extra = TrainOptions().Where(o => a.Has(o) && !AllowedWithConfig.Contains(o)).ToList();
+        if (extra.Count > 0)
+            throw new UsageException($"--config {file} gives every setting, so {string.Join(", ", extra.Select(o => "--" + o))} cannot be given with it");
+        if (!File.Exists(file)) throw new UsageException($"--config {file} does not exist");
+        TrainingConfig? config;
+        try
+        {
+            config = System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(file));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new UsageException($"--config {file} is not a valid configuration: {e.Message}");
+        }
+        if (config is null) throw new UsageException($"--config {file} holds no configuration");
+        return config with
+        {
+            Threads = a.Has("threads") ? a.Int("threads", 1, 1024) : config.Threads,
+            MicroBatches = a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : config.MicroBatches,
+        };
+    }
 
     private static string DataFolder(string path)
     {

@@ -106,8 +106,10 @@ public sealed class RecipeRun : IDisposable
                 _trainer.MicroBatches = config.MicroBatches;
                 _trainer.Splitter = LabeledBatchSplitter.Instance;
             }
-            if (dataParallel is not null)
-                _trainer.DataParallel = new DataParallel(dataParallel.Communicator)
+            // Every collective of a data-parallel run (gradients, SyncBatchNorm statistics) is counted for the metrics log.
+            var meter = dataParallel is null ? null : new MeteredCommunicator(dataParallel.Communicator);
+            if (dataParallel is not null && meter is not null)
+                _trainer.DataParallel = new DataParallel(meter)
                 {
                     Order = dataParallel.Order,
                     BucketBytes = dataParallel.BucketBytes,
@@ -123,7 +125,9 @@ public sealed class RecipeRun : IDisposable
                 if (hidden is not null) _trainer.Add(hidden);
                 var weights = config.WeightMetricsEvery > 0 ? new WeightUpdateMetrics(Model, config.WeightMetricsEvery) : null;
                 if (weights is not null) _trainer.Add(weights);
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights }.OfType<IStepMetrics>()]);
+                var communication = meter is null ? null : new CommunicationMetrics(meter);
+                if (communication is not null) _trainer.Add(communication);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights, communication }.OfType<IStepMetrics>()]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });

@@ -137,4 +137,29 @@ public class DataParallelTrainingTests : IDisposable
         Ok(Single(["train", "--resume", killed, "--micro-batches", "2", "--threads", "1"]));
         Assert.Equal(Model("straight"), Model("killed"));
     }
+
+    [Fact]
+    public void ClaimKRunsItsRanksThroughMpirunAndReportsTheCommunication()
+    {
+        var profile = NormSharp.Experiments.ExperimentProfile.Quick with { Name = "tiny", TrainImages = 120 };
+        string outDir = Path.Combine(_dir.Path, "reproduction");
+        var split = NormSharp.Data.IdxDatasetFolder.Load(_data, "synthetic");
+        var runner = new NormSharp.Experiments.ExperimentRunner(outDir, _ => split)
+        {
+            DistributedLauncher = (config, ranks, runDir) =>
+            {
+                var r = MpiJob.Run(ranks, "NormSharp.Cli.dll", ["train", "--config", config, "--distributed", "--out", runDir]);
+                return (r.ExitCode, r.Error);
+            },
+        };
+        var claims = NormSharp.Experiments.ReproductionSuite.Run(new NormSharp.Experiments.SuiteContext(profile, "fashion-mnist", 2, runner, _data), ["K"]);
+        var k = Assert.Single(claims);
+        Assert.Equal("K", k.Id);
+        Assert.Null(k.MissingEvidence);
+        Assert.Equal(3, k.Findings.Count);
+        Assert.Equal(5 * 2, runner.Results.Count);
+        Assert.All(runner.Results, r => Assert.Null(r.Failure));
+        Assert.True(k.Evidence["comm_bytes_per_step.SyncBN_2x4"] > k.Evidence["comm_bytes_per_step.LN_2x4"], "SyncBatchNorm sends its statistics too");
+        Assert.True(k.Evidence["comm_ms_per_step.LN_2x4"] > 0);
+    }
 }

@@ -137,7 +137,8 @@ public class ReproductionEndToEndTests
         string outDir = Path.Combine(dir.Path, "out");
         var runner = new ExperimentRunner(outDir, _ => split);
         var claims = ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 3, runner));
-        Assert.Equal(ReproductionSuite.ClaimIds, claims.Select(c => c.Id));
+        // Without Open MPI's launcher the data-parallel claim is left out.
+        Assert.Equal(ReproductionSuite.ClaimIds.Except(ReproductionSuite.DistributedClaimIds), claims.Select(c => c.Id));
         Assert.All(claims, c => Assert.NotEmpty(c.Evidence));
         Assert.Equal(Verdict.Supported, claims.Single(c => c.Id == "G").Verdict);
         ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" });
