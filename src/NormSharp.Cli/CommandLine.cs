@@ -36,6 +36,7 @@ internal static class CommandLine
         [
             ReproduceCommand.Spec,
             TrainCommand.Spec,
+            GenerateCommand.Spec,
             BenchCommand.Spec,
             InspectCommand.Spec,
             ExportCommand.Spec,

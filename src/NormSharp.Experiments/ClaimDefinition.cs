@@ -10,8 +10,22 @@ namespace NormSharp.Experiments;
 /// <param name="Source">Whose claim it is.</param>
 /// <param name="Summary">The claim in a few words, for <c>--help</c> and the report's list of claims not run.</param>
 /// <param name="Run">Runs the claim's experiments in a suite context and judges them.</param>
+/// <param name="Input">What it trains on: the image dataset, the text corpus, or nothing (a host loads only what the claims it runs need).</param>
 /// <param name="Distributed">
 /// Whether it trains data-parallel runs over several processes (Open MPI): left out when the runner has no
 /// <see cref="ExperimentRunner.DistributedLauncher"/>.
 /// </param>
-public sealed record ClaimDefinition(string Id, ClaimSource Source, string Summary, Func<SuiteContext, ClaimResult> Run, bool Distributed = false);
+public sealed record ClaimDefinition(string Id, ClaimSource Source, string Summary, Func<SuiteContext, ClaimResult> Run, ClaimInput Input = ClaimInput.Images, bool Distributed = false);
+
+/// <summary>What a claim's runs train on.</summary>
+public enum ClaimInput
+{
+    /// <summary>The suite's image dataset (mnist-digits or Fashion-MNIST).</summary>
+    Images,
+
+    /// <summary>The language-model profile's text corpus.</summary>
+    Text,
+
+    /// <summary>Nothing: the claim measures without training (G).</summary>
+    None,
+}

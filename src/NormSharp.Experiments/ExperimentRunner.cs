@@ -51,7 +51,7 @@ public sealed class ExperimentRunner
         {
             var c = r.Config;
             var s = r.Summary;
-            lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Rnn ? Spelling.Of(c.Task) : "classify", c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model == ModelKind.Mlp ? Spelling.Of(c.Norm) : "",
+            lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Mlp ? "classify" : Spelling.Of(c.Task), c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model != ModelKind.Rnn ? Spelling.Of(c.Norm) : "",
                 string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy), F(s.SamplesPerSecond),
                 s.Diverged ? "true" : "false", r.Outcome, Quote(r.Failure ?? s.StopReason), $"runs/{r.Id}/metrics.csv"));
         }
@@ -161,6 +161,83 @@ public sealed class ExperimentRunner
             return RunManifest.Read(dir) is { } m ? JsonSerializer.Serialize(m.Config with { Threads = 1 }) : null;
         }
         catch (NormSharp.Errors.CorruptFileException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads a text corpus by name (set by the host; language-model runs need it).</summary>
+    public Func<string, NormSharp.Data.Text.TextCorpus>? LoadText { get; init; }
+
+    private readonly Dictionary<string, NormSharp.Data.Text.TextCorpus> _corpora = new();
+
+    /// <summary>
+    /// Runs (or reads back, or resumes) the language-model run <paramref name="config"/> as <paramref name="id"/>, on the
+    /// corpus its <see cref="TrainingConfig.Dataset"/> names; like <see cref="Run"/>, a failure is recorded in the
+    /// result, not thrown (except cancellation).
+    /// </summary>
+    public LanguageModelRun RunLanguageModel(string id, TrainingConfig config)
+    {
+        _cancel.ThrowIfCancellationRequested();
+        string dir = RunDirectory(id);
+        string metrics = Path.Combine(dir, "metrics.csv");
+        LanguageModelRun result;
+        try
+        {
+            bool sameRun = IsSameRun(dir, config);
+            if (sameRun && TryReadLanguageModelSummary(Path.Combine(dir, CharLmRun.SummaryFile)) is { Status: RunSummary.Finished or RunSummary.DivergedStatus } done)
+            {
+                Reused++;
+                result = LanguageModelRun.Load(id, config, done, metrics);
+                _results.Add(result.Curves);
+                return result;
+            }
+            var corpus = Corpus(config.Dataset);
+            CharLmRun run;
+            if (sameRun && CheckpointManager.List(dir).Count > 0)
+            {
+                Log?.Invoke($"{id}: resuming");
+                run = CharLmRun.Resume(dir, corpus, log: s => Log?.Invoke($"{id}: {s}"));
+            }
+            else
+            {
+                if (!sameRun && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                run = new CharLmRun(config, corpus, dir);
+            }
+            Log?.Invoke($"{id}: training");
+            var summary = run.Run(_cancel);
+            Trained++;
+            if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            result = LanguageModelRun.Load(id, config, summary, metrics);
+            Log?.Invoke(result.Curves.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, validation {summary.ValidationBitsPerCharacter:F3} bits per character{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !_cancel.IsCancellationRequested)
+        {
+            Trained++;
+            result = LanguageModelRun.Failed(id, config, $"{e.GetType().Name}: {e.Message}", metrics);
+            Log?.Invoke($"{id}: FAILED, {result.Curves.Failure}");
+        }
+        _results.Add(result.Curves);
+        return result;
+    }
+
+    private NormSharp.Data.Text.TextCorpus Corpus(string name)
+    {
+        if (!_corpora.TryGetValue(name, out var corpus))
+        {
+            var load = LoadText ?? throw new InvalidOperationException("ExperimentRunner: LoadText is not set, so language-model runs have no text.");
+            _corpora[name] = corpus = load(name);
+        }
+        return corpus;
+    }
+
+    private static LanguageModelSummary? TryReadLanguageModelSummary(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? LanguageModelSummary.Read(path) : null;
+        }
+        catch (Exception e) when (e is JsonException or NormSharp.Errors.CorruptFileException)
         {
             return null;
         }

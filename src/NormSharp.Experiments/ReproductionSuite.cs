@@ -9,7 +9,8 @@ namespace NormSharp.Experiments;
 public static class ReproductionSuite
 {
     /// <summary>
-    /// Every claim, in report order: the paper's, then the article's broader ones. Adding a claim is a file in
+    /// Every claim, in report order: the paper's on images, the article's broader ones, then the language-modelling
+    /// claims on text (H shares its Pre-LN runs with J) and the data-parallel one. Adding a claim is a file in
     /// <c>Claims/</c> with its <see cref="ClaimDefinition"/> and one line here.
     /// </summary>
     public static IReadOnlyList<ClaimDefinition> Claims { get; } =
@@ -23,6 +24,9 @@ public static class ReproductionSuite
         LearningRateClaim.Definition,
         GradientFlowClaim.Definition,
         SmoothLossClaim.Definition,
+        WarmupClaim.Definition,
+        RecurrentLanguageClaim.Definition,
+        RmsNormClaim.Definition,
         DataParallelClaim.Definition,
     ];
 
@@ -58,6 +62,9 @@ public static class ReproductionSuite
         }
         return results;
     }
+
+    /// <summary>Whether any of the claims <paramref name="ids"/> trains on <paramref name="input"/> (a host loads only the data the claims it runs need).</summary>
+    public static bool Needs(IEnumerable<string> ids, ClaimInput input) => ids.Any(id => Find(id)?.Input == input);
 
     /// <summary>The ids a run of <paramref name="profile"/> with <paramref name="only"/> covers.</summary>
     public static IReadOnlyList<string> Selected(ExperimentProfile profile, IReadOnlyCollection<string>? only) =>

@@ -9,6 +9,9 @@ namespace NormSharp.Experiments;
 /// </summary>
 public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int? Seeds, ExperimentRunner Runner, string? DataDir = null)
 {
+    /// <summary>Threads every run of the suite uses: read once, when the suite starts (a run sets the process-wide count to its own).</summary>
+    public int Threads { get; init; } = NormSharp.Threading.ParallelFor.MaxThreads;
+
     /// <summary>How many seeds claim <paramref name="claim"/> runs.</summary>
     public int SeedCount(string claim) => Seeds ?? Profile.SeedsFor(claim);
 
@@ -49,7 +52,7 @@ public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int
         LearningRate = 1e-3,
         Seed = seed,
         TrainLimit = Profile.TrainImages,
-        Threads = NormSharp.Threading.ParallelFor.MaxThreads,
+        Threads = Threads,
     };
 
     /// <summary>Seeds for a setup text: "1–5", or a list when they are not consecutive.</summary>

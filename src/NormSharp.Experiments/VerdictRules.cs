@@ -119,6 +119,67 @@ public static class VerdictRules
     public const double InvarianceTolerance = 1e-4;
 
     /// <summary>
+    /// H: a quarter of a bit per character, about 7% of the 3.3–3.8 bits these small models reach on fortunes and
+    /// several times the spread between seeds of one arm: "ends far worse" in the claim's words. The same margin
+    /// judges the rescue by warm-up.
+    /// </summary>
+    public const double WarmupFailureBits = 0.25;
+
+    /// <summary>
+    /// I: LN-LSTM's mean validation bits per character over the run must be at least 0.05 bits below the LSTM's
+    /// (about 1.5% of the level): the smallest gain counted as learning faster at a matched budget.
+    /// </summary>
+    public const double LanguageModelGainBits = 0.05;
+
+    /// <summary>
+    /// J, quality: RMSNorm's validation bits per character within ±0.1 of LayerNorm's (about 3% of the level, twice
+    /// the spread between seeds): "comparable" in Zhang &amp; Sennrich's sense.
+    /// </summary>
+    public const double RmsQualityBand = 0.1;
+
+    /// <summary>J, speed: RMSNorm's training step must take at most 0.93× LayerNorm's, the smallest saving (7%) Zhang &amp; Sennrich report.</summary>
+    public const double RmsSpeedRatio = 0.93;
+
+    /// <summary>
+    /// H, from the per-seed final validation bits per character of Pre-LN, Post-LN and warmed-up Post-LN, and the
+    /// per-seed ratio of the last block's to the first block's feed-forward gradient norm at the first step: Post-LN
+    /// minus Pre-LN ≥ <see cref="WarmupFailureBits"/> and Post-LN minus warmed-up Post-LN ≥ it, both judged;
+    /// warmed-up Post-LN against Pre-LN and the gradient ratio Post-LN / Pre-LN reported.
+    /// </summary>
+    public static IReadOnlyList<Finding> WarmupRescuesPostLn(IReadOnlyList<ulong> seeds, IReadOnlyList<double> preBits, IReadOnlyList<double> postBits,
+        IReadOnlyList<double> warmBits, IReadOnlyList<double> preGradientRatio, IReadOnlyList<double> postGradientRatio) =>
+    [
+        Finding.Judge("validation bpc, Post-LN without warm-up − Pre-LN", PairedComparison.Of(EffectScale.Difference, "Post-LN", "Pre-LN", seeds, postBits, preBits), Threshold.AtLeast(WarmupFailureBits)),
+        Finding.Judge("validation bpc, Post-LN without − with warm-up", PairedComparison.Of(EffectScale.Difference, "Post-LN", "Post-LN + warm-up", seeds, postBits, warmBits), Threshold.AtLeast(WarmupFailureBits)),
+        Finding.Report("validation bpc, Post-LN with warm-up − Pre-LN", PairedComparison.Of(EffectScale.Difference, "Post-LN + warm-up", "Pre-LN", seeds, warmBits, preBits), Threshold.Within(WarmupFailureBits)),
+        Finding.Report("last/first block gradient norm at init, Post-LN / Pre-LN", PairedComparison.Of(EffectScale.Ratio, "Post-LN", "Pre-LN", seeds, postGradientRatio, preGradientRatio), Threshold.AtLeast(1.0, "×")),
+    ];
+
+    /// <summary>
+    /// I, from the per-seed mean validation bits per character over the run: LN-LSTM − LSTM ≤ −<see cref="LanguageModelGainBits"/>,
+    /// judged; the final scores' difference reported.
+    /// </summary>
+    public static IReadOnlyList<Finding> LnLstmLanguageModel(IReadOnlyList<ulong> seeds, IReadOnlyList<double> lnMeanBits, IReadOnlyList<double> lstmMeanBits,
+        IReadOnlyList<double> lnFinalBits, IReadOnlyList<double> lstmFinalBits) =>
+    [
+        Finding.Judge("mean validation bpc over the run, LN-LSTM − LSTM", PairedComparison.Of(EffectScale.Difference, "LN-LSTM", "LSTM", seeds, lnMeanBits, lstmMeanBits), Threshold.AtMost(-LanguageModelGainBits)),
+        Finding.Report("final validation bpc, LN-LSTM − LSTM", PairedComparison.Of(EffectScale.Difference, "LN-LSTM", "LSTM", seeds, lnFinalBits, lstmFinalBits), Threshold.AtMost(-LanguageModelGainBits)),
+    ];
+
+    /// <summary>
+    /// J, from per-seed validation bits per character, training-step times and normalization-kernel times: RMSNorm −
+    /// LayerNorm bits within ±<see cref="RmsQualityBand"/> and RMSNorm / LayerNorm step time ≤ <see cref="RmsSpeedRatio"/>,
+    /// both judged; the kernels' time ratio reported.
+    /// </summary>
+    public static IReadOnlyList<Finding> RmsNormVsLayerNorm(IReadOnlyList<ulong> seeds, IReadOnlyList<double> rmsBits, IReadOnlyList<double> layerBits,
+        IReadOnlyList<double> rmsStep, IReadOnlyList<double> layerStep, IReadOnlyList<double> rmsKernel, IReadOnlyList<double> layerKernel) =>
+    [
+        Finding.Judge("validation bpc, RMSNorm − LayerNorm", PairedComparison.Of(EffectScale.Difference, "RMSNorm", "LayerNorm", seeds, rmsBits, layerBits), Threshold.Within(RmsQualityBand)),
+        Finding.Judge("training-step time, RMSNorm / LayerNorm", PairedComparison.Of(EffectScale.Ratio, "RMSNorm", "LayerNorm", seeds, rmsStep, layerStep), Threshold.AtMost(RmsSpeedRatio, "×")),
+        Finding.Report("normalization forward + backward time, RMSNorm / LayerNorm", PairedComparison.Of(EffectScale.Ratio, "RMSNorm", "LayerNorm", seeds, rmsKernel, layerKernel), Threshold.AtMost(RmsSpeedRatio, "×")),
+    ];
+
+    /// <summary>
     /// The verdict of several findings: not supported when any judged finding is not supported, supported when
     /// every judged finding is supported, inconclusive otherwise (also when none is judged).
     /// </summary>

@@ -55,6 +55,11 @@ internal static class InputSignature
                 return r.BatchFirst
                     ? new Inferred([null, null, input], ["batch", "time", "features"])
                     : new Inferred([null, null, input], ["time", "batch", "features"]);
+            case NormSharp.Layers.Transformer.TransformerEncoderLayer t: return Infer(t.SelfAttn);
+            case NormSharp.Layers.Transformer.MultiheadAttention a:
+                return a.BatchFirst
+                    ? new Inferred([null, null, a.EmbedDim], ["batch", "time", "features"])
+                    : new Inferred([null, null, a.EmbedDim], ["time", "batch", "features"]);
             default: return null;
         }
     }

@@ -37,6 +37,7 @@ internal static class BenchCommand
             },
             BenchTrain.Spec(JsonOption, ThreadsOption, SecondsOption),
             BenchRnn.Spec(JsonOption, ThreadsOption, SecondsOption),
+            BenchTransformer.Spec(JsonOption, ThreadsOption, SecondsOption),
             BenchDistributed.Spec(JsonOption),
         ],
     };

@@ -51,6 +51,8 @@ internal static class ExportCommand
     private static Module BuildModel(TrainingConfig config)
     {
         var rng = new Rng(config.Seed);
+        if (ModelFactory.IsLanguageModel(config))
+            throw new UsageException("a char-lm run's language model (token ids in, characters out) has no ONNX form yet; its Transformer blocks export one by one through the library (OnnxExport of a TransformerEncoderLayer)");
         if (ModelFactory.IsSynthetic(config))
             throw new UsageException($"the {Spelling.Of(config.Task)} task's model (a recurrent layer with a read-out of its own) has no ONNX form; MLPs and sequence classifiers of images export");
         // The named datasets are 28×28 images of 10 classes; a folder of IDX files says its own size.

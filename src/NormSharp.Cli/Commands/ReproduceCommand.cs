@@ -13,12 +13,14 @@ internal static class ReproduceCommand
     public static CommandSpec Spec { get; } = new()
     {
         Name = "reproduce",
-        Summary = "test the paper's claims on real data and write a report with computed verdicts",
-        Details = "Claims (the paper's): " + string.Join("; ", ReproductionSuite.Claims.Where(c => c.Source == ClaimSource.Paper).Select(c => $"{c.Id} {c.Summary}")) + ".\n" +
-                  "Claims (the article's broader ones): " + string.Join("; ", ReproductionSuite.Claims.Where(c => c.Source != ClaimSource.Paper).Select(c => $"{c.Id} {c.Summary}")) + ".\n" +
+        Summary = "test the paper's claims and later papers' claims about layer normalization on real data and write a report with computed verdicts",
+        Details = "Claims (the paper's): " + Describe(ClaimSource.Paper) + ".\n" +
+                  "Claims (the article's broader ones): " + Describe(ClaimSource.Article) + ".\n" +
+                  "Claims (later papers'): " + Describe(ClaimSource.FollowUp) + ".\n" +
+                  $"H, I and J train character-level language models on the {ExperimentProfile.Quick.LanguageModel.Corpus} text; K runs only where Open MPI is installed.\n" +
                   $"--quick (default) runs the paper's core comparisons ({string.Join(", ", ExperimentProfile.Quick.DefaultClaims)}) at reduced size in a few minutes on two\n" +
-                  $"cores; --full runs every claim ({string.Join(", ", ExperimentProfile.Full.DefaultClaims)}) with the paper's 784-1000-1000-10 network, within two hours\n" +
-                  "per dataset on two cores; --only runs the named claims at the chosen profile's sizes. Each verdict compares the\n" +
+                  $"cores; --full runs every claim ({string.Join(", ", ExperimentProfile.Full.DefaultClaims)}) with the paper's 784-1000-1000-10 network;\n" +
+                  "--only runs the named claims at the chosen profile's sizes. Each verdict compares the\n" +
                   "arms seed by seed with a 95% t interval against a threshold fixed in the code. Finished runs are kept under\n" +
                   "DIR/runs, so an interrupted reproduction resumes where it stopped. Writes DIR/report.md, DIR/report.html,\n" +
                   "DIR/results.json, DIR/figures/*.png|svg, DIR/runs.csv (one line per run) and every run's metrics.csv.\n" +
@@ -60,11 +62,14 @@ internal static class ReproduceCommand
         if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; a reproduction needs a folder");
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {s}");
-        // Load (or fetch) the data up front so a missing dataset fails before any work.
-        var data = DatasetCatalog.Load(dataset, dataDir, log);
+        var selected = ReproductionSuite.Selected(profile, only);
+        // Load (or fetch) the data up front so a missing dataset fails before any work; each kind only when a claim needs it.
+        var data = ReproductionSuite.Needs(selected, ClaimInput.Images) ? DatasetCatalog.Load(dataset, dataDir, log) : null;
+        var text = ReproductionSuite.Needs(selected, ClaimInput.Text) ? TextDatasetCatalog.Load(profile.LanguageModel.Corpus) : null;
         using var folder = NormSharp.Training.RunFolderLock.Acquire(dir);
-        var runner = new ExperimentRunner(dir, _ => data, interrupt.Token)
+        var runner = new ExperimentRunner(dir, name => data ?? throw new InvalidOperationException($"the image dataset {name} was not loaded"), interrupt.Token)
         {
+            LoadText = name => text ?? TextDatasetCatalog.Load(name),
             // Data-parallel claims start this tool on several ranks; without Open MPI they are left out.
             DistributedLauncher = Distributed.MpiLauncher.IsAvailable
                 ? (config, ranks, outDir) => Distributed.MpiLauncher.Run(ranks, ["train", "--config", config, "--distributed", "--out", outDir], TimeSpan.FromHours(1))
@@ -87,13 +92,16 @@ internal static class ReproduceCommand
         }
         var elapsed = DateTime.UtcNow - started;
         var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
-        var selected = ReproductionSuite.Selected(profile, only);
         var env = new Dictionary<string, string>
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
             ["profile"] = profile.Name,
             ["claims run"] = string.Join(", ", selected),
-            ["dataset"] = $"{dataset} ({data.Train.Count:N0} training images, {data.Test.Count:N0} test images)",
+            ["dataset"] = string.Join(", ", new[]
+            {
+                data is null ? null : $"{dataset} ({data.Train.Count:N0} training images, {data.Test.Count:N0} test images)",
+                text is null ? null : $"{profile.LanguageModel.Corpus} (text)",
+            }.OfType<string>()) is { Length: > 0 } sets ? sets : "none (G trains nothing)",
             ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(selected) is { Length: > 0 } d ? d : "none (G is deterministic)"),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
@@ -118,6 +126,9 @@ internal static class ReproduceCommand
         ctx.Out.WriteLine($"report: {Path.Combine(dir, "report.html")} (and report.md, results.json)");
         return CommandLine.Ok;
     }
+
+    private static string Describe(ClaimSource source) =>
+        string.Join("; ", ReproductionSuite.Claims.Where(c => c.Source == source).Select(c => $"{c.Id} {c.Summary}"));
 
     private static string CpuName()
     {

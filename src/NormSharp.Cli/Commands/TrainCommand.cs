@@ -18,7 +18,7 @@ internal static class TrainCommand
     public static CommandSpec Spec { get; } = new()
     {
         Name = "train",
-        Summary = "train a (layer-normalized) network on real images and report test accuracy",
+        Summary = "train a (layer-normalized) network on real images, or a character language model on real text",
         Details = "Writes DIR/run.json (identity and settings), DIR/metrics.csv (every step and epoch: loss, accuracy,\n" +
                   "learning rate, global and per-layer gradient norms, step time), DIR/checkpoint-STEP.safetensors (every\n" +
                   "--checkpoint-every steps and at each epoch's end; the last 3 and the last good one are kept),\n" +
@@ -32,23 +32,35 @@ internal static class TrainCommand
                   "exits at once.\n" +
                   "Exit codes: 0 finished; 1 diverged (a non-finite or exploding loss) or a failure at run time (a full\n" +
                   "disk, the folder in use by another process); 2 a usage or input error; 130 interrupted by SIGINT;\n" +
-                  "143 interrupted by SIGTERM.",
+                  "143 interrupted by SIGTERM.\n" +
+                  "--task char-lm trains a character-level language model (--model transformer or rnn) on --dataset fortunes\n" +
+                  "or any UTF-8 --data-file, reporting validation bits per character; DIR also gets vocabulary.json, and\n" +
+                  "'normsharp generate DIR' samples text from it.",
         Options =
         [
-            new("dataset", "NAME", "the dataset", "mnist-digits") { Choices = DatasetCatalog.Names },
+            new("dataset", "NAME", "the dataset (default: mnist-digits; fortunes for char-lm)") { Choices = [.. DatasetCatalog.Names, .. TextDatasetCatalog.Names] },
+            new("data-file", "FILE", "char-lm: learn this UTF-8 text file (entries split at blank lines) instead of --dataset"),
             new("data-dir", "DIR", "a folder with the four IDX files (train/t10k images/labels, plain or .gz)"),
             new("model", "KIND", "the model", "mlp") { Choices = Spelling.Names<ModelKind>() },
             new("cell", "KIND", "recurrent cell for --model rnn", "ln-lstm") { Choices = Spelling.Names<CellKind>() },
-            new("task", "NAME", "what --model rnn learns: MNIST read as sequences, or a generated task", "seq-mnist-rows") { Choices = Spelling.Names<SequenceTask>() },
-            new("layers", "N", "stacked recurrent layers", "1"),
+            new("task", "NAME", "what --model rnn learns: MNIST read as sequences, a generated task, or char-lm (language modelling)", "seq-mnist-rows") { Choices = Spelling.Names<SequenceTask>() },
+            new("layers", "N", "stacked recurrent layers, or Transformer blocks (default: 1 for rnn, 4 for transformer)"),
             new("sequence-length", "T", "adding: sequence length; copy: the delay before recall", "100"),
             new("bptt", "K", "truncated backpropagation through the last K time steps (0: all; combine with --clip-norm)", "0"),
             new("hidden", "W1,W2,..", "hidden layer widths (mlp), or the hidden size (rnn; default 128)", "1000,1000"),
             new("norm", "KIND", "normalization of the hidden layers", "layer") { Choices = Spelling.Names<NormKind>() },
-            new("activation", "F", "hidden nonlinearity", "relu") { Choices = Spelling.Names<F.Activation>() },
+            new("activation", "F", "hidden nonlinearity (default: relu; gelu for transformer)") { Choices = Spelling.Names<F.Activation>() },
+            new("context", "T", "char-lm: characters per training window (the Transformer's positions)", "128"),
+            new("d-model", "D", "char-lm: Transformer width, or the rnn's character-vector width", "128"),
+            new("heads", "H", "transformer: attention heads (must divide --d-model)", "4"),
+            new("feed-forward", "F", "transformer: feed-forward width (0: 4 x --d-model)", "0"),
+            new("norm-position", "WHERE", "transformer: pre (x + f(norm(x)), final norm) or post (norm(x + f(x)))", "pre") { Choices = Spelling.Names<NormPosition>() },
+            new("dropout", "P", "transformer: dropout rate", "0"),
+            new("steps", "N", "train for N steps in all instead of --epochs", "0"),
+            new("eval-windows", "N", "char-lm: validation windows scored at each --eval-every (0: all; the final score uses all)", "256"),
             new("batch-size", "N", "samples per step", "128"),
             new("epochs", "E", "passes over the training set", "5"),
-            new("optimizer", "NAME", "the optimizer", "adam") { Choices = Spelling.Names<OptimizerKind>() },
+            new("optimizer", "NAME", "the optimizer (default: adam; adamw for char-lm)") { Choices = Spelling.Names<OptimizerKind>() },
             new("lr", "X", "learning rate", "0.001"),
             new("momentum", "M", "SGD momentum", "0.9"),
             new("weight-decay", "W", "weight decay (decoupled for adamw)", "0"),
@@ -77,26 +89,63 @@ internal static class TrainCommand
             "normsharp train --dataset fashion-mnist --norm batch --batch-size 4 --epochs 1 --out runs/bn4",
             "normsharp train --model rnn --cell ln-lstm --task seq-mnist-rows --epochs 10 --out runs/lnlstm",
             "normsharp train --model rnn --cell lstm --task adding --sequence-length 100 --epochs 5 --out runs/adding",
+            "normsharp train --task char-lm --dataset fortunes --model transformer --layers 4 --d-model 128 --heads 4 --context 128 --norm-position pre --norm layer --steps 2000 --out runs/lm",
+            "normsharp train --task char-lm --model rnn --cell ln-lstm --hidden 256 --data-file book.txt --steps 2000 --out runs/lnlstm-lm",
             "normsharp train --resume runs/ln",
         ],
     };
 
-    private static TrainingConfig ReadConfig(ParsedArguments a) => new()
+    internal static TrainingConfig ReadConfig(ParsedArguments a)
     {
-        Dataset = a.Choice("dataset", [.. DatasetCatalog.Names]),
+        var model = a.Enum<ModelKind>("model");
+        // --model transformer implies the only task it has.
+        var task = model == ModelKind.Transformer && !a.Has("task") ? SequenceTask.CharLm : a.Enum<SequenceTask>("task");
+        bool languageModel = task == SequenceTask.CharLm || model == ModelKind.Transformer;
+        var dataFile = a.String("data-file");
+        string dataset;
+        if (languageModel)
+        {
+            if (dataFile is not null && a.Has("dataset"))
+                throw new UsageException("give either --dataset or --data-file, not both");
+            dataset = dataFile is not null ? Path.GetFileName(dataFile) : a.Has("dataset") ? a.RequiredString("dataset") : TextDatasetCatalog.Names[0];
+            if (dataFile is null && !TextDatasetCatalog.Contains(dataset))
+                throw new UsageException($"--task char-lm learns text: --dataset must be one of {string.Join("|", TextDatasetCatalog.Names)}, or give --data-file FILE (got '{dataset}')");
+        }
+        else
+        {
+            if (dataFile is not null) throw new UsageException("--data-file is for --task char-lm; image datasets are read with --dataset and --data-dir");
+            dataset = a.Has("dataset") ? a.RequiredString("dataset") : DatasetCatalog.Names[0];
+            if (Array.IndexOf(DatasetCatalog.Names, dataset) < 0)
+                throw new UsageException($"--dataset {dataset} is a text corpus; train on it with --task char-lm");
+        }
+        return ReadConfig(a, model, task, dataset, dataFile is null ? null : Path.GetFullPath(dataFile), languageModel);
+    }
+
+    private static TrainingConfig ReadConfig(ParsedArguments a, ModelKind model, SequenceTask task, string dataset, string? dataFile, bool languageModel) => new()
+    {
+        Dataset = dataset,
+        DataFile = dataFile,
         DataDir = a.String("data-dir") is { } d ? DataFolder(d) : null,
-        Model = a.Enum<ModelKind>("model"),
+        Model = model,
         Cell = a.Enum<CellKind>("cell"),
-        Task = a.Enum<SequenceTask>("task"),
-        Layers = a.Int("layers", 1, 64),
+        Task = task,
+        Layers = a.Has("layers") ? a.Int("layers", 1, 256) : model == ModelKind.Transformer ? 4 : 1,
+        Context = a.Int("context", 0, 1 << 20),
+        DModel = a.Int("d-model", 1, 1 << 16),
+        Heads = a.Int("heads", 1, 1 << 16),
+        FeedForward = a.Int("feed-forward", 0, 1 << 20),
+        NormPosition = a.Enum<NormPosition>("norm-position"),
+        Dropout = a.Double("dropout"),
+        Steps = a.Long("steps", 0),
+        EvalWindows = a.Int("eval-windows", 0),
         Bptt = a.Int("bptt", 0),
         SequenceLength = a.Int("sequence-length", 2, 100_000),
         Hidden = a.Has("hidden") || a.String("model") != "rnn" ? a.IntList("hidden") : [128],
         Norm = a.Enum<NormKind>("norm"),
-        Activation = a.Enum<F.Activation>("activation"),
+        Activation = a.Has("activation") ? a.Enum<F.Activation>("activation") : model == ModelKind.Transformer ? F.Activation.Gelu : F.Activation.Relu,
         BatchSize = a.Int("batch-size", 1, 1 << 20),
         Epochs = a.Int("epochs", 1, 100_000),
-        Optimizer = a.Enum<OptimizerKind>("optimizer"),
+        Optimizer = a.Has("optimizer") ? a.Enum<OptimizerKind>("optimizer") : languageModel ? OptimizerKind.AdamW : OptimizerKind.Adam,
         LearningRate = a.Double("lr", 0),
         Momentum = a.Double("momentum"),
         WeightDecay = a.Double("weight-decay"),
@@ -114,7 +163,7 @@ internal static class TrainCommand
     };
 
     /// <summary>Options a resumed run may take: the rest are the run's own settings, fixed when it started.</summary>
-    private static readonly string[] AllowedOnResume = ["resume", "data-dir", "json", "threads", "micro-batches", "distributed", "reduction"];
+    internal static readonly string[] AllowedOnResume = ["resume", "data-dir", "json", "threads", "micro-batches", "distributed", "reduction"];
 
     private static int Run(ParsedArguments a, CliContext ctx)
     {
@@ -142,12 +191,14 @@ internal static class TrainCommand
         // Listening from the start: a signal during data loading still ends the run at a checkpoint.
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
+        if (IsLanguageModelRun(a))
+            return dp is null ? TrainLanguageModel.Run(a, ctx, interrupt) : throw new UsageException("--distributed does not train char-lm runs yet; run them in one process");
         string dir = a.String("resume") ?? a.RequiredString("out");
         using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;
         ctx.Error.WriteLine($"{ModelFactory.Describe(trainer.Model)}{(c.Model == ModelKind.Rnn ? $" task={Spelling.Of(c.Task)}" : $" norm={Spelling.Of(c.Norm)}")} batch={c.BatchSize} epochs={c.Epochs} {Spelling.Of(c.Optimizer)} lr={c.LearningRate} seed={c.Seed} threads={c.Threads} -> {dir}");
 
-        var summary = ctx.Interactive ? RunWithProgressBar(trainer, interrupt.Token) : RunWithLogLines(trainer, ctx, interrupt.Token);
+        var summary = RunWithProgress(trainer.TotalSteps, h => trainer.Progress += h, trainer.Run, ctx, interrupt.Token);
         if (a.Flag("json"))
             ctx.Out.WriteLine(summary.ToJson());
         else
@@ -209,7 +260,7 @@ internal static class TrainCommand
         return run;
     }
 
-    private static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);
+    internal static IEnumerable<string> TrainOptions() => Spec.Options.Select(o => o.Name);
 
     private static TrainingConfig ConfigFile(ParsedArguments a, string file)
     {
@@ -254,36 +305,45 @@ internal static class TrainCommand
         }
     }
 
-    private static RunSummary RunWithProgressBar(RecipeRun trainer, CancellationToken cancel)
+    /// <summary>Whether the command trains (or resumes) a character language model rather than an image or sequence recipe.</summary>
+    private static bool IsLanguageModelRun(ParsedArguments a)
     {
-        RunSummary? summary = null;
+        if (a.String("resume") is { } dir)
+            return dir.Trim().Length > 0 && !File.Exists(dir) && Directory.Exists(dir) && ModelFactory.IsLanguageModel(RecipeRun.ReadConfig(dir));
+        var model = a.Enum<ModelKind>("model");
+        return model == ModelKind.Transformer || (a.Has("task") && a.Enum<SequenceTask>("task") == SequenceTask.CharLm);
+    }
+
+    /// <summary>Runs <paramref name="run"/> with live progress: a bar when interactive, else a log line every twentieth of the steps and every message.</summary>
+    internal static TSummary RunWithProgress<TSummary>(long totalSteps, Action<Action<TrainingProgress>> subscribe, Func<CancellationToken, TSummary> run, CliContext ctx, CancellationToken cancel)
+    {
+        if (!ctx.Interactive)
+        {
+            long every = Math.Max(1, totalSteps / 20);
+            subscribe(r =>
+            {
+                if (r.Message is not null) ctx.Error.WriteLine(r.Message);
+                else if (r.Step % every == 0) ctx.Error.WriteLine($"step {r.Step}/{totalSteps} ({100.0 * r.Step / Math.Max(1, totalSteps):F0}%) loss {r.SmoothedLoss:F4}");
+            });
+            return run(cancel);
+        }
+        TSummary? summary = default;
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(p =>
             {
-                var task = p.AddTask("training", maxValue: trainer.TotalSteps);
-                trainer.Progress += r =>
+                var task = p.AddTask("training", maxValue: totalSteps);
+                subscribe(r =>
                 {
                     task.Value = r.Step;
                     string acc = r.TestAccuracy is { } t ? $" test acc {t:P1}" : "";
                     task.Description = $"epoch {r.Epoch + 1}/{r.Epochs} loss {r.SmoothedLoss:F4}{acc}";
                     if (r.Message is not null) AnsiConsole.MarkupLine(Markup.Escape(r.Message));
-                };
-                summary = trainer.Run(cancel);
+                });
+                summary = run(cancel);
                 task.Value = task.MaxValue;
             });
         return summary!;
-    }
-
-    private static RunSummary RunWithLogLines(RecipeRun trainer, CliContext ctx, CancellationToken cancel)
-    {
-        long every = Math.Max(1, trainer.TotalSteps / 20);
-        trainer.Progress += r =>
-        {
-            if (r.Message is not null) ctx.Error.WriteLine(r.Message);
-            else if (r.Step % every == 0) ctx.Error.WriteLine($"step {r.Step}/{r.TotalSteps} ({100.0 * r.Step / r.TotalSteps:F0}%) loss {r.SmoothedLoss:F4}");
-        };
-        return trainer.Run(cancel);
     }
 }

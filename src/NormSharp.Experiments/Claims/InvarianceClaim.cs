@@ -25,7 +25,7 @@ public static class InvarianceClaim
     public const double Threshold = VerdictRules.InvarianceTolerance;
 
     /// <summary>The claim's entry in the suite (deterministic: it trains nothing).</summary>
-    public static ClaimDefinition Definition { get; } = new("G", ClaimSource.Paper, "the invariance table (the paper's Table 1)", _ => Run());
+    public static ClaimDefinition Definition { get; } = new("G", ClaimSource.Paper, "the invariance table (the paper's Table 1)", _ => Run(), ClaimInput.None);
 
     /// <summary>Measures every cell over <paramref name="trials"/> random draws and compares with the paper's table.</summary>
     public static ClaimResult Run(int trials = 3)

@@ -38,7 +38,7 @@ public static class RecurrentClaim
             LearningRate = 1e-3,
             TrainLimit = images,
             Seed = s,
-            Threads = NormSharp.Threading.ParallelFor.MaxThreads,
+            Threads = ctx.Threads,
             MatchedRecurrentInit = true,
             EvalEvery = SuiteContext.EvaluateEvery(images, batch, p.RecurrentEvaluationsPerEpoch),
             EvalLimit = p.EvalLimit,

@@ -12,6 +12,9 @@ namespace NormSharp.Experiments.Recipes;
 /// <summary>Builds the task, model, optimizer and schedule a <see cref="TrainingConfig"/> describes, checking every setting.</summary>
 public static class ModelFactory
 {
+    /// <summary>True when the configuration trains a character-level language model (<see cref="CharLmRun"/>).</summary>
+    public static bool IsLanguageModel(TrainingConfig c) => c.Task == SequenceTask.CharLm || c.Model == ModelKind.Transformer;
+
     /// <summary>True when the configuration's task generates its own data (no dataset to load).</summary>
     public static bool IsSynthetic(TrainingConfig c) => c.Model == ModelKind.Rnn && c.Task is SequenceTask.Adding or SequenceTask.Copy;
 
@@ -20,6 +23,7 @@ public static class ModelFactory
     {
         if (c.Model == ModelKind.Rnn && c.Task == SequenceTask.Adding) return new AddingTask(c);
         if (c.Model == ModelKind.Rnn && c.Task == SequenceTask.Copy) return new CopyMemoryTask(c);
+        if (IsLanguageModel(c)) throw new InvalidValueException(nameof(c.Task), "language models train through CharLmRun, not an image task");
         if (data is null) throw new InvalidValueException(nameof(data), $"task {Spelling.Of(c.Task)} needs a dataset");
         var train = c.TrainLimit > 0 ? data.Train.Take(c.TrainLimit) : data.Train;
         return new ImageClassificationTask(c, new DatasetSplit(train, data.Test));
@@ -64,6 +68,24 @@ public static class ModelFactory
         if (c.MicroBatches < 1) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches must be at least 1, got {c.MicroBatches}");
         if (c.MicroBatches > c.BatchSize) throw new InvalidValueException(nameof(c.MicroBatches), $"MicroBatches ({c.MicroBatches}) cannot exceed the batch size ({c.BatchSize})");
         if (c.BatchSize == 1 && c.Model == ModelKind.Mlp && c.Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException(nameof(c.BatchSize), "batch normalization needs at least 2 samples per batch; use layer normalization at batch size 1");
+        if (c.Steps < 0) throw new InvalidValueException(nameof(c.Steps), $"Steps must be >= 0, got {c.Steps}");
+        if (IsLanguageModel(c)) ValidateLanguageModel(c);
+    }
+
+    private static void ValidateLanguageModel(TrainingConfig c)
+    {
+        Defined(c.NormPosition, nameof(c.NormPosition));
+        if (c.Model == ModelKind.Mlp) throw new InvalidValueException(nameof(c.Model), "the char-lm task needs a transformer or an rnn model");
+        if (c.Task != SequenceTask.CharLm) throw new InvalidValueException(nameof(c.Task), $"the transformer model learns the char-lm task, not {Spelling.Of(c.Task)}");
+        if (c.Context < 1) throw new InvalidValueException(nameof(c.Context), $"the context must be at least 1 character, got {c.Context}");
+        if (c.DModel < 1) throw new InvalidValueException(nameof(c.DModel), $"DModel must be positive, got {c.DModel}");
+        if (c.EvalWindows < 0) throw new InvalidValueException(nameof(c.EvalWindows), $"EvalWindows must be >= 0, got {c.EvalWindows}");
+        if (c.Model != ModelKind.Transformer) return;
+        if (c.Heads < 1) throw new InvalidValueException(nameof(c.Heads), $"the number of heads must be positive, got {c.Heads}");
+        if (c.DModel % c.Heads != 0) throw new InvalidValueException(nameof(c.Heads), $"{c.Heads} heads do not divide the model width {c.DModel}");
+        if (c.FeedForward < 0) throw new InvalidValueException(nameof(c.FeedForward), $"FeedForward must be >= 0, got {c.FeedForward}");
+        if (!(c.Dropout >= 0 && c.Dropout < 1)) throw new InvalidValueException(nameof(c.Dropout), $"Dropout must be in [0, 1), got {c.Dropout}");
+        if (c.Norm is NormKind.Batch or NormKind.SyncBatch) throw new InvalidValueException(nameof(c.Norm), "batch normalization is not offered in Transformer blocks (it would mix positions and sequences); use layer, rms or none");
     }
 
     private static void Defined<TEnum>(TEnum value, string name) where TEnum : struct, Enum
@@ -99,6 +121,8 @@ public static class ModelFactory
     {
         Mlp m => m.Describe(),
         SequenceClassifier s => s.Describe(),
+        NormSharp.Layers.Transformer.TransformerLanguageModel t => t.Describe(),
+        RecurrentLanguageModel r => r.Describe(),
         ISequenceModel q => $"rnn-{CellKinds.Name(q.Rnn.Kind)}-{q.Rnn.HiddenSize}x{q.Rnn.Cells.Count}",
         _ => model.GetType().Name,
     };

@@ -9,6 +9,17 @@ public enum ModelKind
     Mlp,
     /// <summary>A recurrent network reading a sequence.</summary>
     Rnn,
+    /// <summary>A decoder-only Transformer (character language modelling).</summary>
+    Transformer,
+}
+
+/// <summary>Where a Transformer block normalizes.</summary>
+public enum NormPosition
+{
+    /// <summary>Pre-LN: x + sublayer(norm(x)), with a final normalization.</summary>
+    Pre,
+    /// <summary>Post-LN: norm(x + sublayer(x)), the original Transformer.</summary>
+    Post,
 }
 
 /// <summary>What a recurrent model learns.</summary>
@@ -24,6 +35,8 @@ public enum SequenceTask
     Adding,
     /// <summary>The copy-memory task (generated).</summary>
     Copy,
+    /// <summary>Character-level language modelling of a text corpus.</summary>
+    CharLm,
 }
 
 /// <summary>The optimizer a recipe uses.</summary>

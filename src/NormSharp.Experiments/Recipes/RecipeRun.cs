@@ -61,7 +61,7 @@ public sealed class RecipeRun : IDisposable
         if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy is not supported in data-parallel runs (use stop or skip)");
         config = Normalize(config);
-        if (folder is not null) CheckFolderPath(folder);
+        if (folder is not null) RunFolder.CheckPath(folder);
         // Only the first rank writes the run's files; the others train without an output folder (and read a resumed run's checkpoint).
         string? outputDirectory = dataParallel is { Rank: not 0 } ? null : folder;
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
@@ -77,8 +77,8 @@ public sealed class RecipeRun : IDisposable
             _lock = RunFolderLock.Acquire(_dir);
             try
             {
-                if (opening == Opening.New) PrepareNewFolder(log);
-                else PrepareResumedFolder(manifest, log);
+                if (opening == Opening.New) RunFolder.PrepareNew(_dir, Identity, _config, log);
+                else RunFolder.PrepareResumed(_dir, manifest, Identity, _config, log);
             }
             catch
             {
@@ -125,8 +125,9 @@ public sealed class RecipeRun : IDisposable
                 if (hidden is not null) _trainer.Add(hidden);
                 var weights = config.WeightMetricsEvery > 0 ? new WeightUpdateMetrics(Model, config.WeightMetricsEvery) : null;
                 if (weights is not null) _trainer.Add(weights);
-                var communication = meter is null ? null : new CommunicationMetrics(meter);
-                if (communication is not null) _trainer.Add(communication);
+                // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
+                var communication = new CommunicationMetrics(meter);
+                _trainer.Add(communication);
                 _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights, communication }.OfType<IStepMetrics>()]);
                 _trainer.Add(_metrics);
             }
@@ -190,7 +191,7 @@ public sealed class RecipeRun : IDisposable
     /// The configuration of the run stored in <paramref name="directory"/> (to load its data before
     /// <see cref="Resume"/>): from its <c>run.json</c>, or else from its newest readable checkpoint.
     /// </summary>
-    public static TrainingConfig ReadConfig(string directory) => (RunManifest.Read(directory) ?? ManifestFromCheckpoints(directory)).Config;
+    public static TrainingConfig ReadConfig(string directory) => RunFolder.ReadManifest(directory).Config;
 
     /// <summary>
     /// Continues the run stored in <paramref name="directory"/> with its own configuration, from its newest intact
@@ -206,7 +207,7 @@ public sealed class RecipeRun : IDisposable
         Action<string>? log = null, string? dataDirectory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        var manifest = RunManifest.Read(directory) ?? ManifestFromCheckpoints(directory);
+        var manifest = RunFolder.ReadManifest(directory);
         var config = manifest.Config with
         {
             DataDir = dataDirectory ?? manifest.Config.DataDir,
@@ -222,92 +223,6 @@ public sealed class RecipeRun : IDisposable
         ModelFactory.Validate(config);
         return config.DataDir is null ? config : config with { DataDir = Path.GetFullPath(config.DataDir) };
     }
-
-    private static RunManifest ManifestFromCheckpoints(string directory)
-    {
-        if (File.Exists(directory)) throw new InvalidValueException(nameof(directory), $"{directory} is a file, not a run folder");
-        var problems = new List<string>();
-        foreach (var c in CheckpointManager.List(directory).Reverse())
-        {
-            try
-            {
-                var cp = Checkpoint.Load(c.Path);
-                var config = ConfigOf(cp, c.Path);
-                return new RunManifest { Identity = cp.Metadata.TryGetValue(NormSharp.Training.Trainer.RunIdentityKey, out var id) ? id : "", Config = config };
-            }
-            catch (CorruptFileException e)
-            {
-                problems.Add(e.Message);
-            }
-        }
-        throw new CorruptFileException(directory, problems.Count == 0
-            ? $"no training run there: no {RunManifest.FileName} and no checkpoint"
-            : $"no readable checkpoint and no {RunManifest.FileName}: {string.Join("; ", problems)}");
-    }
-
-    private static TrainingConfig ConfigOf(Checkpoint cp, string path)
-    {
-        try
-        {
-            return cp.RequireJson<TrainingConfig>("config", path);
-        }
-        catch (JsonException e)
-        {
-            throw new CorruptFileException(path, $"metadata 'config' is not a valid configuration: {e.Message}", e);
-        }
-    }
-
-    private static void CheckFolderPath(string directory)
-    {
-        if (directory.Trim().Length == 0) throw new InvalidValueException(nameof(directory), "the run folder's path is empty");
-        if (File.Exists(directory)) throw new InvalidValueException(nameof(directory), $"{directory} is a file, not a folder; a run needs a folder of its own");
-    }
-
-    /// <summary>
-    /// A new run may start in an empty folder, or in one holding this very run stopped before its first checkpoint
-    /// (started again from scratch); anything else is someone's work and is refused untouched.
-    /// </summary>
-    private void PrepareNewFolder(Action<string>? log)
-    {
-        string dir = _dir!;
-        var checkpoints = CheckpointManager.List(dir);
-        if (checkpoints.Count > 0)
-            throw new RunFolderOccupiedException(dir, $"a training run (its newest checkpoint is of step {checkpoints[^1].Step})", canResume: true);
-        RunManifest? manifest;
-        try
-        {
-            manifest = RunManifest.Read(dir);
-        }
-        catch (CorruptFileException e)
-        {
-            throw new RunFolderOccupiedException(dir, $"an unreadable run manifest ({e.Message})", canResume: false);
-        }
-        if (manifest is not null && manifest.Identity != Identity)
-            throw new RunFolderOccupiedException(dir, "a run of another configuration (or other data) that has made no checkpoint yet", canResume: true);
-        if (manifest is null && RunFiles.Any(f => File.Exists(Path.Combine(dir, f))))
-            throw new RunFolderOccupiedException(dir, $"the files of another run ({string.Join(", ", RunFiles.Where(f => File.Exists(Path.Combine(dir, f))))})", canResume: false);
-        if (manifest is not null) log?.Invoke($"{dir} holds this run, stopped before its first checkpoint: starting it again from step 0");
-        RemoveLeftovers(log);
-        foreach (var stale in new[] { "summary.json", "model.safetensors" }) File.Delete(Path.Combine(dir, stale));
-        new RunManifest { Identity = Identity, Config = _config }.Write(dir);
-    }
-
-    private void PrepareResumedFolder(RunManifest? manifest, Action<string>? log)
-    {
-        string dir = _dir!;
-        if (manifest is not null && manifest.Identity.Length > 0 && manifest.Identity != Identity)
-            throw new InvalidValueException("data", $"{dir} holds run {manifest.Identity[..12]}…, but its configuration with the data given now is {Identity[..12]}… (the data differ from the run's)");
-        RemoveLeftovers(log);
-        if (manifest is null || manifest.Identity != Identity || JsonSerializer.Serialize(manifest.Config) != JsonSerializer.Serialize(_config)) new RunManifest { Identity = Identity, Config = _config }.Write(dir);
-    }
-
-    private void RemoveLeftovers(Action<string>? log)
-    {
-        var removed = AtomicFile.RemoveOrphans(_dir!);
-        if (removed.Count > 0) log?.Invoke($"removed {removed.Count} temporary file{(removed.Count == 1 ? "" : "s")} left by an earlier crash: {string.Join(", ", removed)}");
-    }
-
-    private static readonly string[] RunFiles = ["metrics.csv", "summary.json", "model.safetensors"];
 
     /// <summary>Mean loss and accuracy of the current model on the task's held-out data.</summary>
     public EvaluationResult Evaluate() => _task.Evaluate(Model);

@@ -22,13 +22,37 @@ public static class RunIdentity
     /// <summary>The identity of <paramref name="config"/> trained on <paramref name="data"/> (null for tasks that generate their data from the configuration), as 64 hex digits.</summary>
     public static string Of(TrainingConfig config, DatasetSplit? data)
     {
+        using var sha = Start(config);
+        sha.AppendData(data is null ? "\nno data"u8 : DataHashes.GetValue(data, HashData));
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The identity of a language-model run: <paramref name="config"/> trained on <paramref name="corpus"/> (its
+    /// training and validation texts, not the file they were read from; how many validation windows each
+    /// evaluation scores is left out too), as 64 hex digits.
+    /// </summary>
+    public static string Of(TrainingConfig config, NormSharp.Data.Text.TextCorpus corpus)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        using var sha = Start(config with { DataFile = null, EvalWindows = 0 });
+        foreach (var text in new[] { corpus.Train, corpus.Validation })
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes($"\n{text.Length}\n"));
+            sha.AppendData(Encoding.UTF8.GetBytes(text));
+        }
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    /// <summary>A hash begun with the configuration, without the settings that do not change the computation.</summary>
+    private static IncrementalHash Start(TrainingConfig config)
+    {
         ArgumentNullException.ThrowIfNull(config);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData("normsharp-run-identity-1\n"u8);
         var neutral = config with { DataDir = null, Threads = 1, MicroBatches = 1, CheckpointEvery = 0, EvalEvery = 0 };
         sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(neutral)));
-        sha.AppendData(data is null ? "\nno data"u8 : DataHashes.GetValue(data, HashData));
-        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+        return sha;
     }
 
     private static byte[] HashData(DatasetSplit data)

@@ -131,4 +131,31 @@ public sealed record TrainingConfig
 
     /// <summary>Threads for the kernels.</summary>
     [JsonPropertyName("threads")] public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Language modelling: a UTF-8 text file to learn instead of the named corpus.</summary>
+    [JsonPropertyName("data_file")] public string? DataFile { get; init; }
+
+    /// <summary>Language modelling: characters per training window (and the Transformer's positions).</summary>
+    [JsonPropertyName("context")] public int Context { get; init; } = 128;
+
+    /// <summary>Language modelling: width of the Transformer's residual stream, or of a recurrent model's character vectors.</summary>
+    [JsonPropertyName("d_model")] public int DModel { get; init; } = 128;
+
+    /// <summary>Transformer: attention heads per block.</summary>
+    [JsonPropertyName("heads")] public int Heads { get; init; } = 4;
+
+    /// <summary>Transformer: feed-forward width (0: four times <see cref="DModel"/>).</summary>
+    [JsonPropertyName("feed_forward")] public int FeedForward { get; init; }
+
+    /// <summary>Transformer: Pre-LN or Post-LN blocks.</summary>
+    [JsonPropertyName("norm_position"), JsonConverter(typeof(SpelledEnumConverter<NormPosition>))] public NormPosition NormPosition { get; init; } = NormPosition.Pre;
+
+    /// <summary>Transformer: dropout rate in the blocks.</summary>
+    [JsonPropertyName("dropout")] public double Dropout { get; init; }
+
+    /// <summary>Train for this many steps in all (0: for <see cref="Epochs"/> epochs).</summary>
+    [JsonPropertyName("steps")] public long Steps { get; init; }
+
+    /// <summary>Language modelling: validation windows scored per evaluation, the first ones in reading order (0: all).</summary>
+    [JsonPropertyName("eval_windows")] public int EvalWindows { get; init; } = 256;
 }

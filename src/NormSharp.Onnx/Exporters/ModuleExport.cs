@@ -29,6 +29,8 @@ internal static class ModuleExport
             RecurrentLayer r => RecurrentExport.Forward(g, r, path, x),
             IRecurrentCell cell => RecurrentExport.SingleStep(g, cell, path, x),
             SequenceClassifier c => SequenceClassifierExport.Forward(g, c, path, x),
+            NormSharp.Layers.Transformer.TransformerEncoderLayer t => TransformerExport.EncoderLayer(g, t, path, x),
+            NormSharp.Layers.Transformer.MultiheadAttention a => TransformerExport.MultiheadAttention(g, a, path, x, a.IsCausal),
             _ => throw OnnxExportException.For(path, module, "no ONNX form is defined for this module type."),
         };
     }

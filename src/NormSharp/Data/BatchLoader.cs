@@ -176,19 +176,7 @@ public sealed class BatchLoader : Training.IBatchSource<LabeledBatch>, Training.
     public string SaveState() => System.Text.Json.JsonSerializer.Serialize(GetState());
 
     /// <inheritdoc />
-    public void LoadState(string state)
-    {
-        LoaderState? parsed;
-        try
-        {
-            parsed = System.Text.Json.JsonSerializer.Deserialize<LoaderState>(state);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidValueException(nameof(state), $"BatchLoader: the saved position '{state}' is not valid: {e.Message}");
-        }
-        SetState(parsed ?? throw new InvalidValueException(nameof(state), "BatchLoader: the saved position is null."));
-    }
+    public void LoadState(string state) => SetState(LoaderState.Parse(state, "BatchLoader"));
 
     private void EnsureOrder()
     {

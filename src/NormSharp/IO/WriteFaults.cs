@@ -3,7 +3,8 @@ namespace NormSharp.IO;
 /// <summary>
 /// A test seam: when <see cref="NoSpaceLeft"/> says so for a path, the writers of this assembly (atomic files,
 /// metrics rows) fail as a full disk makes them fail, with an <see cref="IOException"/> whose HResult is
-/// ENOSPC's. Unset (null) in normal use, when it costs one null check per write.
+/// ENOSPC's. Unset (null) in normal use, when it costs one lookup per write. The setting flows with the async
+/// context (and into threads started from it), so tests running side by side each keep their own.
 /// </summary>
 internal static class WriteFaults
 {
@@ -11,7 +12,13 @@ internal static class WriteFaults
     public const int NoSpaceHResult = 28;
 
     /// <summary>Given the full path of the file being written, true when the write should fail for lack of space.</summary>
-    public static volatile Func<string, bool>? NoSpaceLeft;
+    public static Func<string, bool>? NoSpaceLeft
+    {
+        get => Fault.Value;
+        set => Fault.Value = value;
+    }
+
+    private static readonly AsyncLocal<Func<string, bool>?> Fault = new();
 
     /// <summary>Throws the full-disk error for <paramref name="path"/> when the seam says so.</summary>
     public static void Check(string path)

@@ -59,7 +59,7 @@ public class CliTests
         Assert.Contains("--norm", options);
         Assert.Contains("--no-standardize", options);
         var norms = CommandLine.Definition.Parse("train --norm ").GetCompletions().Select(c => c.Label).ToList();
-        Assert.Equal(["batch", "layer", "none", "rms", "sync-batch"], norms.Order());
+        Assert.Equal(["batch", "layer", "none", "rms", "sync-batch", "weight"], norms.Order());
         var commands = CommandLine.Definition.Parse("").GetCompletions().Select(c => c.Label).ToList();
         Assert.Contains("reproduce", commands);
     }

@@ -46,6 +46,8 @@ public class GoldenTests
             case "ln_lstm": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.LnLstm); break;
             case "gru": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.Gru); break;
             case "ln_gru": Recurrent(g, NormSharp.Layers.Recurrent.CellKind.LnGru); break;
+            case "attention": Attention(g); break;
+            case "transformer_block": TransformerBlock(g); break;
             default: throw new Xunit.Sdk.XunitException($"{file}: unknown op '{op}'; GoldenTests has no handler for it");
         }
     }
@@ -79,6 +81,49 @@ public class GoldenTests
         if (c0 is not null) Expect(g, "dc0", c0.Grad!, R);
         foreach (var (name, p) in parameters) Expect(g, "d" + name["cells.0.".Length..], p.Grad!, R);
     }
+
+    /// <summary>
+    /// An <c>nn.MultiheadAttention</c> case (batch-first self-attention): the golden parameters are loaded into a
+    /// <see cref="NormSharp.Layers.Transformer.MultiheadAttention"/> by their state-dict names.
+    /// </summary>
+    private static void Attention(SafetensorsFile g)
+    {
+        var x = Param(g, "x");
+        int d = x.Value.Dim(2);
+        var mha = new NormSharp.Layers.Transformer.MultiheadAttention(d, Int(g, "num_heads"), new Rng(1), batchFirst: true);
+        LoadGoldenParameters(mha, g);
+        var y = Backward(mha.Forward(x, g.Metadata["causal"] == "true"), g);
+        Expect(g, "y", y.Value);
+        Expect(g, "dx", x.Grad!);
+        foreach (var (name, p) in mha.NamedParameters()) Expect(g, "d" + name, p.Grad!);
+    }
+
+    /// <summary>An <c>nn.TransformerEncoderLayer</c> case (dropout 0, batch-first), Pre-LN or Post-LN.</summary>
+    private static void TransformerBlock(SafetensorsFile g)
+    {
+        var x = Param(g, "x");
+        int d = x.Value.Dim(2);
+        var activation = g.Metadata["activation"] switch
+        {
+            "gelu" => F.Activation.Gelu,
+            "relu" => F.Activation.Relu,
+            var a => throw new Xunit.Sdk.XunitException($"{g.Source}: unknown activation '{a}'"),
+        };
+        var block = new NormSharp.Layers.Transformer.TransformerEncoderLayer(d, Int(g, "num_heads"), new Rng(1),
+            dimFeedforward: g.GetTensor("linear1.weight").Dim(0), dropout: 0f, activation: activation, layerNormEps: Float(g, "eps"),
+            batchFirst: true, normFirst: g.Metadata["norm_first"] == "true");
+        LoadGoldenParameters(block, g);
+        var y = Backward(block.Forward(x, g.Metadata["causal"] == "true"), g);
+        Expect(g, "y", y.Value);
+        Expect(g, "dx", x.Grad!);
+        foreach (var (name, p) in block.NamedParameters()) Expect(g, "d" + name, p.Grad!);
+    }
+
+    /// <summary>Copies the case's tensors named like the module's parameters into them (every parameter must be there).</summary>
+    private static void LoadGoldenParameters(NormSharp.Layers.Module module, SafetensorsFile g) =>
+        module.LoadStateDict(module.StateDict().Select(e => (e.Name, g.GetTensor(e.Name))));
+
+    private static int Int(SafetensorsFile g, string key) => int.Parse(g.Metadata[key], System.Globalization.CultureInfo.InvariantCulture);
 
     private static Variable Param(SafetensorsFile g, string name) => Variable.Parameter(g.GetTensor(name), name);
 

@@ -22,7 +22,19 @@ internal static class TorchModules
             "nn.Sigmoid" => new Sigmoid(),
             "nn.GELU" when (spec.String(0, "approximate") ?? "none") == "none" => new Gelu(),
             "nn.Dropout" => new Dropout((float)spec.Number(0, "p", 0.5), rng),
+            "nn.MultiheadAttention" => new NormSharp.Layers.Transformer.MultiheadAttention(spec.Int(0, "embed_dim"), spec.Int(1, "num_heads"), rng,
+                (float)spec.Number(2, "dropout", 0), spec.Bool(3, "bias", true), spec.Bool(-1, "batch_first", false)),
+            "nn.TransformerEncoderLayer" => new NormSharp.Layers.Transformer.TransformerEncoderLayer(spec.Int(0, "d_model"), spec.Int(1, "nhead"), rng,
+                spec.Int(2, "dim_feedforward", 2048), (float)spec.Number(3, "dropout", 0.1), Activation(spec.String(4, "activation") ?? "relu"),
+                (float)spec.Number(5, "layer_norm_eps", 1e-5), spec.Bool(6, "batch_first", false), spec.Bool(7, "norm_first", false), spec.Bool(8, "bias", true)),
             _ => throw new NotSupportedException($"the PyTorch module {spec.Kind} has no NormSharp equivalent yet."),
         };
     }
+
+    private static NormSharp.Autograd.F.Activation Activation(string name) => name switch
+    {
+        "relu" => NormSharp.Autograd.F.Activation.Relu,
+        "gelu" => NormSharp.Autograd.F.Activation.Gelu,
+        _ => throw new NotSupportedException($"the activation '{name}' of nn.TransformerEncoderLayer has no NormSharp equivalent."),
+    };
 }

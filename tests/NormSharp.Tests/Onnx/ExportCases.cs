@@ -60,6 +60,10 @@ internal static class ExportCases
         ["classifier-rnn-pixels"] = new(() => new SequenceClassifier(CellKind.Rnn, SequenceReading.Pixels, 4, 5, 6, 3, new Rng(17)), [[3, 20]]),
         ["classifier-ln-lstm-rows"] = new(() => Randomized(new SequenceClassifier(CellKind.LnLstm, SequenceReading.Rows, 4, 5, 6, 3, new Rng(18), layers: 2)), [[3, 20], [2, 20]]),
         ["classifier-ln-gru-pixels"] = new(() => Randomized(new SequenceClassifier(CellKind.LnGru, SequenceReading.Pixels, 4, 5, 6, 3, new Rng(19))), [[3, 20]]),
+        ["transformer-pre-ln-causal"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerEncoderLayer(8, 2, new Rng(41), 12, activation: F.Activation.Gelu, batchFirst: true, normFirst: true) { IsCausal = true }), [[3, 5, 8], [1, 9, 8]], OpsetSensitive: true),
+        ["transformer-post-rms-seq-first"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerEncoderLayer(8, 4, new Rng(42), 12, norm: NormKind.Rms)), [[5, 3, 8], [2, 1, 8]], OpsetSensitive: true),
+        ["transformer-no-norm-gelu-tanh-causal"] = new(() => new NormSharp.Layers.Transformer.TransformerEncoderLayer(8, 2, new Rng(43), 12, activation: F.Activation.GeluTanh, batchFirst: true, norm: NormKind.None) { IsCausal = true }, [[2, 6, 8]], OpsetSensitive: true),
+        ["multihead-attention-seq-first"] = new(() => Randomized(new NormSharp.Layers.Transformer.MultiheadAttention(6, 3, new Rng(44))), [[4, 2, 6], [7, 1, 6]]),
         ["classifier-bn-lstm-rows"] = new(() => TrainedFlat(new SequenceClassifier(CellKind.BnLstm, SequenceReading.Rows, 4, 5, 6, 3, new Rng(20)), [8, 20]), [[3, 20]]),
     };
 

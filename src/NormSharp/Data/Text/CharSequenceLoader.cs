@@ -14,8 +14,9 @@ namespace NormSharp.Data.Text;
 /// <remarks>
 /// The loader alternates between two pairs of buffers, so the batch of the previous <see cref="Next"/>
 /// call stays intact while the next one is filled (a step may fetch ahead); older batches are reused.
+/// It is a resumable batch source for the <see cref="Training.Trainer{TBatch}"/>.
 /// </remarks>
-public sealed class CharSequenceLoader
+public sealed class CharSequenceLoader : Training.IBatchSource<CharBatch>, Training.ICheckpointState
 {
     private readonly int[] _tokens;
     private readonly ulong _seed;
@@ -98,6 +99,25 @@ public sealed class CharSequenceLoader
         Position += count;
         return true;
     }
+
+    int? Training.IBatchSource<CharBatch>.BatchesPerEpoch => BatchesPerEpoch;
+
+    /// <inheritdoc />
+    public bool TryGetNext(out CharBatch batch)
+    {
+        bool more = Next();
+        batch = more ? new CharBatch(Inputs, Targets, Count, Context) : default;
+        return more;
+    }
+
+    /// <summary>Checkpoint key of the loader's position (the same as <see cref="BatchLoader"/>'s).</summary>
+    public string StateKey => "loader";
+
+    /// <inheritdoc />
+    public string SaveState() => System.Text.Json.JsonSerializer.Serialize(GetState());
+
+    /// <inheritdoc />
+    public void LoadState(string state) => SetState(LoaderState.Parse(state, "CharSequenceLoader"));
 
     /// <summary>Where the loader stands.</summary>
     public LoaderState GetState() => new(Epoch, Position);
