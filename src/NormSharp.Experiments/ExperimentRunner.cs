@@ -13,6 +13,9 @@ namespace NormSharp.Experiments;
 /// that are not numbers) is recorded as failed with its reason and the suite goes on; a diverged run is a
 /// result like any other (see <see cref="FailedRuns"/> for how each counts in a verdict). Cancellation stops
 /// the current run at a checkpoint and ends the suite with an <see cref="OperationCanceledException"/>.
+/// A run that finished keeps its summary, metrics and model but not its checkpoints, which only a resume needs
+/// (a quick reproduction's hundreds of runs would otherwise leave gigabytes of them); a diverged or failed run
+/// keeps them for inspection.
 /// </summary>
 public sealed class ExperimentRunner
 {
@@ -122,6 +125,7 @@ public sealed class ExperimentRunner
             var summary = trainer.Run(_cancel);
             Trained++;
             if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            if (summary.Status == RunSummary.Finished) DeleteCheckpoints(dir);
             result = RunResult.Load(id, config, summary, metrics);
             Log?.Invoke(result.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
         }
@@ -133,6 +137,11 @@ public sealed class ExperimentRunner
         }
         _results.Add(result);
         return result;
+    }
+
+    private static void DeleteCheckpoints(string dir)
+    {
+        foreach (var checkpoint in CheckpointManager.List(dir)) File.Delete(checkpoint.Path);
     }
 
     private static RunSummary? TryReadSummary(string path)
@@ -208,6 +217,7 @@ public sealed class ExperimentRunner
             var summary = run.Run(_cancel);
             Trained++;
             if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            if (summary.Status == RunSummary.Finished) DeleteCheckpoints(dir);
             result = LanguageModelRun.Load(id, config, summary, metrics);
             Log?.Invoke(result.Curves.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, validation {summary.ValidationBitsPerCharacter:F3} bits per character{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
         }

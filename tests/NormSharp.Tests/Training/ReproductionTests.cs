@@ -167,6 +167,11 @@ public class ReproductionEndToEndTests
         Assert.All(index.Skip(1), line => Assert.True(File.Exists(Path.Combine(outDir, line.Split(',')[^1]))));
         int trained = runner.Trained;
         Assert.True(trained > 0);
+        // Every run writes a checkpoint at each epoch's end; a finished run keeps its summary and model but not them.
+        var finished = runner.Results.Where(r => r.Failure is null && !r.Summary.Diverged).DistinctBy(r => r.Id).ToList();
+        Assert.NotEmpty(finished);
+        Assert.All(finished, r => Assert.Empty(NormSharp.Training.CheckpointManager.List(runner.RunDirectory(r.Id))));
+        Assert.All(finished.Where(r => r.Config.Model == NormSharp.Experiments.Recipes.ModelKind.Mlp), r => Assert.True(File.Exists(Path.Combine(runner.RunDirectory(r.Id), "model.safetensors")), r.Id));
 
         var again = new ExperimentRunner(outDir, _ => split);
         ReproductionSuite.Run(new SuiteContext(Tiny, "mnist-digits", 3, again), ["A"]);
