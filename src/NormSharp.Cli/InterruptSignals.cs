@@ -28,6 +28,17 @@ internal sealed class InterruptSignals : IDisposable
             _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
     }
 
+    /// <summary>
+    /// The exit code of a training command whose run ended with <paramref name="status"/> (a <c>RunSummary</c>
+    /// status): 0 finished, 130 or 143 interrupted by a signal, 1 for any other end (diverged, failed).
+    /// </summary>
+    public int ExitCodeFor(string status) => status switch
+    {
+        NormSharp.Experiments.Recipes.RunSummary.Finished => CommandLine.Ok,
+        NormSharp.Experiments.Recipes.RunSummary.Interrupted => ExitCode ?? SigIntExitCode,
+        _ => CommandLine.RuntimeFailure,
+    };
+
     /// <summary>Starts listening (until disposed); messages go to <paramref name="error"/>.</summary>
     public static InterruptSignals Listen(TextWriter error) => new(error);
 

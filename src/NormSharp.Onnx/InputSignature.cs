@@ -47,24 +47,24 @@ internal static class InputSignature
             case LayerNorm ln: return Trailing(ln.NormalizedShape.ToArray());
             case RmsNorm rms: return Trailing(rms.NormalizedShape.ToArray());
             case BatchNorm1d bn: return Features(bn.NumFeatures);
+            case SyncBatchNorm sbn: return Features(sbn.NumFeatures);
             case GroupNorm gn: return Features(gn.NumChannels);
             case SequenceClassifier c: return Features(c.Steps * c.StepWidth);
             case IRecurrentCell cell: return Features(cell.InputSize);
-            case RecurrentLayer r:
-                int input = r.Cells[0].InputSize;
-                return r.BatchFirst
-                    ? new Inferred([null, null, input], ["batch", "time", "features"])
-                    : new Inferred([null, null, input], ["time", "batch", "features"]);
+            case RecurrentLayer r: return Sequence(r.BatchFirst, r.Cells[0].InputSize);
+            case RecurrentStack st: return Sequence(st.BatchFirst, st.InputSize);
+            case NormSharp.Layers.Transformer.TransformerLanguageModel or RecurrentLanguageModel: return new Inferred([null, null], ["batch", "time"]);
             case NormSharp.Layers.Transformer.TransformerEncoderLayer t: return Infer(t.SelfAttn);
-            case NormSharp.Layers.Transformer.MultiheadAttention a:
-                return a.BatchFirst
-                    ? new Inferred([null, null, a.EmbedDim], ["batch", "time", "features"])
-                    : new Inferred([null, null, a.EmbedDim], ["time", "batch", "features"]);
+            case NormSharp.Layers.Transformer.MultiheadAttention a: return Sequence(a.BatchFirst, a.EmbedDim);
             default: return null;
         }
     }
 
     private static Inferred Features(int width) => new([null, width], ["batch", "features"]);
+
+    private static Inferred Sequence(bool batchFirst, int input) => batchFirst
+        ? new Inferred([null, null, input], ["batch", "time", "features"])
+        : new Inferred([null, null, input], ["time", "batch", "features"]);
 
     private static Inferred Trailing(int[] shape) =>
         new([null, .. shape.Select(d => (int?)d)], ["batch", .. shape.Select((_, i) => $"features{i}")]);

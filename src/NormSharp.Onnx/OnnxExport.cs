@@ -17,12 +17,15 @@ namespace NormSharp.Onnx;
 /// <remarks>
 /// <para>Exported: <see cref="Sequential"/>, <see cref="Mlp"/>, <see cref="Linear"/>, <see cref="WeightNormLinear"/>
 /// (its effective weight), <see cref="LayerNorm"/> (<c>LayerNormalization</c>), <see cref="RmsNorm"/>,
-/// <see cref="BatchNorm1d"/>, <see cref="GroupNorm"/>, ReLU, Tanh, Sigmoid, GELU, <see cref="Dropout"/>,
-/// <see cref="Layers.Recurrent.RecurrentLayer"/>, <see cref="Layers.Recurrent.SequenceClassifier"/> and the recurrent
-/// cells on their own (one step from a zero state). Plain
-/// LSTM, GRU and RNN cells become ONNX's recurrent operators; the LN-LSTM, LN-GRU and BN-LSTM cells are
-/// unrolled over a sequence length fixed at export. Any other module type is an <see cref="OnnxExportException"/>
-/// naming it.</para>
+/// <see cref="BatchNorm1d"/>, <see cref="SyncBatchNorm"/>, <see cref="GroupNorm"/>, ReLU, Tanh, Sigmoid, GELU, SiLU,
+/// <see cref="Dropout"/>, <see cref="Layers.Recurrent.RecurrentLayer"/>, the PyTorch-layout stacks
+/// <see cref="Layers.Recurrent.Lstm"/>, <see cref="Layers.Recurrent.Gru"/> and <see cref="Layers.Recurrent.Rnn"/>,
+/// <see cref="Layers.Recurrent.SequenceClassifier"/>, the recurrent cells on their own (one step from a zero state),
+/// <see cref="Layers.Transformer.MultiheadAttention"/>, <see cref="Layers.Transformer.TransformerEncoderLayer"/> and
+/// the language models <see cref="Layers.Transformer.TransformerLanguageModel"/> and
+/// <see cref="Layers.Recurrent.RecurrentLanguageModel"/> (token ids as floats in, logits out).
+/// Plain LSTM, GRU and RNN cells become ONNX's recurrent operators; the LN-LSTM, LN-GRU and BN-LSTM cells are
+/// unrolled over a sequence length fixed at export. Any other module type (a user's own module) is an <see cref="OnnxExportException"/> naming it.</para>
 /// <para>The batch dimension is dynamic unless <see cref="OnnxExportOptions.InputShape"/> fixes it.</para>
 /// </remarks>
 public static class OnnxExport

@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Text.Json.Serialization;
 using NormSharp.Autograd;
 using NormSharp.Data;
+using NormSharp.Data.Text;
 using NormSharp.Distributed;
 using NormSharp.Layers;
+using NormSharp.Layers.Transformer;
 using NormSharp.Optimizers;
 using NormSharp.Tensors;
 using NormSharp.Threading;
@@ -86,11 +88,39 @@ internal static class DistributedBenchmark
             DataParallel = dp,
             Splitter = dp is null ? null : LabeledBatchSplitter.Instance,
         };
+        return Measure(trainer, loader, "mlp-784-1000-1000-10", dp, globalBatch, warmup);
+    }
+
+    /// <summary>
+    /// Trains the character-level Transformer of <c>bench transformer</c> (4 Pre-LN blocks, d_model 128, 4 heads,
+    /// feed-forward 512, context 128, 96 symbols, AdamW) on random text with <paramref name="globalWindows"/>
+    /// windows per step; its samples are windows of 128 tokens.
+    /// </summary>
+    public static StepCase MeasureTransformerSteps(DataParallel? dp, int globalWindows, int steps, int warmup)
+    {
+        const int context = 128, vocabulary = 96;
+        var model = new TransformerLanguageModel(new TransformerLanguageModelOptions { VocabularySize = vocabulary, ContextLength = context }, new Rng(1));
+        var optimizer = new AdamW(ParameterGroups.DecayWeightsOnly(model, 0.01), lr: 1e-3);
+        var rng = new Rng(2);
+        var tokens = new int[globalWindows * context * (steps + warmup) + 1];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = (int)(rng.NextUInt64() % vocabulary);
+        var loader = new CharSequenceLoader(tokens, context, globalWindows, seed: 3);
+        var trainer = new Trainer<CharBatch>(model, optimizer,
+            (m, b) => new StepLoss(model.Loss(b.InputTokens, b.TargetTokens, b.Count), Samples: b.Count * b.Context))
+        {
+            DataParallel = dp,
+            Splitter = dp is null ? null : CharBatchSplitter.Instance,
+        };
+        return Measure(trainer, loader, "transformer-4x128-ctx128", dp, globalWindows, warmup);
+    }
+
+    private static StepCase Measure<TBatch>(Trainer<TBatch> trainer, IBatchSource<TBatch> loader, string name, DataParallel? dp, int globalBatch, int warmup)
+    {
         var timer = new StepTimer(warmup, dp);
         trainer.Add(timer);
         trainer.Fit(loader, epochs: 1);
         double stepMs = timer.Median(timer.Steps), commMs = timer.Median(timer.Communication);
-        return new StepCase("mlp-784-1000-1000-10", dp?.Size ?? 1, ParallelFor.MaxThreads, globalBatch, dp?.OverlapCommunication ?? false,
+        return new StepCase(name, dp?.Size ?? 1, ParallelFor.MaxThreads, globalBatch, dp?.OverlapCommunication ?? false,
             stepMs, commMs, stepMs - commMs, dp?.LastStep.BytesPerStep ?? 0, globalBatch / (stepMs / 1000));
     }
 

@@ -4,6 +4,7 @@ using NormSharp.Errors;
 using NormSharp.Experiments.Recipes;
 using NormSharp.IO.Safetensors;
 using NormSharp.Layers;
+using NormSharp.Layers.Recurrent;
 using NormSharp.Onnx;
 using NormSharp.Tensors;
 using NormSharp.Training;
@@ -19,7 +20,10 @@ internal static class ExportCommand
         Summary = "write a trained run's model as ONNX (LayerNormalization, LSTM/GRU, ...), checked to match NormSharp in the tests",
         Details = "Rebuilds the run's model from its configuration (run.json), loads its final weights (model.safetensors),\n" +
                   "or with --from-checkpoint those of its newest checkpoint, and writes the evaluation-mode graph with a\n" +
-                  "dynamic batch dimension. Recurrent layers with normalization are unrolled over the run's sequence length.",
+                  "dynamic batch dimension. Recurrent layers with normalization are unrolled over the run's sequence length.\n" +
+                  "A char-lm run exports its language model: token ids [batch, time] (as floats) in, logits [batch, time,\n" +
+                  "vocabulary] out, any length up to its context (exactly the context for LN-LSTM and other normalized cells);\n" +
+                  "its vocabulary.json maps ids to characters.",
         Positional = "RUN_DIR",
         PositionalDescription = "a folder written by 'normsharp train'",
         Options =
@@ -38,21 +42,28 @@ internal static class ExportCommand
         if (!Directory.Exists(dir)) throw new UsageException($"{dir} is not a folder (export takes a run folder written by 'normsharp train')");
         string output = a.RequiredString("onnx");
         var config = RecipeRun.ReadConfig(dir);
-        var model = BuildModel(config);
+        var model = BuildModel(config, dir);
         var state = a.Flag("from-checkpoint") ? CheckpointWeights(dir) : FinalWeights(dir);
         model.LoadStateDict(state, strict: true);
-        var options = new OnnxExportOptions { Opset = a.Int("opset", OnnxExportOptions.MinOpset, OnnxExportOptions.MaxOpset) };
+        var options = new OnnxExportOptions
+        {
+            Opset = a.Int("opset", OnnxExportOptions.MinOpset, OnnxExportOptions.MaxOpset),
+            // A recurrent language model with normalized cells is unrolled: over the run's context.
+            InputShape = model is RecurrentLanguageModel { Rnn.Kind: not (CellKind.Lstm or CellKind.Gru or CellKind.Rnn) } lm ? [-1, lm.ContextLength] : null,
+        };
         OnnxExport.Save(model, output, options);
         ctx.Out.WriteLine($"wrote {output}: {ModelFactory.Describe(model)}, opset {options.Opset}, {model.ParameterCount()} parameters");
         return CommandLine.Ok;
     }
 
-    /// <summary>The run's model with fresh weights; its shape comes from the configuration and the data's image size.</summary>
-    private static Module BuildModel(TrainingConfig config)
+    /// <summary>
+    /// The run's model with fresh weights; its shape comes from the configuration and the data's image size, or for a
+    /// language model the run's stored vocabulary.
+    /// </summary>
+    private static Module BuildModel(TrainingConfig config, string dir)
     {
         var rng = new Rng(config.Seed);
-        if (ModelFactory.IsLanguageModel(config))
-            throw new UsageException("a char-lm run's language model (token ids in, characters out) has no ONNX form yet; its Transformer blocks export one by one through the library (OnnxExport of a TransformerEncoderLayer)");
+        if (ModelFactory.IsLanguageModel(config)) return CharLmRun.BuildModel(config, CharLmRun.ReadVocabulary(dir).Size, rng);
         if (ModelFactory.IsSynthetic(config))
             throw new UsageException($"the {Spelling.Of(config.Task)} task's model (a recurrent layer with a read-out of its own) has no ONNX form; MLPs and sequence classifiers of images export");
         // The named datasets are 28×28 images of 10 classes; a folder of IDX files says its own size.

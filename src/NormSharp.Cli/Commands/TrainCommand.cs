@@ -212,12 +212,7 @@ internal static class TrainCommand
             ctx.Out.WriteLine($"wrote {string.Join(", ", written)}");
             if (summary.Status == RunSummary.Interrupted) ctx.Out.WriteLine($"continue with: normsharp train --resume {dir}");
         }
-        return summary.Status switch
-        {
-            RunSummary.Finished => CommandLine.Ok,
-            RunSummary.Interrupted => interrupt.ExitCode ?? InterruptSignals.SigIntExitCode,
-            _ => CommandLine.RuntimeFailure,
-        };
+        return interrupt.ExitCodeFor(summary.Status);
     }
 
     /// <summary>Options that may come with --config: where the run goes and how it is spread, not what it computes.</summary>

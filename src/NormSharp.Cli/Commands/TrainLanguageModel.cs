@@ -36,12 +36,7 @@ internal static class TrainLanguageModel
             ctx.Out.WriteLine($"wrote {string.Join(", ", written)}");
             if (summary.Status == RunSummary.Interrupted) ctx.Out.WriteLine($"continue with: normsharp train --resume {dir}");
         }
-        return summary.Status switch
-        {
-            RunSummary.Finished => CommandLine.Ok,
-            RunSummary.Interrupted => interrupt.ExitCode ?? InterruptSignals.SigIntExitCode,
-            _ => CommandLine.RuntimeFailure,
-        };
+        return interrupt.ExitCodeFor(summary.Status);
     }
 
     private static CharLmRun Start(ParsedArguments a, Action<string> log)

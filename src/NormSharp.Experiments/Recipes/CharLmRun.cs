@@ -71,8 +71,6 @@ public sealed class CharLmRun : IDisposable
         config = RecipeRun.Normalize(config);
         if (!ModelFactory.IsLanguageModel(config))
             throw new InvalidValueException(nameof(config.Task), $"CharLmRun trains the char-lm task, not {Spelling.Of(config.Task)}");
-        if (config.MicroBatches != 1)
-            throw new InvalidValueException(nameof(config.MicroBatches), "language-model runs take each batch whole; micro-batches are not supported for them");
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
         if (outputDirectory is not null) RunFolder.CheckPath(outputDirectory);
@@ -117,6 +115,11 @@ public sealed class CharLmRun : IDisposable
                 EvaluateEvery = _dir is null ? 0 : config.EvalEvery,
                 RunIdentity = Identity,
             };
+            if (config.MicroBatches > 1)
+            {
+                _trainer.MicroBatches = config.MicroBatches;
+                _trainer.Splitter = CharBatchSplitter.Instance;
+            }
             _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
             _trainer.CheckpointMetadata[VocabularyKey] = Vocabulary.ToJson();
             _trainer.CheckpointMetadata["corpus"] = corpus.Name;

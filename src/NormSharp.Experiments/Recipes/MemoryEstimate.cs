@@ -48,8 +48,10 @@ public sealed record MemoryEstimate(long Parameters, long LargestTensor, long Pa
             }
             parameters += h * outputs + outputs;
             largest = Math.Max(largest, h * outputs);
-            // Each step of each layer keeps its gates, cell and hidden state, and the normalization statistics.
-            activationsPerSample = (double)steps * config.Layers * h * (gates + 6) + (double)steps * inputsPerStep + outputs;
+            // Each recorded step of each layer keeps its gates, cell and hidden state, and the normalization statistics;
+            // with truncated backpropagation only the last Bptt steps are recorded (the others run in blocks of that many).
+            double recorded = config.Bptt > 0 ? Math.Min(steps, config.Bptt) : steps;
+            activationsPerSample = recorded * config.Layers * h * (gates + 6) + (double)steps * inputsPerStep + outputs;
         }
         else
         {

@@ -23,13 +23,17 @@ internal static class ModuleExport
             LayerNorm ln => NormalizationExport.LayerNorm(g, ln, path, x),
             RmsNorm rms => NormalizationExport.RmsNorm(g, rms, path, x),
             BatchNorm1d bn => NormalizationExport.BatchNorm(g, bn, path, x),
+            SyncBatchNorm sbn => NormalizationExport.SyncBatchNorm(g, sbn, path, x),
             GroupNorm gn => NormalizationExport.GroupNorm(g, gn, path, x),
             ReLU or Tanh or Sigmoid or Gelu or SiLU => ActivationExport.Activation(g, module, x),
             Dropout => x, // identity in evaluation
             RecurrentLayer r => RecurrentExport.Forward(g, r, path, x),
+            RecurrentStack s => RecurrentExport.Stack(g, s, path, x),
             IRecurrentCell cell => RecurrentExport.SingleStep(g, cell, path, x),
             SequenceClassifier c => SequenceClassifierExport.Forward(g, c, path, x),
             NormSharp.Layers.Transformer.TransformerEncoderLayer t => TransformerExport.EncoderLayer(g, t, path, x),
+            NormSharp.Layers.Transformer.TransformerLanguageModel lm => LanguageModelExport.Forward(g, lm, path, x),
+            RecurrentLanguageModel rlm => LanguageModelExport.Forward(g, rlm, path, x),
             NormSharp.Layers.Transformer.MultiheadAttention a => TransformerExport.MultiheadAttention(g, a, path, x, a.IsCausal),
             _ => throw OnnxExportException.For(path, module, "no ONNX form is defined for this module type."),
         };

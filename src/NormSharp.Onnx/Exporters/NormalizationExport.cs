@@ -67,6 +67,18 @@ internal static class NormalizationExport
         return x with { Name = y };
     }
 
+    /// <summary>In evaluation SyncBatchNorm normalizes with its running statistics, exactly as a BatchNorm does.</summary>
+    public static OnnxValue SyncBatchNorm(OnnxGraphBuilder g, SyncBatchNorm layer, string path, OnnxValue x)
+    {
+        Shapes.RequireRank(layer, path, x, "[N, C] or [N, C, L]", 2, 3);
+        int c = layer.NumFeatures;
+        Shapes.RequireDim(layer, path, x, 1, c, "channels");
+        string scale = layer.Weight is { } w ? g.Weight("weight", w.Value) : g.Filled("weight", 1f, c);
+        string shift = layer.Bias is { } b ? g.Weight("bias", b.Value) : g.Filled("bias", 0f, c);
+        string y = g.Op("BatchNormalization", [x.Name, scale, shift, g.Weight("running_mean", layer.RunningMean), g.Weight("running_var", layer.RunningVar)], ("epsilon", layer.Eps));
+        return x with { Name = y };
+    }
+
     public static OnnxValue GroupNorm(OnnxGraphBuilder g, GroupNorm layer, string path, OnnxValue x)
     {
         if (x.Rank < 2) throw OnnxExportException.For(path, layer, $"expects input [N, C, ...], but its input has shape {x.ShapeText}.");

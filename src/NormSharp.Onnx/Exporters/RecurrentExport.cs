@@ -28,6 +28,20 @@ internal static class RecurrentExport
             : new OnnxValue(result.Outputs!, [time, batch, hidden]);
     }
 
+    /// <summary>A PyTorch-layout stack's <see cref="Module.Forward"/>: the output at every step, [T, B, D·H] (or [B, T, D·H] batch-first), from zero states.</summary>
+    public static OnnxValue Stack(OnnxGraphBuilder g, RecurrentStack stack, string path, OnnxValue x)
+    {
+        Shapes.RequireRank(stack, path, x, stack.BatchFirst ? "[B, T, I] (a batch; the export takes no unbatched sequence)" : "[T, B, I] (a batch; the export takes no unbatched sequence)", 3);
+        Shapes.RequireLast(stack, path, x, stack.InputSize, "input features");
+        var (time, batch) = stack.BatchFirst ? (x.Dims[1], x.Dims[0]) : (x.Dims[0], x.Dims[1]);
+        string timeFirst = stack.BatchFirst ? g.Transpose(x.Name, 1, 0, 2) : x.Name;
+        string output = RecurrentOperators.Stack(g, stack, timeFirst);
+        var width = OnnxDim.Of(stack.Directions * stack.HiddenSize);
+        return stack.BatchFirst
+            ? new OnnxValue(g.Transpose(output, 1, 0, 2), [batch, time, width])
+            : new OnnxValue(output, [time, batch, width]);
+    }
+
     /// <summary>A cell's own <see cref="Module.Forward"/>: one step from a zero state, [B, I] → h [B, H].</summary>
     public static OnnxValue SingleStep(OnnxGraphBuilder g, IRecurrentCell cell, string path, OnnxValue x)
     {

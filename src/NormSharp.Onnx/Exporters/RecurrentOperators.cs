@@ -36,6 +36,52 @@ internal static class RecurrentOperators
         return new RecurrentExport.Result(g.Squeeze(outputs[0], 1), g.Squeeze(outputs[1], 0));
     }
 
+    /// <summary>
+    /// A <see cref="RecurrentStack"/> (<see cref="Lstm"/>, <see cref="Gru"/>, <see cref="Rnn"/>) on a time-first input: each layer
+    /// one ONNX operator, both directions in one (<c>direction = bidirectional</c>), its output [T, D, B, H] laid out as
+    /// [T, B, D·H], the forward half first, for the next layer. Returns the top layer's output.
+    /// </summary>
+    public static string Stack(OnnxGraphBuilder g, RecurrentStack stack, string timeFirst)
+    {
+        var (op, order) = stack switch
+        {
+            Lstm => ("LSTM", LstmOrder),
+            Gru => ("GRU", GruOrder),
+            Rnn => ("RNN", RnnOrder),
+            _ => throw new ArgumentException($"{stack.GetType().Name} has no ONNX recurrent operator.", nameof(stack)),
+        };
+        var parameters = stack.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Value);
+        int h = stack.HiddenSize, gates = order.Length * h, directions = stack.Directions;
+        string input = timeFirst;
+        for (int l = 0; l < stack.NumLayers; l++)
+        {
+            int features = l == 0 ? stack.InputSize : directions * h;
+            var w = new List<float>();
+            var r = new List<float>();
+            var b = new List<float>();
+            for (int d = 0; d < directions; d++)
+            {
+                string suffix = $"_l{l}{(d == 1 ? "_reverse" : "")}";
+                w.AddRange(Reorder(parameters["weight_ih" + suffix], order));
+                r.AddRange(Reorder(parameters["weight_hh" + suffix], order));
+                if (stack.Bias)
+                {
+                    b.AddRange(Reorder(parameters["bias_ih" + suffix], order));
+                    b.AddRange(Reorder(parameters["bias_hh" + suffix], order));
+                }
+                else b.AddRange(new float[2 * gates]);
+            }
+            string layer = $"l{l}";
+            var attributes = new List<(string, object)> { ("hidden_size", (long)h), ("direction", directions == 2 ? "bidirectional" : "forward") };
+            if (op == "GRU") attributes.Add(("linear_before_reset", 1L));
+            var y = g.Node(op, [input, g.Weight($"weight_ih_{layer}", w.ToArray(), directions, gates, features),
+                g.Weight($"weight_hh_{layer}", r.ToArray(), directions, gates, h), g.Weight($"bias_{layer}", b.ToArray(), directions, 2 * gates)],
+                1, [.. attributes])[0];
+            input = g.Reshape(g.Transpose(y, 0, 2, 1, 3), 0, 0, directions * h);
+        }
+        return input;
+    }
+
     /// <summary>The rows of a [k·H, ...] weight (or [k·H] bias) with its k gate blocks in <paramref name="order"/>.</summary>
     private static float[] Reorder(Tensor t, int[] order)
     {

@@ -50,6 +50,50 @@ public class ExportCommandTests
     }
 
     [Fact]
+    public void ATransformerLanguageModelRunExportsAndOnnxRuntimeGivesItsLogits()
+    {
+        using var dir = new TestData.TempDir();
+        string sample = Path.Combine(AppContext.BaseDirectory, "data", "text", "sample-fortunes");
+        string run = Path.Combine(dir.Path, "lm");
+        var train = Run("train", "--task", "char-lm", "--model", "transformer", "--data-file", sample, "--context", "16", "--d-model", "16",
+            "--heads", "2", "--layers", "2", "--batch-size", "4", "--steps", "6", "--threads", "1", "--out", run);
+        Assert.True(train.Code == 0, train.Err);
+        string onnx = Path.Combine(dir.Path, "lm.onnx");
+        var export = Run("export", run, "--onnx", onnx);
+        Assert.True(export.Code == 0, export.Err);
+
+        var (model, vocabulary, _) = NormSharp.Experiments.Recipes.CharLmRun.LoadTrained(run);
+        var ids = vocabulary.Encode("Seeds of doubt");
+        var input = Tensor.Zeros(1, ids.Length);
+        for (int i = 0; i < ids.Length; i++) input.Span[i] = ids[i];
+        using var ort = new OrtComparison(File.ReadAllBytes(onnx));
+        ort.Check((NormSharp.Layers.Module)model, input, "char-lm transformer");
+    }
+
+    [Theory]
+    [InlineData("lstm", 9)]
+    [InlineData("ln-lstm", 16)]
+    public void ARecurrentLanguageModelRunExportsAndOnnxRuntimeGivesItsLogits(string cell, int length)
+    {
+        using var dir = new TestData.TempDir();
+        string sample = Path.Combine(AppContext.BaseDirectory, "data", "text", "sample-fortunes");
+        string run = Path.Combine(dir.Path, cell);
+        var train = Run("train", "--task", "char-lm", "--model", "rnn", "--cell", cell, "--data-file", sample, "--context", "16", "--d-model", "8",
+            "--hidden", "16", "--batch-size", "4", "--steps", "3", "--threads", "1", "--out", run);
+        Assert.True(train.Code == 0, train.Err);
+        string onnx = Path.Combine(dir.Path, cell + ".onnx");
+        var export = Run("export", run, "--onnx", onnx);
+        Assert.True(export.Code == 0, export.Err);
+
+        var (model, vocabulary, _) = NormSharp.Experiments.Recipes.CharLmRun.LoadTrained(run);
+        var ids = vocabulary.Encode("Seeds of doubt, and more"[..length]);
+        var input = Tensor.Zeros(2, length);
+        for (int i = 0; i < 2 * length; i++) input.Span[i] = ids[(i * 7) % length];
+        using var ort = new OrtComparison(File.ReadAllBytes(onnx));
+        ort.Check((NormSharp.Layers.Module)model, input, $"char-lm {cell}");
+    }
+
+    [Fact]
     public void ARunWithoutAModelOrAFolderIsAUsageError()
     {
         using var dir = new TestData.TempDir();

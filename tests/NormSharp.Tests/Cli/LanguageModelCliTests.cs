@@ -54,6 +54,26 @@ public class LanguageModelCliTests
     }
 
     [Fact]
+    public void MicroBatchesGiveTheWholeBatchUpdateUpToRoundingAndAreRepeatable()
+    {
+        using var tmp = new TestData.TempDir();
+        double FinalLoss(string name, params string[] more)
+        {
+            string dir = Path.Combine(tmp.Path, name);
+            var (code, _, err) = Run(Tiny("transformer", dir, more));
+            Assert.True(code == 0, err);
+            return LanguageModelSummary.Read(Path.Combine(dir, "summary.json")).ValidationBitsPerCharacter;
+        }
+        double whole = FinalLoss("whole"), parts = FinalLoss("parts", "--micro-batches", "2"), again = FinalLoss("again", "--micro-batches", "2");
+        Assert.Equal(parts, again);
+        // Two windows at a time, gradients weighted by their share: the same update summed in another order.
+        Assert.InRange(Math.Abs(parts - whole), 0, 1e-3 * whole);
+        byte[] Weights(string name) => File.ReadAllBytes(Path.Combine(tmp.Path, name, "model.safetensors"));
+        Assert.Equal(Weights("parts"), Weights("again"));
+        Assert.NotEqual(Weights("whole"), Weights("parts")); // the batch really was cut
+    }
+
+    [Fact]
     public void AnLnLstmLanguageModelTrainsOnTheSameTask()
     {
         using var tmp = new TestData.TempDir();

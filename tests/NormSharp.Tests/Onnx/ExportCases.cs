@@ -16,7 +16,20 @@ internal static class ExportCases
     /// <param name="ExportShape">The input shape given to the exporter, or null to let it infer one.</param>
     /// <param name="OpsetSensitive">Whether the graph differs between operator sets (then every supported set is tested).</param>
     /// <param name="InputMean">Mean of the inputs (large to check that no statistic cancels).</param>
-    public sealed record Case(Func<Module> Build, int[][] Inputs, int[]? ExportShape = null, bool OpsetSensitive = false, float InputMean = 0.3f);
+    /// <param name="Vocabulary">For a language model: inputs are token ids below this (0: real-valued inputs).</param>
+    public sealed record Case(Func<Module> Build, int[][] Inputs, int[]? ExportShape = null, bool OpsetSensitive = false, float InputMean = 0.3f, int Vocabulary = 0)
+    {
+        /// <summary>The input of <paramref name="shape"/> this case runs at, drawn with <paramref name="seed"/>.</summary>
+        public Tensor Input(int[] shape, ulong seed)
+        {
+            if (Vocabulary == 0) return ExportCases.Input(shape, seed, InputMean);
+            var t = Tensor.Zeros(shape);
+            var rng = new Rng(seed);
+            var span = t.Span;
+            for (int i = 0; i < span.Length; i++) span[i] = (float)(rng.NextUInt64() % (ulong)Vocabulary);
+            return t;
+        }
+    }
 
     public static readonly IReadOnlyDictionary<string, Case> All = new Dictionary<string, Case>
     {
@@ -36,6 +49,7 @@ internal static class ExportCases
         ["layernorm-no-bias"] = new(() => Randomized(new Sequential(new LayerNorm(8, bias: false))), [[3, 8]]),
         ["rmsnorm-two-dims-no-affine"] = new(() => new Sequential(new RmsNorm([3, 4], elementwiseAffine: false)), [[2, 3, 4], [5, 3, 4]], OpsetSensitive: true),
         ["batchnorm-channels-and-length"] = new(() => Trained(Randomized(new Sequential(new BatchNorm1d(6))), [8, 6, 5]), [[3, 6, 5], [1, 6, 5]], [-1, 6, 5]),
+        ["mlp-sync-batchnorm"] = new(() => Trained(Randomized(new Mlp([12, 24, 5], NormKind.SyncBatch, new Rng(4))), [8, 12]), [[3, 12], [1, 12]]),
         ["batchnorm-no-affine"] = new(() => Trained(new Sequential(new BatchNorm1d(6, affine: false)), [8, 6]), [[3, 6]]),
         ["batchnorm-batch-statistics"] = new(() => Randomized(new Sequential(new BatchNorm1d(6, trackRunningStats: false))), [[4, 6, 3], [7, 6, 3]], [-1, 6, 3], OpsetSensitive: true),
         ["groupnorm-features"] = new(() => Randomized(new Sequential(new GroupNorm(3, 12))), [[3, 12], [2, 12]], OpsetSensitive: true),
@@ -49,6 +63,13 @@ internal static class ExportCases
         ["ln-lstm-two-layers"] = new(() => Randomized(new RecurrentLayer(CellKind.LnLstm, 5, 7, new Rng(12), layers: 2)), [[6, 3, 5], [6, 1, 5]], [6, -1, 5]),
         ["ln-gru-batch-first"] = new(() => Randomized(new RecurrentLayer(CellKind.LnGru, 5, 7, new Rng(13), batchFirst: true)), [[3, 6, 5], [2, 6, 5]], [-1, 6, 5]),
         ["bn-lstm-beyond-trained-steps"] = new(() => TrainedSequence(new RecurrentLayer(CellKind.BnLstm, 5, 7, new Rng(14), maxSteps: 4), [4, 8, 5]), [[6, 3, 5], [6, 2, 5]], [6, -1, 5]),
+        ["torch-lstm-two-layers-bidirectional-batch-first"] = new(() => new Lstm(5, 7, new Rng(33), numLayers: 2, batchFirst: true, bidirectional: true), [[3, 6, 5], [1, 4, 5]]),
+        ["torch-gru-bidirectional"] = new(() => new Gru(5, 7, new Rng(34), bidirectional: true), [[6, 3, 5], [2, 1, 5]]),
+        ["torch-rnn-two-layers-no-bias"] = new(() => new Rnn(5, 7, new Rng(35), numLayers: 2, bias: false, dropout: 0.2f), [[6, 3, 5]]),
+        ["transformer-lm-pre-ln-tied"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerLanguageModel(new() { VocabularySize = 11, ContextLength = 8, DModel = 16, Layers = 2, Heads = 4, FeedForward = 32 }, new Rng(36)), 0.2f), [[2, 8], [1, 3]], Vocabulary: 11),
+        ["transformer-lm-post-ln-rms-sinusoidal-untied"] = new(() => Randomized(new NormSharp.Layers.Transformer.TransformerLanguageModel(new() { VocabularySize = 9, ContextLength = 6, DModel = 8, Layers = 1, Heads = 2, FeedForward = 16, NormFirst = false, Norm = NormKind.Rms, Positional = NormSharp.Layers.Transformer.PositionalEncodingKind.Sinusoidal, TieWeights = false }, new Rng(37)), 0.2f), [[3, 6], [2, 1]], Vocabulary: 9),
+        ["rnn-lm-lstm-two-layers"] = new(() => Randomized(new RecurrentLanguageModel(CellKind.Lstm, 10, 6, 8, 7, new Rng(38), layers: 2), 0.5f), [[2, 7], [3, 2]], Vocabulary: 10),
+        ["rnn-lm-ln-lstm-fixed-length"] = new(() => Randomized(new RecurrentLanguageModel(CellKind.LnLstm, 10, 6, 8, 7, new Rng(39)), 0.5f), [[2, 5], [1, 5]], [-1, 5], Vocabulary: 10),
         ["cell-lstm-one-step"] = new(() => new LstmCell(5, 7, new Rng(22), forgetBias: 1f), [[3, 5], [1, 5]]),
         ["cell-gru-one-step"] = new(() => new GruCell(5, 7, new Rng(23)), [[3, 5]]),
         ["cell-rnn-one-step"] = new(() => new RnnCell(5, 7, new Rng(24)), [[3, 5]]),
@@ -76,10 +97,10 @@ internal static class ExportCases
     }
 
     /// <summary>Every parameter redrawn from U(−1, 1) + 0.5 (gains away from 1, shifts away from 0), so the export of each one is checked.</summary>
-    private static T Randomized<T>(T model) where T : Module
+    private static T Randomized<T>(T model, float scale = 1f) where T : Module
     {
         var rng = new Rng(99);
-        foreach (var (_, p) in model.NamedParameters()) rng.FillUniform(p.Value.Span, -0.5f, 1.5f);
+        foreach (var (_, p) in model.NamedParameters()) rng.FillUniform(p.Value.Span, -0.5f * scale, 1.5f * scale);
         return model;
     }
 

@@ -39,7 +39,7 @@ public class OnnxExportTests(ITestOutputHelper output)
         ulong seed = 1;
         foreach (var shape in c.Inputs)
         {
-            var (error, ratio) = ort.Check(model, ExportCases.Input(shape, seed++, c.InputMean), $"{name} (opset {opset}) at input [{string.Join(", ", shape)}]");
+            var (error, ratio) = ort.Check(model, c.Input(shape, seed++), $"{name} (opset {opset}) at input [{string.Join(", ", shape)}]");
             maxError = Math.Max(maxError, error);
             maxRatio = Math.Max(maxRatio, ratio);
         }

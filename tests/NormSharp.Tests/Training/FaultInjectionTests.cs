@@ -226,9 +226,10 @@ public sealed class FaultInjectionTests(FaultSuiteFixture suite, ITestOutputHelp
             Assert.Equal(0, SendSignal(p.Process.Id, SIGTERM));
             var sw = Stopwatch.StartNew();
             while (!p.Error.Contains("received SIGTERM:") && sw.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(1);
-            Assert.Equal(0, SendSignal(p.Process.Id, SIGTERM));
-            Assert.Equal(143, p.Wait());
-            Assert.Contains("received SIGTERM again: exiting at once", p.Error);
+            Assert.True(SendSignal(p.Process.Id, SIGTERM) == 0, $"the second signal found no process (it ended after the first):\n{p.Error}");
+            int code = p.Wait();
+            Assert.True(code == 143, $"exit {code}:\n{p.Error}");
+            Assert.True(p.Error.Contains("received SIGTERM again: exiting at once"), p.Error);
             logged = StepsLogged(run).Count;
         }
         Assert.True(logged < 4, $"{logged} steps logged: the second signal waited for the run");

@@ -1,6 +1,6 @@
 using NormSharp.Errors;
-using NormSharp.Kernels;
-using NormSharp.Kernels.Normalization;
+using NormSharp.Kernels.Recurrent;
+using NormSharp.Kernels.Simd;
 using NormSharp.Tensors;
 
 namespace NormSharp.Autograd;
@@ -23,191 +23,166 @@ public static partial class F
     /// gates = projected + W_hh h + bias, h' = σ(o)·tanh(c'). With it (LN-LSTM):
     /// gates = LN(projected) + LN(W_hh h) + bias, h' = σ(o)·tanh(LN(c')). One node forward and backward:
     /// the recurrent GEMM, the normalizations, the gate nonlinearities and the state update in one pass.
+    /// <see cref="LstmSequence"/> runs a whole sequence as one node.
     /// </summary>
     public static Variable LstmStep(Variable projected, Variable state, Variable weightHh, Variable? bias, LstmLayerNorm? ln = null)
     {
-        Tape.CheckAlive(projected, "LstmStep");
-        Tape.CheckAlive(state, "LstmStep");
+        const string Op = "LstmStep";
+        Tape.CheckAlive(projected, Op);
+        Tape.CheckAlive(state, Op);
+        Tape.CheckAlive(weightHh, Op);
         if (state.Value.Rank != 3 || state.Value.Dim(0) != 2)
-            throw new ShapeMismatchException($"LstmStep: state must be [2, B, H] (h then c), got {ShapeMismatchException.Format(state.Shape)}.");
+            throw new ShapeMismatchException($"{Op}: state must be [2, B, H] (h then c), got {ShapeMismatchException.Format(state.Shape)}.");
         int batch = state.Value.Dim(1), hidden = state.Value.Dim(2), g4 = 4 * hidden;
         if (!projected.Shape.SequenceEqual([batch, g4]))
-            throw new ShapeMismatchException($"LstmStep: projected input must be [{batch}, {g4}], got {ShapeMismatchException.Format(projected.Shape)}.");
+            throw new ShapeMismatchException($"{Op}: projected input must be [{batch}, {g4}], got {ShapeMismatchException.Format(projected.Shape)}.");
         if (!weightHh.Shape.SequenceEqual([g4, hidden]))
-            throw new ShapeMismatchException($"LstmStep: weight_hh must be [{g4}, {hidden}], got {ShapeMismatchException.Format(weightHh.Shape)}.");
-        if (bias is not null && bias.Value.Length != g4)
-            throw new ShapeMismatchException($"LstmStep: bias must have {g4} elements, got {bias.Value.Length}.");
-
-        var tape = Tape.Current;
-        bool record = Tape.NeedsGrad(projected, state, weightHh) || (bias is not null && Tape.NeedsGrad(bias))
-            || (ln is not null && (Tape.NeedsGrad(ln.IhWeight, ln.IhBias, ln.HhWeight) || Tape.NeedsGrad(ln.HhBias, ln.CWeight, ln.CBias)));
-        Tensor Scratch(params ReadOnlySpan<int> shape) => record ? tape.Allocate(shape) : Tensor.Zeros(shape);
-        var next = tape.Allocate(2, batch, hidden);
-        var hp = Scratch(batch, g4);        // W_hh h (before its normalization)
-        var gates = Scratch(batch, g4);     // activated gates: σ(i), σ(f), tanh(g), σ(o)
-        var cNorm = Scratch(batch, hidden); // tanh of the (normalized) new cell state
-        Tensor? lnIhMean = null, lnIhRstd = null, lnHhMean = null, lnHhRstd = null, lnCMean = null, lnCRstd = null, normIh = null;
-        var h = state.Value.Span[..(batch * hidden)];
-        var c = state.Value.Span.Slice(batch * hidden, batch * hidden);
-
-        Gemm.Multiply(false, true, batch, g4, hidden, 1f, h, hidden, weightHh.Value.Span, hidden, 0f, hp.Span, g4);
-        var pre = gates.Span;
-        if (ln is null)
-        {
-            ElementwiseKernels.Add(projected.Value.Span, hp.Span, pre);
-        }
-        else
-        {
-            (lnIhMean, lnIhRstd, lnHhMean, lnHhRstd) = (Scratch(batch), Scratch(batch), Scratch(batch), Scratch(batch));
-            normIh = Scratch(batch, g4);
-            LayerNormKernels.Forward(projected.Value.Span, ln.IhWeight.Value.Span, ln.IhBias.Value.Span, normIh.Span, lnIhMean.Span, lnIhRstd.Span, batch, g4, ln.Eps);
-            LayerNormKernels.Forward(hp.Span, ln.HhWeight.Value.Span, ln.HhBias.Value.Span, pre, lnHhMean.Span, lnHhRstd.Span, batch, g4, ln.Eps);
-            ElementwiseKernels.AddInPlace(pre, normIh.Span);
-        }
-        if (bias is not null) ElementwiseKernels.AddRowBroadcast(pre, bias.Value.Span, pre, batch, g4);
-        for (int b = 0; b < batch; b++)
-        {
-            var row = pre.Slice(b * g4, g4);
-            ActivationKernels.SigmoidForward(row[..(2 * hidden)], row[..(2 * hidden)]);
-            ActivationKernels.TanhForward(row.Slice(2 * hidden, hidden), row.Slice(2 * hidden, hidden));
-            ActivationKernels.SigmoidForward(row.Slice(3 * hidden, hidden), row.Slice(3 * hidden, hidden));
-        }
-        var hNext = next.Span[..(batch * hidden)];
-        var cNext = next.Span.Slice(batch * hidden, batch * hidden);
-        for (int b = 0; b < batch; b++)
-        {
-            var row = pre.Slice(b * g4, g4);
-            for (int j = 0; j < hidden; j++)
-                cNext[b * hidden + j] = row[hidden + j] * c[b * hidden + j] + row[j] * row[2 * hidden + j];
-        }
-        if (ln is null) ActivationKernels.TanhForward(cNext, cNorm.Span);
-        else
-        {
-            (lnCMean, lnCRstd) = (Scratch(batch), Scratch(batch));
-            LayerNormKernels.Forward(cNext, ln.CWeight.Value.Span, ln.CBias.Value.Span, cNorm.Span, lnCMean.Span, lnCRstd.Span, batch, hidden, ln.Eps);
-            ActivationKernels.TanhForward(cNorm.Span, cNorm.Span);
-        }
-        for (int b = 0; b < batch; b++)
-            for (int j = 0; j < hidden; j++)
-                hNext[b * hidden + j] = pre[b * g4 + 3 * hidden + j] * cNorm[b * hidden + j];
-
-        if (!record) return tape.Wrap(next);
-        var node = tape.RentNode<LstmStepNode>();
-        (node.Projected, node.State, node.WeightHh, node.Bias, node.Ln) = (projected, state, weightHh, bias, ln);
-        (node.Hp, node.Gates, node.TanhC, node.NormIh) = (hp, gates, cNorm, normIh);
-        (node.IhMean, node.IhRstd, node.HhMean, node.HhRstd, node.CMean, node.CRstd) = (lnIhMean, lnIhRstd, lnHhMean, lnHhRstd, lnCMean, lnCRstd);
-        (node.Batch, node.Hidden) = (batch, hidden);
-        return tape.Record(node, next);
+            throw new ShapeMismatchException($"{Op}: weight_hh must be [{g4}, {hidden}], got {ShapeMismatchException.Format(weightHh.Shape)}.");
+        CheckLstmParameters(Op, bias, ln, hidden);
+        bool record = LstmNeedsGrad(bias, ln, projected, state, weightHh);
+        return ln is null ? LstmStepCore<No>(projected, state, weightHh, bias, null, record) : LstmStepCore<Yes>(projected, state, weightHh, bias, ln, record);
     }
 
-    private sealed class LstmStepNode : Node
+    private static Variable LstmStepCore<TLn>(Variable projected, Variable state, Variable weightHh, Variable? bias, LstmLayerNorm? ln, bool record)
+        where TLn : struct, IFlag
     {
-        public Variable Projected = null!, State = null!, WeightHh = null!;
+        var tape = Tape.Current;
+        int batch = state.Value.Dim(1), hidden = state.Value.Dim(2);
+        var node = record ? tape.RentNode<LstmNode<TLn>>() : new LstmNode<TLn>();
+        node.ConfigureInputs(null, null, null, projected, weightHh, steps: 1, batch, hidden, reverse: false, batchFirst: false, keepAll: true);
+        (node.Bias, node.Ln, node.State) = (bias, ln, state);
+        node.RunForward(tape, record, null);
+        // The next state is slot 1 (h') followed by the final cell state c': rows B..3B of the result.
+        var next = Tensor.View(node.Packed, node.Packed.Offset + batch * hidden, [2, batch, hidden]);
+        return record ? tape.Record(node, next) : tape.Wrap(next);
+    }
+
+    /// <summary>
+    /// A whole LSTM layer (or LN-LSTM, with <paramref name="ln"/>) over a sequence as one fused node, in PyTorch's
+    /// convention (gate order i, f, g, o). <paramref name="input"/> is [T, B, I] (or [B, T, I] with
+    /// <paramref name="batchFirst"/>); every time step's projection W_ih·x_t + b_ih is one GEMM, then each step adds
+    /// W_hh·h_{t−1} + <paramref name="biasHh"/> and applies the gates as <see cref="LstmStep"/> does. The batch is split
+    /// over the cores for the whole sequence, W_hh is packed once, and the backward takes the gradients of W_hh and
+    /// W_ih each as one product over all steps. <paramref name="h0"/> and <paramref name="c0"/> ([B, H]) default to
+    /// zeros; with <paramref name="reverse"/> the steps run from the last time to the first (the backward direction of
+    /// a bidirectional layer). With <paramref name="allOutputs"/> false and no gradient needed only the final states are kept.
+    /// The layer-normalized cell of Ba et al. has no b_ih: pass null and its bias as <paramref name="biasHh"/>.
+    /// </summary>
+    public static RecurrentSequence LstmSequence(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0 = null, Variable? c0 = null, LstmLayerNorm? ln = null, bool reverse = false, bool batchFirst = false, bool allOutputs = true) =>
+        LstmSequenceWithNorms(input, weightIh, biasIh, weightHh, biasHh, h0, c0, ln, reverse, batchFirst, allOutputs, norms: null);
+
+    /// <summary>The LSTM layer of <see cref="LstmSequence"/>, also writing the mean L2 norm of h at each step into <paramref name="norms"/> (length T).</summary>
+    internal static RecurrentSequence LstmSequenceWithNorms(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0, Variable? c0, LstmLayerNorm? ln, bool reverse, bool batchFirst, bool allOutputs, double[]? norms)
+    {
+        const string Op = "LstmSequence";
+        var (steps, batch, hidden) = SequenceShape(Op, 4, input, weightIh, biasIh, weightHh, h0, c0, batchFirst);
+        CheckLstmParameters(Op, biasHh, ln, hidden);
+        bool record = LstmNeedsGrad(biasHh, ln, input, weightHh, h0) || Tape.NeedsGrad(weightIh, biasIh, c0);
+        return ln is null
+            ? LstmSequenceCore<No>(input, weightIh, biasIh, weightHh, biasHh, h0, c0, null, reverse, batchFirst, allOutputs, norms, record, steps, batch, hidden)
+            : LstmSequenceCore<Yes>(input, weightIh, biasIh, weightHh, biasHh, h0, c0, ln, reverse, batchFirst, allOutputs, norms, record, steps, batch, hidden);
+    }
+
+    private static RecurrentSequence LstmSequenceCore<TLn>(Variable input, Variable weightIh, Variable? biasIh, Variable weightHh, Variable? biasHh,
+        Variable? h0, Variable? c0, LstmLayerNorm? ln, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, bool record,
+        int steps, int batch, int hidden) where TLn : struct, IFlag
+    {
+        var tape = Tape.Current;
+        var node = record ? tape.RentNode<LstmNode<TLn>>() : new LstmNode<TLn>();
+        node.ConfigureInputs(input, weightIh, biasIh, null, weightHh, steps, batch, hidden, reverse, batchFirst, keepAll: record || allOutputs);
+        (node.Bias, node.Ln, node.H0, node.C0) = (biasHh, ln, h0, c0);
+        return RunSequence(node, tape, record, allOutputs, norms);
+    }
+
+    private static void CheckLstmParameters(string op, Variable? bias, LstmLayerNorm? ln, int hidden)
+    {
+        CheckVector(op, "bias", bias, 4 * hidden);
+        if (ln is null) return;
+        CheckVector(op, "ln_ih_weight", ln.IhWeight, 4 * hidden);
+        CheckVector(op, "ln_ih_bias", ln.IhBias, 4 * hidden);
+        CheckVector(op, "ln_hh_weight", ln.HhWeight, 4 * hidden);
+        CheckVector(op, "ln_hh_bias", ln.HhBias, 4 * hidden);
+        CheckVector(op, "ln_c_weight", ln.CWeight, hidden);
+        CheckVector(op, "ln_c_bias", ln.CBias, hidden);
+        Kernels.Normalization.NormalizationArguments.CheckEps(op, ln.Eps);
+    }
+
+    private static bool LstmNeedsGrad(Variable? bias, LstmLayerNorm? ln, Variable a, Variable b, Variable? c) =>
+        Tape.NeedsGrad(a, b, c) || (bias is not null && Tape.NeedsGrad(bias))
+        || (ln is not null && (Tape.NeedsGrad(ln.IhWeight, ln.IhBias, ln.HhWeight) || Tape.NeedsGrad(ln.HhBias, ln.CWeight, ln.CBias)));
+
+    private sealed unsafe class LstmNode<TLn> : SequenceNode<LstmCellKernel<TLn>> where TLn : struct, IFlag
+    {
         public Variable? Bias;
         public LstmLayerNorm? Ln;
-        public Tensor Hp = null!, Gates = null!, TanhC = null!;
-        public Tensor? NormIh, IhMean, IhRstd, HhMean, HhRstd, CMean, CRstd;
-        public int Batch, Hidden;
+        public Tensor? Gates, TanhC, Stats;
 
-        internal override void Backward(Tape tape)
+        protected override void AllocateWorkspace(Tape tape)
         {
-            int bsz = Batch, hd = Hidden, g4 = 4 * hd, n = bsz * hd;
-            var dNext = Output.Grad!.Span;
-            var dh = dNext[..n];
-            var dcIn = dNext.Slice(n, n);
-            var gate = Gates.Span;
-            var tc = TanhC.Span;
-            var c = State.Value.Span.Slice(n, n);
-            var cNext = Output.Value.Span.Slice(n, n);
-
-            // Through h' = σ(o)·tanh(norm(c')): the gradient reaching c' (plus what flows in directly).
-            var dc = tape.Allocate(bsz, hd).Span;
-            for (int i = 0; i < n; i++) dc[i] = dh[i] * gate[(i / hd) * g4 + 3 * hd + i % hd] * (1f - tc[i] * tc[i]);
-            if (Ln is not null)
-            {
-                var dNorm = tape.Allocate(bsz, hd).Span;
-                dc.CopyTo(dNorm);
-                var gw = tape.GradientFor(Ln.CWeight);
-                var gb = tape.GradientFor(Ln.CBias);
-                LayerNormKernels.Backward(dNorm, cNext, Ln.CWeight.Value.Span, CMean!.Span, CRstd!.Span, dc,
-                    SpanOf(gw), SpanOf(gb), bsz, hd);
-                gw?.Commit();
-                gb?.Commit();
-            }
-            ElementwiseKernels.AddInPlace(dc, dcIn);
-
-            // Gate pre-activations.
-            var dGates = tape.Allocate(bsz, g4).Span;
-            var dcPrev = tape.Allocate(bsz, hd).Span;
-            for (int b = 0; b < bsz; b++)
-            {
-                var gr = gate.Slice(b * g4, g4);
-                var dg = dGates.Slice(b * g4, g4);
-                for (int j = 0; j < hd; j++)
-                {
-                    int k = b * hd + j;
-                    float si = gr[j], sf = gr[hd + j], tg = gr[2 * hd + j], so = gr[3 * hd + j];
-                    float dck = dc[k];
-                    dg[j] = dck * tg * si * (1f - si);
-                    dg[hd + j] = dck * c[k] * sf * (1f - sf);
-                    dg[2 * hd + j] = dck * si * (1f - tg * tg);
-                    dg[3 * hd + j] = dh[k] * tc[k] * so * (1f - so);
-                    dcPrev[k] = dck * sf;
-                }
-            }
-            if (Bias is not null && tape.GradientForAccumulatingKernel(Bias, out bool accB) is { } db)
-                ElementwiseKernels.SumOverRows(dGates, db.Span, bsz, g4, accB);
-
-            // Back through the normalizations (or straight through without them) to W_hh h and the projected input.
-            Span<float> dHp = dGates;
-            if (Ln is not null)
-            {
-                dHp = tape.Allocate(bsz, g4).Span;
-                var gw = tape.GradientFor(Ln.HhWeight);
-                var gb = tape.GradientFor(Ln.HhBias);
-                LayerNormKernels.Backward(dGates, Hp.Span, Ln.HhWeight.Value.Span, HhMean!.Span, HhRstd!.Span, dHp,
-                    SpanOf(gw), SpanOf(gb), bsz, g4);
-                gw?.Commit();
-                gb?.Commit();
-                var gx = tape.GradientFor(Projected);
-                var giw = tape.GradientFor(Ln.IhWeight);
-                var gib = tape.GradientFor(Ln.IhBias);
-                if (gx is not null || giw is not null || gib is not null)
-                {
-                    var dx = DxBuffer(tape, gx, Projected);
-                    LayerNormKernels.Backward(dGates, Projected.Value.Span, Ln.IhWeight.Value.Span, IhMean!.Span, IhRstd!.Span, dx.Span,
-                        SpanOf(giw), SpanOf(gib), bsz, g4);
-                    gx?.Commit();
-                    giw?.Commit();
-                    gib?.Commit();
-                }
-            }
-            else if (tape.GradientFor(Projected) is { } gx)
-            {
-                dGates.CopyTo(gx.Buffer.Span);
-                gx.Commit();
-            }
-
-            var h = State.Value.Span[..n];
-            if (tape.GradientForAccumulatingKernel(WeightHh, out bool accW) is { } dw)
-                Gemm.Multiply(true, false, g4, hd, bsz, 1f, dHp, g4, h, hd, accW ? 1f : 0f, dw.Span, hd);
-            if (tape.GradientFor(State) is { } gs)
-            {
-                var ds = gs.Buffer.Span;
-                Gemm.Multiply(false, false, bsz, hd, g4, 1f, dHp, g4, WeightHh.Value.Span, hd, 0f, ds[..n], hd);
-                dcPrev.CopyTo(ds.Slice(n, n));
-                gs.Commit();
-            }
+            int rows = Steps * Batch;
+            Gates = tape.Allocate(rows, 4 * Hidden);
+            TanhC = tape.Allocate(rows, Hidden);
+            Stats = TLn.Value ? tape.Allocate(rows, LstmCellKernel<TLn>.StatsPerRow) : null;
         }
 
-        internal override void Clear()
+        protected override LstmCellKernel<TLn> Kernel(ref RecurrentPins pins, bool backward, float* dProjected)
         {
-            base.Clear();
-            Projected = State = WeightHh = null!;
+            var k = new LstmCellKernel<TLn>
+            {
+                Batch = Batch, Hidden = Hidden,
+                Gates = pins.Pin(Gates), TanhC = pins.Pin(TanhC), Stats = pins.Pin(Stats), DProjected = dProjected,
+            };
+            if (Ln is { } ln)
+            {
+                k.IhGain = pins.Pin(ln.IhWeight);
+                k.HhGain = pins.Pin(ln.HhWeight);
+                k.CGain = pins.Pin(ln.CWeight);
+                k.CBias = pins.Pin(ln.CBias);
+                k.Eps = ln.Eps;
+            }
+            if (!backward)
+            {
+                // What every gate row adds: b_ih + b_hh, or β_ih + β_hh + b for the layer-normalized cell.
+                int g = 4 * Hidden;
+                var shift = new Span<float>(RecurrentScratch.Vectors(g), g);
+                if (Bias is null) shift.Clear();
+                else Bias.Value.Span.CopyTo(shift);
+                if (BiasIh is not null) Kernels.ElementwiseKernels.AddInPlace(shift, BiasIh.Value.Span);
+                if (Ln is { } n)
+                {
+                    Kernels.ElementwiseKernels.AddInPlace(shift, n.IhBias.Value.Span);
+                    Kernels.ElementwiseKernels.AddInPlace(shift, n.HhBias.Value.Span);
+                }
+                k.Shift = RecurrentScratch.Vectors(g);
+            }
+            return k;
+        }
+
+        protected override void ParameterGradients(Tape tape, Tensor dHpAll, Tensor dProjected, float* partials, int chunks)
+        {
+            if (Ln is not { } ln)
+            {
+                RowSumGradient(tape, Bias, dHpAll);
+                return;
+            }
+            int hd = Hidden, stride = 14 * hd;
+            PartialGradient(tape, ln.IhWeight, partials, chunks, stride, 0, 4 * hd);
+            PartialGradient(tape, ln.HhWeight, partials, chunks, stride, 4 * hd, 4 * hd);
+            // The bias and both shifts are added to the same pre-activations: each gets Σ dgates.
+            PartialGradient(tape, ln.IhBias, partials, chunks, stride, 8 * hd, 4 * hd);
+            PartialGradient(tape, ln.HhBias, partials, chunks, stride, 8 * hd, 4 * hd);
+            PartialGradient(tape, Bias, partials, chunks, stride, 8 * hd, 4 * hd);
+            PartialGradient(tape, ln.CWeight, partials, chunks, stride, 12 * hd, hd);
+            PartialGradient(tape, ln.CBias, partials, chunks, stride, 13 * hd, hd);
+        }
+
+        protected override void ClearCell()
+        {
             Bias = null;
             Ln = null;
-            Hp = Gates = TanhC = null!;
-            NormIh = IhMean = IhRstd = HhMean = HhRstd = CMean = CRstd = null;
+            Gates = TanhC = Stats = null;
         }
     }
 }

@@ -12,7 +12,7 @@ namespace NormSharp.Layers.Recurrent;
 /// <see cref="RecurrentLayer.ReestimatePopulationStatistics"/>) replaces by the statistics of a pass over training
 /// data with the final weights, as Cooijmans et al. do. A sequence longer than any seen reuses the last step's statistics.
 /// </summary>
-public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
+public sealed class BnLstmCell : Module, ISequenceCell, IPopulationStatistics
 {
     // The three batch normalizations of a step: the input projection, the recurrent projection, the cell state.
     private const int Ih = 0, Hh = 1, C = 2;
@@ -107,6 +107,28 @@ public sealed class BnLstmCell : Module, IRecurrentCell, IPopulationStatistics
         var (hNext, cNext) = LstmGates.Apply(gates, c, HiddenSize, cn => Norm(C, cn, BnCWeight, BnCBias));
         return RecurrentState.Stack(hNext, cNext);
     }
+
+    /// <summary>While statistics are being estimated the steps run one at a time, through <see cref="Step"/>.</summary>
+    bool ISequenceCell.RunsAsSequence => _estimate is null;
+
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep)
+    {
+        if (reverse) throw new InvalidValueException(nameof(reverse), "BnLstm: per-time-step statistics follow the forward direction; the cell does not run in reverse.");
+        int steps = input.Value.Rank == 3 ? input.Value.Dim(batchFirst ? 1 : 0) : 0;
+        if (IsTraining)
+        {
+            if (firstStep + steps > MaxSteps)
+                throw new InvalidValueException("t", $"BnLstm: training step {Math.Max(firstStep, MaxSteps)} needs statistics beyond the {MaxSteps} time steps this cell was built for.");
+            if (firstStep + steps > StepsSeen) _stepsSeen[0] = firstStep + steps;
+        }
+        var bn = _sequenceNorms;
+        if (bn is null || bn.Training != IsTraining || bn.StatisticsSteps != StepsSeen)
+            _sequenceNorms = bn = new F.BnLstmNorms(BnIhWeight, BnHhWeight, BnCWeight, BnCBias, _mean, _var, StepsSeen, IsTraining, Momentum);
+        return F.BnLstmSequence(input, WeightIh, WeightHh, Bias, bn, h0, c0, firstStep, batchFirst, allOutputs, norms);
+    }
+
+    /// <summary>The normalizations as the fused sequence takes them, kept while the mode and the steps seen stay the same.</summary>
+    private F.BnLstmNorms? _sequenceNorms;
 
     /// <inheritdoc />
     void IPopulationStatistics.BeginPopulationEstimate(PopulationVariance variance) =>

@@ -57,6 +57,9 @@ public static class RecurrentState
     {
         if (input.Value.Rank != 2 || input.Value.Dim(1) != cell.InputSize)
             throw new Errors.ShapeMismatchException($"{cell.GetType().Name}: a single step takes [B, {cell.InputSize}], got {Errors.ShapeMismatchException.Format(input.Shape)}.");
+        // A fused cell runs the one step as a sequence, exactly as the first step of its layer.
+        if (cell is ISequenceCell { RunsAsSequence: true } fused)
+            return fused.RunSequence(F.Unsqueeze(input, 0), null, null, reverse: false, batchFirst: false, allOutputs: false, norms: null).FinalHidden();
         Tensors.Tensor? zeros = null;
         var state = Initial(cell, null, null, input.Value.Dim(0), ref zeros);
         return Hidden(cell, cell.Step(cell.ProjectInputs(input), state, 0));

@@ -8,10 +8,9 @@ namespace NormSharp.Layers.Recurrent;
 /// before their biases are added, the reset/update block (first 2H units) and the candidate block (last H)
 /// with statistics of their own; then the GRU gates as in <see cref="GruCell"/>.
 /// </summary>
-public sealed class LnGruCell : Module, IRecurrentCell
+public sealed class LnGruCell : Module, ISequenceCell
 {
-    private readonly int[] _gateShape;
-    private readonly int[] _candidateShape;
+    private readonly F.GruLayerNorm _norms;
 
     /// <summary>[3H, I].</summary>
     public Variable WeightIh { get; }
@@ -45,8 +44,6 @@ public sealed class LnGruCell : Module, IRecurrentCell
     {
         CellParameters.CheckSizes("LnGru", inputSize, hiddenSize);
         (InputSize, HiddenSize, Eps) = (inputSize, hiddenSize, eps);
-        _gateShape = [2 * hiddenSize];
-        _candidateShape = [hiddenSize];
         WeightIh = CellParameters.Uniform(rng, hiddenSize, "weight_ih", 3 * hiddenSize, inputSize);
         WeightHh = CellParameters.Uniform(rng, hiddenSize, "weight_hh", 3 * hiddenSize, hiddenSize);
         BiasIh = CellParameters.Uniform(rng, hiddenSize, "bias_ih", 3 * hiddenSize);
@@ -55,36 +52,17 @@ public sealed class LnGruCell : Module, IRecurrentCell
         LnIhBias = CellParameters.Fill(0f, "ln_ih_bias", 3 * hiddenSize);
         LnHhWeight = CellParameters.Fill(1f, "ln_hh_weight", 3 * hiddenSize);
         LnHhBias = CellParameters.Fill(0f, "ln_hh_bias", 3 * hiddenSize);
+        _norms = new F.GruLayerNorm(LnIhWeight, LnIhBias, LnHhWeight, LnHhBias, eps);
     }
 
     /// <inheritdoc />
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh);
 
     /// <inheritdoc />
-    public Variable Step(Variable projected, Variable h, int t)
-    {
-        var x = F.Add(NormalizeBlocks(projected, LnIhWeight, LnIhBias), BiasIh);
-        var hp = F.Add(NormalizeBlocks(F.Linear(h, WeightHh), LnHhWeight, LnHhBias), BiasHh);
-        return GruGates.Apply(x, hp, h, HiddenSize);
-    }
+    public Variable Step(Variable projected, Variable h, int t) => F.GruStep(projected, h, WeightHh, BiasHh, _norms, BiasIh);
 
-    /// <summary>LN over the first 2H columns and, separately, the last H columns of a [B, 3H] projection.</summary>
-    private Variable NormalizeBlocks(Variable p, Variable gain, Variable shift)
-    {
-        int hd = HiddenSize;
-        var gates = F.LayerNorm(F.SliceColumns(p, 0, 2 * hd), _gateShape, F.NarrowRows(gain, 0, 2 * hd), F.NarrowRows(shift, 0, 2 * hd), Eps);
-        var cand = F.LayerNorm(F.SliceColumns(p, 2 * hd, hd), _candidateShape, F.NarrowRows(gain, 2 * hd, hd), F.NarrowRows(shift, 2 * hd, hd), Eps);
-        return ConcatColumns(gates, cand);
-    }
-
-    /// <summary>[B, a] and [B, b] side by side as [B, a + b], through a transpose-free row interleave.</summary>
-    private static Variable ConcatColumns(Variable left, Variable right)
-    {
-        // Concatenating along columns equals concatenating the transposed blocks along rows.
-        var lt = F.SwapFirstTwoDims(left);
-        var rt = F.SwapFirstTwoDims(right);
-        return F.SwapFirstTwoDims(F.ConcatRows([lt, rt]));
-    }
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
+        F.GruSequenceWithNorms(input, WeightIh, BiasIh, WeightHh, BiasHh, h0, _norms, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);

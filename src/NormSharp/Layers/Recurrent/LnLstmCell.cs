@@ -9,7 +9,7 @@ namespace NormSharp.Layers.Recurrent;
 /// normalized before its tanh: gates = LN(W_ih x; ln_ih) + LN(W_hh h; ln_hh) + b,
 /// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(LN(c'; ln_c)).
 /// </summary>
-public sealed class LnLstmCell : Module, IRecurrentCell
+public sealed class LnLstmCell : Module, ISequenceCell
 {
 
     /// <summary>[4H, I].</summary>
@@ -66,6 +66,9 @@ public sealed class LnLstmCell : Module, IRecurrentCell
 
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, Bias, _norms);
+
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
+        F.LstmSequenceWithNorms(input, WeightIh, null, WeightHh, Bias, h0, c0, _norms, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);

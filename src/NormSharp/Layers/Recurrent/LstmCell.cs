@@ -7,7 +7,7 @@ namespace NormSharp.Layers.Recurrent;
 /// The LSTM cell in PyTorch's convention (gate order i, f, g, o): gates = W_ih x + b_ih + W_hh h + b_hh,
 /// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').
 /// </summary>
-public sealed class LstmCell : Module, IRecurrentCell
+public sealed class LstmCell : Module, ISequenceCell
 {
     /// <summary>[4H, I].</summary>
     public Variable WeightIh { get; }
@@ -42,6 +42,9 @@ public sealed class LstmCell : Module, IRecurrentCell
 
     /// <inheritdoc />
     public Variable Step(Variable projected, Variable state, int t) => F.LstmStep(projected, state, WeightHh, BiasHh);
+
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
+        F.LstmSequenceWithNorms(input, WeightIh, BiasIh, WeightHh, BiasHh, h0, c0, null, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);

@@ -117,47 +117,94 @@ public sealed class RecurrentLayer : Module
 
     /// <summary>
     /// Runs the sequence. <paramref name="h0"/> and <paramref name="c0"/> give each layer's initial state
-    /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept.
+    /// ([B, H] each; zeros when null). With <paramref name="allOutputs"/> false only the last h is kept, and without
+    /// gradients a long sequence then runs in blocks of time steps, so that memory does not grow with its length.
     /// </summary>
     public RecurrentOutput Run(Variable input, IReadOnlyList<Variable>? h0 = null, IReadOnlyList<Variable>? c0 = null, bool allOutputs = true)
     {
         if (TruncateBackpropagation is > 0 && GradMode.IsEnabled)
             return RunTruncated(input, h0, c0, allOutputs, TruncateBackpropagation.Value);
-        return RunFull(input, h0, c0, allOutputs);
+        CheckRank(input);
+        int steps = input.Value.Dim(BatchFirst ? 1 : 0);
+        int block = UnrecordedBlock(input.Value.Dim(BatchFirst ? 0 : 1), steps);
+        if (GradMode.IsEnabled || allOutputs || block >= steps) return RunFull(input, BatchFirst, h0, c0, allOutputs);
+        var norms = new double[steps];
+        var (last, _, _) = RunUnrecorded(input, steps, block, h0, c0, norms);
+        LastHiddenNorms = norms;
+        return last;
     }
 
+    /// <summary>Most elements of one unrecorded block's input projections (64 MB).</summary>
+    private const int UnrecordedBlockElements = 16 << 20;
+
+    /// <summary>Time steps per unrecorded block for a batch of <paramref name="batch"/>: the projections of a block stay within <see cref="UnrecordedBlockElements"/>.</summary>
+    private int UnrecordedBlock(int batch, int steps)
+    {
+        long perStep = (long)Math.Max(1, batch) * 4 * HiddenSize;
+        return (int)Math.Clamp(UnrecordedBlockElements / perStep, 1, Math.Max(1, steps));
+    }
+
+    /// <summary>
+    /// Runs steps [0, <paramref name="count"/>) of <paramref name="input"/> (in the layer's layout) without recording,
+    /// <paramref name="block"/> steps at a time, each block starting from the last one's final states; fills
+    /// <paramref name="norms"/> from index 0.
+    /// </summary>
+    private (RecurrentOutput Last, IReadOnlyList<Variable>? H, IReadOnlyList<Variable>? C) RunUnrecorded(Variable input, int count, int block,
+        IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, double[] norms)
+    {
+        IReadOnlyList<Variable>? hs = h0, cs = c0;
+        RecurrentOutput last = null!;
+        using (GradMode.NoGrad())
+        {
+            for (int start = 0; start < count; start += block)
+            {
+                int length = Math.Min(block, count - start);
+                last = RunFull(TimeSlice(input, start, length), BatchFirst, hs, cs, false, firstStep: start);
+                LastHiddenNorms.CopyTo(norms, start);
+                hs = last.FinalH;
+                cs = last.FinalC.Count > 0 ? last.FinalC : null;
+            }
+        }
+        return (last, hs, cs);
+    }
+
+    /// <summary>Time steps [start, start + length) of an input in the layer's layout (a view time-first, a copy of the slice batch-first).</summary>
+    private Variable TimeSlice(Variable input, int start, int length) =>
+        BatchFirst ? F.Narrow(input, 1, start, length) : F.NarrowRows(input, start, length);
+
+    /// <summary>
+    /// The first steps run unrecorded, in blocks of at most <paramref name="window"/> steps so that no buffer grows with the
+    /// sequence; their final state enters the recorded last <paramref name="window"/> steps as a constant, so gradients stop there.
+    /// </summary>
     private RecurrentOutput RunTruncated(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int window)
     {
         if (allOutputs)
             throw new InvalidValueException(nameof(TruncateBackpropagation), "RecurrentLayer: truncated backpropagation keeps the last outputs only; run with allOutputs: false.");
-        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
-        int steps = x.Value.Dim(0);
-        if (window >= steps) return RunFull(input, h0, c0, allOutputs);
+        CheckRank(input);
+        int steps = input.Value.Dim(BatchFirst ? 1 : 0);
+        if (window >= steps) return RunFull(input, BatchFirst, h0, c0, false);
         int prefix = steps - window;
-        // The first steps run unrecorded; their final state enters the recorded tail as a constant, so gradients stop there.
-        RecurrentOutput head;
-        double[] headNorms;
-        using (GradMode.NoGrad())
-        {
-            head = RunFull(TimeFirst(F.NarrowRows(x, 0, prefix)), h0, c0, false);
-            headNorms = LastHiddenNorms;
-        }
-        var hs = head.FinalH.Select(v => Variable.Constant(v.Value)).ToList();
-        var cs = head.FinalC.Count > 0 ? head.FinalC.Select(v => Variable.Constant(v.Value)).ToList() : null;
-        var tail = RunFull(TimeFirst(F.NarrowRows(x, prefix, window)), hs, cs, false, firstStep: prefix);
-        LastHiddenNorms = [.. headNorms, .. LastHiddenNorms];
+        var norms = new double[steps];
+        var (_, hs, cs) = RunUnrecorded(input, prefix, Math.Min(window, UnrecordedBlock(input.Value.Dim(BatchFirst ? 0 : 1), prefix)), h0, c0, norms);
+        var tail = RunFull(TimeSlice(input, prefix, window), BatchFirst, Constants(hs), cs is null ? null : Constants(cs), false, firstStep: prefix);
+        LastHiddenNorms.CopyTo(norms, prefix);
+        LastHiddenNorms = norms;
         return tail;
     }
 
-    /// <summary>A time-first slice as this layer's input layout.</summary>
-    private Variable TimeFirst(Variable timeFirst) => BatchFirst ? F.SwapFirstTwoDims(timeFirst) : timeFirst;
+    private static List<Variable> Constants(IReadOnlyList<Variable>? states) => states!.Select(v => Variable.Constant(v.Value)).ToList();
 
-    private RecurrentOutput RunFull(Variable input, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int firstStep = 0)
+    private void CheckRank(Variable input)
     {
         if (input.Value.Rank != 3)
             throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): input must be {(BatchFirst ? "[B, T, I]" : "[T, B, I]")}, got {ShapeMismatchException.Format(input.Shape)}.");
-        var x = BatchFirst ? F.SwapFirstTwoDims(input) : input;
-        int steps = x.Value.Dim(0), batch = x.Value.Dim(1), width = x.Value.Dim(2);
+    }
+
+    /// <summary>Runs every step recorded; <paramref name="inputBatchFirst"/> gives <paramref name="input"/>'s layout (outputs are in the layer's).</summary>
+    private RecurrentOutput RunFull(Variable input, bool inputBatchFirst, IReadOnlyList<Variable>? h0, IReadOnlyList<Variable>? c0, bool allOutputs, int firstStep = 0)
+    {
+        CheckRank(input);
+        int steps = input.Value.Dim(inputBatchFirst ? 1 : 0), batch = input.Value.Dim(inputBatchFirst ? 0 : 1), width = input.Value.Dim(2);
         var first = (IRecurrentCell)_cells[0];
         if (steps == 0) throw new ShapeMismatchException($"RecurrentLayer({CellKinds.Name(Kind)}): the sequence has length 0.");
         if (width != first.InputSize)
@@ -165,36 +212,66 @@ public sealed class RecurrentLayer : Module
         CheckStates(h0, batch, "h0");
         if (first.HasCellState) CheckStates(c0, batch, "c0");
 
-        var finalH = new List<Variable>();
-        var finalC = new List<Variable>();
+        var finalH = new List<Variable>(_cells.Length);
+        var finalC = new List<Variable>(first.HasCellState ? _cells.Length : 0);
         var norms = LastHiddenNorms.Length == steps ? LastHiddenNorms : new double[steps];
-        Variable layerInput = F.Reshape(x, steps * batch, width);
+        // A fused first layer reads a batch-first input as it is; later layers get time-first outputs.
+        Variable layerInput = input;
+        bool layerInputBatchFirst = inputBatchFirst;
         Variable last = null!;
         Variable? outputs = null;
         for (int l = 0; l < _cells.Length; l++)
         {
             var cell = (IRecurrentCell)_cells[l];
-            var projected = cell.ProjectInputs(layerInput);
-            var state = RecurrentState.Initial(cell, h0?[l], cell.HasCellState ? c0?[l] : null, batch, ref _zeros);
-            bool keep = allOutputs || l + 1 < _cells.Length;
-            var perStep = keep ? new List<Variable>(steps) : null;
-            Variable h = null!;
-            for (int t = 0; t < steps; t++)
+            bool top = l + 1 == _cells.Length;
+            bool keep = allOutputs || !top;
+            if (cell is ISequenceCell { RunsAsSequence: true } fused)
             {
-                state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, firstStep + t);
-                h = RecurrentState.Hidden(cell, state);
-                perStep?.Add(h);
-                if (l + 1 == _cells.Length) norms[t] = MeanRowNorm(h.Value, batch);
+                // The whole sequence as one fused node: every time step's input projection in one GEMM, then the steps.
+                var sequence = fused.RunSequence(layerInput, h0?[l], cell.HasCellState ? c0?[l] : null,
+                    reverse: false, batchFirst: layerInputBatchFirst, allOutputs: keep, norms: top ? norms : null, firstStep);
+                last = sequence.FinalHidden();
+                finalH.Add(last);
+                if (cell.HasCellState) finalC.Add(sequence.FinalCell());
+                if (keep) layerInput = sequence.Outputs();
             }
-            finalH.Add(h);
-            if (cell.HasCellState) finalC.Add(RecurrentState.Cell(state));
-            last = h;
-            if (perStep is not null) layerInput = F.ConcatRows(perStep);
-            if (l + 1 == _cells.Length && allOutputs) outputs = F.Reshape(layerInput, steps, batch, HiddenSize);
+            else
+            {
+                if (layerInputBatchFirst) layerInput = F.SwapFirstTwoDims(layerInput);
+                last = RunSteps(cell, layerInput, h0?[l], c0?[l], keep, top ? norms : null, firstStep, finalC, out var perStepOutputs);
+                finalH.Add(last);
+                if (perStepOutputs is not null) layerInput = perStepOutputs;
+            }
+            layerInputBatchFirst = false;
+            if (top && allOutputs) outputs = layerInput;
         }
         LastHiddenNorms = norms;
         if (outputs is not null && BatchFirst) outputs = F.SwapFirstTwoDims(outputs);
         return new RecurrentOutput(outputs, last, finalH, finalC);
+    }
+
+    /// <summary>
+    /// A cell without a fused sequence operation, one recorded step at a time (time step numbers from
+    /// <paramref name="firstStep"/>); returns the last h and, with <paramref name="keep"/>, every h as [T, B, H].
+    /// </summary>
+    private Variable RunSteps(IRecurrentCell cell, Variable input, Variable? h0, Variable? c0, bool keep, double[]? norms, int firstStep,
+        List<Variable> finalC, out Variable? outputs)
+    {
+        int steps = input.Value.Dim(0), batch = input.Value.Dim(1);
+        var projected = cell.ProjectInputs(F.Reshape(input, steps * batch, input.Value.Dim(2)));
+        var state = RecurrentState.Initial(cell, h0, cell.HasCellState ? c0 : null, batch, ref _zeros);
+        var perStep = keep ? new List<Variable>(steps) : null;
+        Variable h = null!;
+        for (int t = 0; t < steps; t++)
+        {
+            state = cell.Step(F.NarrowRows(projected, t * batch, batch), state, firstStep + t);
+            h = RecurrentState.Hidden(cell, state);
+            perStep?.Add(h);
+            if (norms is not null) norms[t] = MeanRowNorm(h.Value, batch);
+        }
+        if (cell.HasCellState) finalC.Add(RecurrentState.Cell(state));
+        outputs = perStep is null ? null : F.Reshape(F.ConcatRows(perStep), steps, batch, HiddenSize);
+        return h;
     }
 
     private void CheckStates(IReadOnlyList<Variable>? states, int batch, string name)

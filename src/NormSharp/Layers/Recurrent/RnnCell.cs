@@ -4,7 +4,7 @@ using NormSharp.Tensors;
 namespace NormSharp.Layers.Recurrent;
 
 /// <summary>The vanilla (Elman) tanh RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh).</summary>
-public sealed class RnnCell : Module, IRecurrentCell
+public sealed class RnnCell : Module, ISequenceCell
 {
     /// <summary>[H, I].</summary>
     public Variable WeightIh { get; }
@@ -37,8 +37,10 @@ public sealed class RnnCell : Module, IRecurrentCell
     public Variable ProjectInputs(Variable inputs) => F.Linear(inputs, WeightIh, BiasIh);
 
     /// <inheritdoc />
-    public Variable Step(Variable projected, Variable h, int t) =>
-        F.Tanh(F.Add(projected, F.Linear(h, WeightHh, BiasHh)));
+    public Variable Step(Variable projected, Variable h, int t) => F.RnnStep(projected, h, WeightHh, BiasHh);
+
+    RecurrentSequence ISequenceCell.RunSequence(Variable input, Variable? h0, Variable? c0, bool reverse, bool batchFirst, bool allOutputs, double[]? norms, int firstStep) =>
+        F.RnnSequenceWithNorms(input, WeightIh, BiasIh, WeightHh, BiasHh, h0, reverse, batchFirst, allOutputs, norms);
 
     /// <summary>One step from a zero state: <paramref name="input"/> is [B, I]; returns h [B, H]. Sequences run through <see cref="RecurrentLayer"/>.</summary>
     public override Variable Forward(Variable input) => RecurrentState.SingleStep(this, input);
