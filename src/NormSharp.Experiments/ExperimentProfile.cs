@@ -110,14 +110,17 @@ public sealed record ExperimentProfile
     /// <summary>Length of the adding problem in training (evaluated also at twice that); 0 leaves the adding problem out.</summary>
     public int AddingLength { get; init; }
 
-    /// <summary>Training sequences of the adding problem.</summary>
-    public int AddingSequences { get; init; } = 10_000;
+    /// <summary>Delay of the copy task in training (evaluated also at twice that); 0 leaves the copy task out.</summary>
+    public int CopyDelay { get; init; }
 
-    /// <summary>Epochs of the adding problem.</summary>
-    public int AddingEpochs { get; init; } = 4;
+    /// <summary>Training sequences of each synthetic task (adding, copy).</summary>
+    public int SyntheticSequences { get; init; } = 10_000;
 
-    /// <summary>Hidden size of the adding-problem runs.</summary>
-    public int AddingHidden { get; init; } = 64;
+    /// <summary>Epochs of each synthetic task.</summary>
+    public int SyntheticEpochs { get; init; } = 4;
+
+    /// <summary>Hidden size of the synthetic-task runs.</summary>
+    public int SyntheticHidden { get; init; } = 64;
 
     /// <summary>The sizes of the language-modelling claims H–J.</summary>
     public LanguageModelProfile LanguageModel { get; init; } = QuickLanguageModel;
@@ -215,6 +218,7 @@ public sealed record ExperimentProfile
         RecurrentHidden = 128,
         RecurrentBatchNormBaseline = true,
         AddingLength = 30,
+        CopyDelay = 20,
         LanguageModel = QuickLanguageModel with
         {
             Steps = 2000,

@@ -2,6 +2,7 @@ using NormSharp.Data;
 using NormSharp.IO.Safetensors;
 using NormSharp.Layers;
 using NormSharp.Tensors;
+using NormSharp.Training;
 using NormSharp.Experiments.Recipes;
 using NormSharp.Experiments.Recipes.Tasks;
 using NormSharp.Experiments.Statistics;
@@ -43,11 +44,13 @@ public static class RecurrentClaim
             EvalEvery = SuiteContext.EvaluateEvery(images, batch, p.RecurrentEvaluationsPerEpoch),
             EvalLimit = p.EvalLimit,
         };
-        TrainingConfig Adding(string cell, ulong s) => Seq(cell, s) with
+        TrainingConfig Synthetic(string cell, ulong s, SequenceTask task, int length) => Seq(cell, s) with
         {
-            Task = SequenceTask.Adding, SequenceLength = p.AddingLength, TrainLimit = p.AddingSequences, Epochs = p.AddingEpochs, Hidden = [p.AddingHidden],
+            Task = task, SequenceLength = length, TrainLimit = p.SyntheticSequences, Epochs = p.SyntheticEpochs, Hidden = [p.SyntheticHidden],
             Standardize = false, EvalEvery = 0, EvalLimit = 0,
         };
+        TrainingConfig Adding(string cell, ulong s) => Synthetic(cell, s, SequenceTask.Adding, p.AddingLength);
+        TrainingConfig Copy(string cell, ulong s) => Synthetic(cell, s, SequenceTask.Copy, p.CopyDelay);
 
         var seeds = ctx.SeedList("F");
         // BN-LSTM is reported only: its held-out checks would re-estimate its statistics each time, so it is scored at epoch ends only.
@@ -95,8 +98,8 @@ public static class RecurrentClaim
         if (p.AddingLength > 0)
         {
             var add = cells.ToDictionary(c => c, c => seeds.Select(s => ctx.Runner.Run($"F-add-{c}-s{s}", Adding(c, s))).ToList());
-            var mse = cells.ToDictionary(c => c, c => add[c].Zip(seeds).Select(t => AddingMse(ctx, t.First, Adding(c, t.Second))).ToArray());
-            double[] At(string c, bool doubled) => mse[c].Select(m => doubled ? m.Doubled : m.Trained).ToArray();
+            var mse = cells.ToDictionary(c => c, c => add[c].Zip(seeds).Select(t => AtTwiceTheLength(ctx, t.First, Adding(c, t.Second))).ToArray());
+            double[] At(string c, bool doubled) => mse[c].Select(m => m is null ? double.NaN : doubled ? m.Value.Doubled.Loss : m.Value.Trained.Loss).ToArray();
             foreach (var other in cells.Where(c => c != "lstm"))
                 findings.Add(Finding.Report($"adding-problem MSE at length {2 * p.AddingLength} (trained at {p.AddingLength}), {CellLabel(other)} / LSTM",
                     PairedComparison.Of(EffectScale.Ratio, CellLabel(other), "LSTM", seeds, At(other, true), At("lstm", true)), Threshold.AtMost(1, "×")));
@@ -109,6 +112,23 @@ public static class RecurrentClaim
             tables.Add(new ReportTable($"adding problem: test MSE at the trained length {p.AddingLength} and at {2 * p.AddingLength} (mean [95% t interval] over seeds; predicting the mean scores about 0.167)",
                 ["cell", $"MSE (T={p.AddingLength})", $"MSE (T={2 * p.AddingLength})"], addRows));
         }
+        if (p.CopyDelay > 0)
+        {
+            var copy = cells.ToDictionary(c => c, c => seeds.Select(s => ctx.Runner.Run($"F-copy-{c}-s{s}", Copy(c, s))).ToList());
+            var recall = cells.ToDictionary(c => c, c => copy[c].Zip(seeds).Select(t => AtTwiceTheLength(ctx, t.First, Copy(c, t.Second))).ToArray());
+            // A diverged run recalls nothing better than chance: its accuracy counts as 1/8, a guess among the eight symbols.
+            double[] At(string c, bool doubled) => recall[c].Select(m => m is null ? 1.0 / 8 : doubled ? m.Value.Doubled.Accuracy : m.Value.Trained.Accuracy).ToArray();
+            foreach (var other in cells.Where(c => c != "lstm"))
+                findings.Add(Finding.Report($"copy-task recall accuracy at delay {2 * p.CopyDelay} (trained at {p.CopyDelay}), {CellLabel(other)} − LSTM",
+                    PairedComparison.Of(EffectScale.Difference, CellLabel(other), "LSTM", seeds, At(other, true), At("lstm", true)), Threshold.AtLeast(0)));
+            foreach (var c in cells)
+            {
+                evidence[$"copy_accuracy_T.{c}"] = Stats.Mean(At(c, false));
+                evidence[$"copy_accuracy_2T.{c}"] = Stats.Mean(At(c, true));
+            }
+            tables.Add(new ReportTable($"copy task: accuracy of the ten recalled symbols after a delay of {p.CopyDelay} (trained) and of {2 * p.CopyDelay} (mean [95% t interval] over seeds; guessing scores 0.125)",
+                ["cell", $"accuracy (delay {p.CopyDelay})", $"accuracy (delay {2 * p.CopyDelay})"], cells.Select(c => new[] { c, MeanInterval.Of(At(c, false)).ToString(), MeanInterval.Of(At(c, true)).ToString() }).ToList()));
+        }
         var curves = cells.Where(c => c != "bn-lstm").Select(c => PaperMlpRuns.Curve(CellLabel(c), seq[c], PaperMlpRuns.ErrorCurve)).ToList();
         var losses = cells.Select(c => PaperMlpRuns.Curve(CellLabel(c), seq[c], PaperMlpRuns.TrainingCurve)).ToList();
         var hiddenNorms = cells.Select(c => { var h = Stats.Band(seq[c].Select(r => r.HiddenNorms).ToList()).Mean; return new Series(CellLabel(c), Enumerable.Range(1, h.Length).Select(i => (double)i).ToArray(), h); }).ToList();
@@ -120,8 +140,9 @@ public static class RecurrentClaim
                 "Matched initialization: every cell starts from the LN-LSTM's initial weights of the seed (input and recurrent weights, classifier head) and its bias (zero, forget gate 1); the LSTM's PyTorch-style uniform biases are not drawn. " +
                 $"Held-out accuracy checked {p.RecurrentEvaluationsPerEpoch} times per epoch on the first {p.EvalLimit:N0} test images; final test accuracy on the whole test set. " +
                 (cells.Length > 2 ? $"BN-LSTM (Cooijmans et al.: per-step statistics, BN gains starting at 0.1) is evaluated with per-step population statistics re-estimated with its final weights over its training images (one batch of at most {PopulationStatistics.SuggestedSampleCount:N0}). " : "") +
-                (p.AddingLength > 0 ? $"Adding problem: length {p.AddingLength}, {p.AddingSequences:N0} training sequences, {p.AddingEpochs} epochs, hidden {p.AddingHidden}, evaluated also at length {2 * p.AddingLength} (BN-LSTM reusing its last step's statistics beyond the trained length)." : "The adding problem runs in the full profile only."),
-            Rule = $"the held-out accuracy target is {VerdictRules.RecurrentTargetFraction}× the weaker cell's mean final held-out accuracy (a level every run crosses well before its end); each run's step of reaching it is interpolated between checks; LN-LSTM's steps / the LSTM's, per seed, as a geometric mean ≤ {VerdictRules.RecurrentStepsRatio}×; and LN-LSTM's final test accuracy − the LSTM's ≥ −{VerdictRules.RecurrentAccuracyMargin} (no worse by more than one point); {VerdictRules.IntervalRule}. Supported when both are, not supported when either is not. Reported, not judged: the mean training loss ratio (the earlier rule), BN-LSTM's train-vs-test gap, and the adding problem at twice the trained length.",
+                (p.AddingLength > 0 ? $"Adding problem: length {p.AddingLength}, {p.SyntheticSequences:N0} training sequences, {p.SyntheticEpochs} epochs, hidden {p.SyntheticHidden}, evaluated also at length {2 * p.AddingLength} (BN-LSTM reusing its last step's statistics beyond the trained length). " : "The adding problem runs in the full profile only. ") +
+                (p.CopyDelay > 0 ? $"Copy task (ten symbols among eight, recalled after a delay): delay {p.CopyDelay}, {p.SyntheticSequences:N0} training sequences, {p.SyntheticEpochs} epochs, hidden {p.SyntheticHidden}, evaluated also at delay {2 * p.CopyDelay}; a diverged run counts as guessing (accuracy 0.125)." : "The copy task runs in the full profile only."),
+            Rule = $"the held-out accuracy target is {VerdictRules.RecurrentTargetFraction}× the weaker cell's mean final held-out accuracy (a level every run crosses well before its end); each run's step of reaching it is interpolated between checks; LN-LSTM's steps / the LSTM's, per seed, as a geometric mean ≤ {VerdictRules.RecurrentStepsRatio}×; and LN-LSTM's final test accuracy − the LSTM's ≥ −{VerdictRules.RecurrentAccuracyMargin} (no worse by more than one point); {VerdictRules.IntervalRule}. Supported when both are, not supported when either is not. Reported, not judged: the mean training loss ratio (the earlier rule), BN-LSTM's train-vs-test gap, and the adding problem and the copy task at twice the trained length.",
             Findings = findings,
             Seeds = seeds,
             Evidence = evidence,
@@ -164,24 +185,27 @@ public static class RecurrentClaim
     }
 
     /// <summary>
-    /// The test MSE of a trained adding model at its trained length and at twice that: its weights are scored by the
-    /// task as it evaluates now (BN-LSTM statistics re-estimated on the training sequences), then moved into a model
-    /// built for twice the length, which keeps those statistics and reuses the last step's beyond the trained length,
-    /// as Cooijmans et al. do. NaN for a diverged run.
+    /// A trained synthetic-task model scored at its trained length and at twice that (the adding problem's length, the
+    /// copy task's delay): its weights are scored by the task as it evaluates now (BN-LSTM statistics re-estimated on
+    /// the training sequences), then moved into a model built for twice the length, which keeps those statistics and
+    /// reuses the last step's beyond the trained length, as Cooijmans et al. do. Null for a diverged run.
     /// </summary>
-    private static (double Trained, double Doubled) AddingMse(SuiteContext ctx, RunResult run, TrainingConfig config)
+    private static (EvaluationResult Trained, EvaluationResult Doubled)? AtTwiceTheLength(SuiteContext ctx, RunResult run, TrainingConfig config)
     {
-        if (run.Summary.Diverged) return (double.NaN, double.NaN);
-        var task = new AddingTask(config);
+        if (run.Summary.Diverged) return null;
+        static SyntheticSequenceTask Task(TrainingConfig c, bool reestimate) => c.Task == SequenceTask.Copy
+            ? new CopyMemoryTask(c) { ReestimatesPopulationStatistics = reestimate }
+            : new AddingTask(c) { ReestimatesPopulationStatistics = reestimate };
+        var task = Task(config, reestimate: true);
         var model = task.BuildModel(config, new Rng(config.Seed));
         LoadWeights(model, Path.Combine(ctx.Runner.RunDirectory(run.Id), "model.safetensors"));
-        double trained = task.Evaluate(model).Loss;
+        var trained = task.Evaluate(model);
         var longer = config with { SequenceLength = 2 * config.SequenceLength, TrainLimit = 2 };
-        var longerTask = new AddingTask(longer) { ReestimatesPopulationStatistics = false };
+        var longerTask = Task(longer, reestimate: false);
         var longerModel = longerTask.BuildModel(longer, new Rng(config.Seed));
         var state = model.StateDict().ToDictionary(t => t.Name, t => t.Tensor);
         foreach (var (name, t) in longerModel.StateDict())
             if (state.TryGetValue(name, out var trainedTensor)) t.CopyFrom(trainedTensor);
-        return (trained, longerTask.Evaluate(longerModel).Loss);
+        return (trained, longerTask.Evaluate(longerModel));
     }
 }

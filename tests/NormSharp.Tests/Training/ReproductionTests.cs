@@ -121,9 +121,10 @@ public class ReproductionEndToEndTests
         RecurrentHidden = 8,
         RecurrentBatchNormBaseline = true,
         AddingLength = 6,
-        AddingSequences = 64,
-        AddingEpochs = 1,
-        AddingHidden = 8,
+        CopyDelay = 4,
+        SyntheticSequences = 64,
+        SyntheticEpochs = 1,
+        SyntheticHidden = 8,
     };
 
     [Fact]
@@ -142,6 +143,15 @@ public class ReproductionEndToEndTests
         Assert.DoesNotContain("H", claims.Select(c => c.Id));
         Assert.All(claims, c => Assert.NotEmpty(c.Evidence));
         Assert.Equal(Verdict.Supported, claims.Single(c => c.Id == "G").Verdict);
+        // F scores the adding problem and the copy task at the trained length and at twice it, for every cell.
+        var recurrent = claims.Single(c => c.Id == "F");
+        foreach (var cell in new[] { "lstm", "ln-lstm", "bn-lstm" })
+        {
+            Assert.InRange(recurrent.Evidence[$"copy_accuracy_T.{cell}"], 0, 1);
+            Assert.InRange(recurrent.Evidence[$"copy_accuracy_2T.{cell}"], 0, 1);
+            Assert.True(recurrent.Evidence[$"adding_mse_2T.{cell}"] >= 0);
+        }
+        Assert.Contains(recurrent.Findings, x => x.Name.StartsWith("copy-task recall accuracy at delay 8", StringComparison.Ordinal) && !x.Judged);
         ReportWriter.Write(outDir, claims, new Dictionary<string, string> { ["profile"] = "tiny" });
         foreach (var f in new[] { "report.md", "report.html", "results.json", "figures/A-test-error.png", "figures/A-test-error.svg" })
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
