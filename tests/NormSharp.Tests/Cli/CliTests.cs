@@ -125,6 +125,20 @@ public class CliTests
     }
 
     [Fact]
+    public void ReproducingOnlyTheInvarianceTableLoadsNoDataAndWritesItsVerdict()
+    {
+        // G trains nothing, so no dataset is loaded (or fetched): the command works without any data on the machine.
+        using var dir = new TestData.TempDir();
+        string outDir = Path.Combine(dir.Path, "out");
+        var (code, output, err) = Run("reproduce", "--only", "G", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("G  supported", output);
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("dataset: none (G trains nothing)", report);
+        Assert.Contains("claims run: G", report);
+    }
+
+    [Fact]
     public void UnknownCommand()
     {
         var (code, _, err) = Run("fly");
