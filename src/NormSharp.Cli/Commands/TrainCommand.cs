@@ -192,7 +192,7 @@ internal static class TrainCommand
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine(s);
         if (IsLanguageModelRun(a))
-            return dp is null ? TrainLanguageModel.Run(a, ctx, interrupt) : throw new UsageException("--distributed does not train char-lm runs yet; run them in one process");
+            return TrainLanguageModel.Run(a, ctx, interrupt, dp);
         string dir = a.String("resume") ?? a.RequiredString("out");
         using var trainer = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = trainer.Config;

@@ -1,6 +1,7 @@
 using NormSharp.Cli.Arguments;
 using NormSharp.Data.Text;
 using NormSharp.Datasets;
+using NormSharp.Distributed;
 using NormSharp.Experiments.Recipes;
 using NormSharp.Training;
 
@@ -10,14 +11,14 @@ namespace NormSharp.Cli.Commands;
 internal static class TrainLanguageModel
 {
     /// <summary>Options a resumed language-model run may take (<c>--data-file</c> when the text moved; it must be the same text).</summary>
-    private static readonly string[] AllowedOnResume = ["resume", "json", "threads", "data-file", "data-dir"];
+    private static readonly string[] AllowedOnResume = ["resume", "json", "threads", "micro-batches", "distributed", "reduction", "data-file", "data-dir"];
 
     /// <summary>Starts or resumes the run the arguments describe, trains it with progress, and returns the exit code.</summary>
-    public static int Run(ParsedArguments a, CliContext ctx, InterruptSignals interrupt)
+    public static int Run(ParsedArguments a, CliContext ctx, InterruptSignals interrupt, DataParallel? dp)
     {
         Action<string> log = s => ctx.Error.WriteLine(s);
         string dir = a.String("resume") ?? a.RequiredString("out");
-        using var run = a.String("resume") is { } resume ? Resume(a, resume, log) : Start(a, log);
+        using var run = a.String("resume") is { } resume ? Resume(a, resume, log, dp) : Start(a, log, dp);
         var c = run.Config;
         string budget = c.Steps > 0 ? $"steps={c.Steps}" : $"epochs={c.Epochs}";
         ctx.Error.WriteLine($"{ModelFactory.Describe(run.Model)} on {c.Dataset} (vocabulary {run.Vocabulary.Size}) context={c.Context} batch={c.BatchSize} {budget} " +
@@ -39,7 +40,7 @@ internal static class TrainLanguageModel
         return interrupt.ExitCodeFor(summary.Status);
     }
 
-    private static CharLmRun Start(ParsedArguments a, Action<string> log)
+    private static CharLmRun Start(ParsedArguments a, Action<string> log, DataParallel? dp)
     {
         var config = TrainCommand.ReadConfig(a);
         ModelFactory.Validate(config);
@@ -49,7 +50,7 @@ internal static class TrainLanguageModel
         var corpus = LoadCorpus(config);
         try
         {
-            return new CharLmRun(config, corpus, dir, log);
+            return new CharLmRun(config, corpus, dir, dp, log);
         }
         catch (RunFolderOccupiedException e)
         {
@@ -57,7 +58,7 @@ internal static class TrainLanguageModel
         }
     }
 
-    private static CharLmRun Resume(ParsedArguments a, string dir, Action<string> log)
+    private static CharLmRun Resume(ParsedArguments a, string dir, Action<string> log, DataParallel? dp)
     {
         var ignored = TrainCommand.TrainOptions().Where(o => a.Has(o) && !AllowedOnResume.Contains(o)).ToList();
         if (ignored.Count > 0)
@@ -65,7 +66,8 @@ internal static class TrainLanguageModel
         var config = RecipeRun.ReadConfig(dir);
         if (a.String("data-file") is { } moved) config = config with { DataFile = Path.GetFullPath(moved) };
         if (a.String("data-dir") is { } movedDir) config = config with { DataDir = Path.GetFullPath(movedDir) };
-        var run = CharLmRun.Resume(dir, LoadCorpus(config), threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null, log: log);
+        var run = CharLmRun.Resume(dir, LoadCorpus(config), dp, threads: a.Has("threads") ? a.Int("threads", 1, 1024) : null,
+            microBatches: a.Has("micro-batches") ? a.Int("micro-batches", 1, 1 << 20) : null, log: log);
         log($"resuming {dir} at step {run.Trainer.State.Step}");
         return run;
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using NormSharp.Autograd;
 using NormSharp.Data;
 using NormSharp.Data.Text;
+using NormSharp.Distributed;
 using NormSharp.Errors;
 using NormSharp.IO;
 using NormSharp.IO.Safetensors;
@@ -51,6 +52,7 @@ public sealed class CharLmRun : IDisposable
     private readonly ProgressReporter _progress = new();
     private readonly RecentLoss _recent = new(100);
     private readonly int _epochs;
+    private readonly bool _leader;
     private RunFolderLock? _lock;
     private bool _ran;
 
@@ -61,16 +63,32 @@ public sealed class CharLmRun : IDisposable
     /// </summary>
     /// <exception cref="InvalidValueException">A setting is out of range, or the texts are shorter than one window.</exception>
     public CharLmRun(TrainingConfig config, TextCorpus corpus, string? outputDirectory, Action<string>? log = null)
-        : this(config, corpus, outputDirectory, null, null, log)
+        : this(config, corpus, outputDirectory, null, null, null, log)
     {
     }
 
-    private CharLmRun(TrainingConfig config, TextCorpus corpus, string? outputDirectory, RunManifest? resumeFrom, CharVocabulary? vocabulary, Action<string>? log)
+    /// <summary>
+    /// Sets up a new run trained over the ranks of <paramref name="dataParallel"/>: each rank takes its share of every
+    /// batch, and only rank 0 writes files and locks the folder (pass the same <paramref name="outputDirectory"/> on
+    /// every rank).
+    /// </summary>
+    /// <exception cref="InvalidValueException">A setting is out of range, or the texts are shorter than one window.</exception>
+    public CharLmRun(TrainingConfig config, TextCorpus corpus, string? outputDirectory, DataParallel? dataParallel, Action<string>? log = null)
+        : this(config, corpus, outputDirectory, null, null, dataParallel, log)
+    {
+    }
+
+    private CharLmRun(TrainingConfig config, TextCorpus corpus, string? folder, RunManifest? resumeFrom, CharVocabulary? vocabulary, DataParallel? dataParallel, Action<string>? log)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         config = RecipeRun.Normalize(config);
         if (!ModelFactory.IsLanguageModel(config))
             throw new InvalidValueException(nameof(config.Task), $"CharLmRun trains the char-lm task, not {Spelling.Of(config.Task)}");
+        if (dataParallel is not null && config.NanPolicy == NanPolicy.Rollback)
+            throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy restores checkpoints that only rank 0 writes; use stop or skip with data-parallel training");
+        // Only the first rank writes the run's files; the others train without an output folder (and read a resumed run's checkpoint).
+        string? outputDirectory = dataParallel is { Rank: not 0 } ? null : folder;
+        _leader = dataParallel is not { Rank: not 0 };
         if (config.NanPolicy == NanPolicy.Rollback && outputDirectory is null)
             throw new InvalidValueException(nameof(config.NanPolicy), "the rollback policy needs an output folder to keep the checkpoints it rolls back to");
         if (outputDirectory is not null) RunFolder.CheckPath(outputDirectory);
@@ -115,11 +133,21 @@ public sealed class CharLmRun : IDisposable
                 EvaluateEvery = _dir is null ? 0 : config.EvalEvery,
                 RunIdentity = Identity,
             };
-            if (config.MicroBatches > 1)
+            if (config.MicroBatches > 1 || dataParallel is not null)
             {
                 _trainer.MicroBatches = config.MicroBatches;
                 _trainer.Splitter = CharBatchSplitter.Instance;
             }
+            // Every collective of a data-parallel run is counted for the metrics log.
+            var meter = dataParallel is null ? null : new MeteredCommunicator(dataParallel.Communicator);
+            if (dataParallel is not null)
+                _trainer.DataParallel = new DataParallel(meter!)
+                {
+                    Order = dataParallel.Order,
+                    BucketBytes = dataParallel.BucketBytes,
+                    CheckInitialWeights = dataParallel.CheckInitialWeights,
+                    RunIdentity = Identity,
+                };
             _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
             _trainer.CheckpointMetadata[VocabularyKey] = Vocabulary.ToJson();
             _trainer.CheckpointMetadata["corpus"] = corpus.Name;
@@ -127,7 +155,10 @@ public sealed class CharLmRun : IDisposable
             _checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);
             if (_dir is not null)
             {
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"));
+                // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
+                var communication = new CommunicationMetrics(meter);
+                _trainer.Add(communication);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [communication]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, _checkpoints));
@@ -140,8 +171,10 @@ public sealed class CharLmRun : IDisposable
             _trainer.Add(_recent);
             if (resumeFrom is not null)
             {
-                if (_checkpoints is { Exists: true }) _checkpoints.Restore(_trainer, log);
-                else log?.Invoke($"{outputDirectory} has no checkpoint yet: starting from step 0");
+                // Every rank continues from the checkpoint (rank 0's state is then broadcast); only rank 0 keeps writing.
+                var stored = _checkpoints ?? new CheckpointManager(folder!);
+                if (stored.Exists) stored.Restore(_trainer, log);
+                else log?.Invoke($"{folder} has no checkpoint yet: starting from step 0");
             }
         }
         catch
@@ -201,12 +234,24 @@ public sealed class CharLmRun : IDisposable
     /// newest intact checkpoint (or from step 0 when it made none). <paramref name="corpus"/> must be the run's text
     /// (its identity is checked); <paramref name="threads"/> may change.
     /// </summary>
-    public static CharLmRun Resume(string directory, TextCorpus corpus, int? threads = null, Action<string>? log = null)
+    public static CharLmRun Resume(string directory, TextCorpus corpus, int? threads = null, Action<string>? log = null) =>
+        Resume(directory, corpus, null, threads, null, log);
+
+    /// <summary>
+    /// Continues the run stored in <paramref name="directory"/> as <see cref="Resume(string, TextCorpus, int?, Action{string}?)"/>
+    /// does, over the ranks of <paramref name="dataParallel"/> (any number; null for one process) and with
+    /// <paramref name="microBatches"/> if given: neither is part of the run's identity.
+    /// </summary>
+    public static CharLmRun Resume(string directory, TextCorpus corpus, DataParallel? dataParallel, int? threads = null, int? microBatches = null, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         var manifest = RunFolder.ReadManifest(directory);
-        var config = manifest.Config with { Threads = threads ?? manifest.Config.Threads };
-        return new CharLmRun(config, corpus, directory, manifest, ReadVocabulary(directory), log);
+        var config = manifest.Config with
+        {
+            Threads = threads ?? manifest.Config.Threads,
+            MicroBatches = microBatches ?? manifest.Config.MicroBatches,
+        };
+        return new CharLmRun(config, corpus, directory, manifest, ReadVocabulary(directory), dataParallel, log);
     }
 
     /// <summary>
@@ -316,8 +361,9 @@ public sealed class CharLmRun : IDisposable
             string status = fit.Diverged ? RunSummary.DivergedStatus : fit.WasInterrupted ? RunSummary.Interrupted : RunSummary.Finished;
             // A run that ended between epochs (a step budget) has its last state saved here.
             if (status == RunSummary.Finished) _checkpoints?.Save(_trainer);
-            // An interrupted run is about to exit (a signal's grace period is short): no validation pass for it.
-            double validation = status == RunSummary.Finished ? Evaluate(Model).Loss : double.NaN;
+            // An interrupted run is about to exit (a signal's grace period is short): no validation pass for it; nor on
+            // the ranks after the first, which report nothing.
+            double validation = status == RunSummary.Finished && _leader ? Evaluate(Model).Loss : double.NaN;
             var summary = Summary(status, fit.Steps, _recent.Count > 0 ? _recent.Mean : fit.FinalTrainLoss, validation, fit.SamplesPerSecond, clock.Elapsed,
                 fit.StopReason == _limit?.Reason ? null : fit.StopReason);
             if (_dir is not null)

@@ -66,6 +66,25 @@ public class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void ATransformerLanguageModelOnTwoRanksEndsWithTheWeightsOfTwoMicroBatches()
+    {
+        string sample = Path.Combine(AppContext.BaseDirectory, "data", "text", "sample-fortunes");
+        string[] Lm(string run, params string[] more) =>
+        [
+            "train", "--task", "char-lm", "--model", "transformer", "--data-file", sample, "--context", "16", "--d-model", "16", "--heads", "2",
+            "--layers", "2", "--batch-size", "6", "--steps", "8", "--threads", "1", "--seed", "3", "--out", Path.Combine(_dir.Path, run), .. more,
+        ];
+        Ok(Single(Lm("lm-micro", "--micro-batches", "2")));
+        Ok(MpiJob.Run(2, "NormSharp.Cli.dll", Lm("lm-ranks", "--distributed")));
+        Assert.Equal(Model("lm-micro"), Model("lm-ranks"));
+        Assert.Equal(Metrics("lm-micro"), Metrics("lm-ranks"));
+        // The ranks really exchanged gradients: every step of the 2-rank run logged bytes sent.
+        var lines = File.ReadAllLines(Path.Combine(_dir.Path, "lm-ranks", "metrics.csv"));
+        int bytes = Array.IndexOf(lines[0].Split(','), "comm_bytes");
+        Assert.All(lines.Skip(1).Where(l => l.StartsWith("step,", StringComparison.Ordinal)), l => Assert.True(double.Parse(l.Split(',')[bytes], CultureInfo.InvariantCulture) > 0, l));
+    }
+
+    [Fact]
     public void ThreeRanksInRankOrderMatchThreeUnequalMicroBatches()
     {
         // 20 samples per batch split 6/7/7.
