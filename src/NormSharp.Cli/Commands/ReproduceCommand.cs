@@ -18,7 +18,7 @@ internal static class ReproduceCommand
                   "Claims (the article's broader ones): " + Describe(ClaimSource.Article) + ".\n" +
                   "Claims (later papers'): " + Describe(ClaimSource.FollowUp) + ".\n" +
                   $"H, I and J train character-level language models on the {ExperimentProfile.Quick.LanguageModel.Corpus} text; K runs only where Open MPI is installed.\n" +
-                  $"--quick (default) runs every claim on images ({string.Join(", ", ExperimentProfile.Quick.DefaultClaims)}) at reduced size in about four minutes on two\n" +
+                  $"--quick (default) runs every claim on images ({string.Join(", ", ExperimentProfile.Quick.DefaultClaims)}) at reduced size in 2 to 5 minutes on two\n" +
                   $"cores; --full runs every claim ({string.Join(", ", ExperimentProfile.Full.DefaultClaims)}) with the paper's 784-1000-1000-10 network;\n" +
                   "--only runs the named claims at the chosen profile's sizes. Each verdict compares the\n" +
                   "arms seed by seed with a 95% t interval against a threshold fixed in the code. Finished runs are kept under\n" +
