@@ -16,16 +16,3 @@ namespace NormSharp.Experiments;
 /// <see cref="ExperimentRunner.DistributedLauncher"/>.
 /// </param>
 public sealed record ClaimDefinition(string Id, ClaimSource Source, string Summary, Func<SuiteContext, ClaimResult> Run, ClaimInput Input = ClaimInput.Images, bool Distributed = false);
-
-/// <summary>What a claim's runs train on.</summary>
-public enum ClaimInput
-{
-    /// <summary>The suite's image dataset (mnist-digits or Fashion-MNIST).</summary>
-    Images,
-
-    /// <summary>The language-model profile's text corpus.</summary>
-    Text,
-
-    /// <summary>Nothing: the claim measures without training (G).</summary>
-    None,
-}
