@@ -127,8 +127,8 @@ public sealed record ExperimentProfile
 
     /// <summary>
     /// Quick language-modelling sizes: a 4-block, 64-wide Transformer and a 128-unit LSTM, 600 steps of 16 windows of
-    /// 64 characters. The quick profile leaves claims H–J to the full one (with three seeds they take about half an hour
-    /// on two busy cores); named explicitly, they run at these sizes.
+    /// 64 characters. The quick profile leaves claims H–J to the full one (with three seeds they took 3.1 minutes on two
+    /// shared cores, which would take the quick profile past five); named explicitly, they run at these sizes.
     /// </summary>
     private static readonly LanguageModelProfile QuickLanguageModel = new()
     {
@@ -159,8 +159,8 @@ public sealed record ExperimentProfile
     /// <summary>
     /// The short profile: every claim on images (A–G, L, M) at reduced size, 5 seeds each (3 for C, whose sweep trains
     /// 28 runs per seed), BN-LSTM included in F. Measured on two shared cores it takes 2 to 5 minutes (3.7 CPU-minutes),
-    /// so a two-core machine half as fast still fits ten. It leaves the language-model claims H–J (about half an hour at their quick sizes) and the
-    /// data-parallel claim K (several processes) to the full profile.
+    /// so a two-core machine half as fast still fits ten. It leaves the language-model claims H–J (another 3 minutes at
+    /// their quick sizes) and the data-parallel claim K (several processes) to the full profile.
     /// </summary>
     public static ExperimentProfile Quick { get; } = new()
     {
