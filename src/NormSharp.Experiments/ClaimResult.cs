@@ -43,8 +43,11 @@ public sealed record ClaimResult
     /// <summary>A to G.</summary>
     [JsonPropertyName("id")] public required string Id { get; init; }
 
-    /// <summary>The claim in words.</summary>
+    /// <summary>The claim in words: no more than its rule tests.</summary>
     [JsonPropertyName("title")] public required string Title { get; init; }
+
+    /// <summary>Whose claim it is: the paper's, or a broader one of the article the suite started from.</summary>
+    [JsonPropertyName("source")] public ClaimSource Source { get; init; } = ClaimSource.Paper;
 
     /// <summary>What was run to test it.</summary>
     [JsonPropertyName("setup")] public required string Setup { get; init; }

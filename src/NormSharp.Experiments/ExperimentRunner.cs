@@ -13,6 +13,9 @@ namespace NormSharp.Experiments;
 /// that are not numbers) is recorded as failed with its reason and the suite goes on; a diverged run is a
 /// result like any other (see <see cref="FailedRuns"/> for how each counts in a verdict). Cancellation stops
 /// the current run at a checkpoint and ends the suite with an <see cref="OperationCanceledException"/>.
+/// A run that finished keeps its summary, metrics and model but not its checkpoints, which only a resume needs
+/// (a quick reproduction's hundreds of runs would otherwise leave gigabytes of them); a diverged or failed run
+/// keeps them for inspection.
 /// </summary>
 public sealed class ExperimentRunner
 {
@@ -46,13 +49,13 @@ public sealed class ExperimentRunner
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         static string Quote(string? s) => s is null ? "" : "\"" + s.Replace("\"", "\"\"") + "\"";
-        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,diverged,status,reason,metrics" };
+        var lines = new List<string> { "id,model,task,cell,norm,hidden,batch_size,optimizer,lr,epochs,seed,steps,final_train_loss,test_loss,test_accuracy,samples_per_second,diverged,status,reason,metrics" };
         foreach (var r in _results.DistinctBy(r => r.Id))
         {
             var c = r.Config;
             var s = r.Summary;
             lines.Add(string.Join(",", r.Id, Spelling.Of(c.Model), c.Model == ModelKind.Mlp ? "classify" : Spelling.Of(c.Task), c.Model == ModelKind.Rnn ? Spelling.Of(c.Cell) : "", c.Model != ModelKind.Rnn ? Spelling.Of(c.Norm) : "",
-                string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy),
+                string.Join("-", c.Hidden), c.BatchSize, Spelling.Of(c.Optimizer), F(c.LearningRate), c.Epochs, c.Seed, s.Steps, F(s.FinalTrainLoss), F(s.TestLoss), F(s.TestAccuracy), F(s.SamplesPerSecond),
                 s.Diverged ? "true" : "false", r.Outcome, Quote(r.Failure ?? s.StopReason), $"runs/{r.Id}/metrics.csv"));
         }
         File.WriteAllLines(path, lines);
@@ -67,10 +70,30 @@ public sealed class ExperimentRunner
     /// <summary>The folder of run <paramref name="id"/>.</summary>
     public string RunDirectory(string id) => Path.Combine(_root, id);
 
-    /// <summary>Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>; a failure is recorded in the result, not thrown (except cancellation).</summary>
+    private readonly Dictionary<string, (string Config, RunResult Result)> _done = new();
+
+    /// <summary>
+    /// Runs (or reads back) <paramref name="config"/> as <paramref name="id"/>; a failure is recorded in the result, not
+    /// thrown (except cancellation). A run already produced by this runner with the same configuration is returned as
+    /// it is (a failed one too: one reproduction judges every claim on the same evidence), so claims that share runs ask
+    /// for them by id; the run appears in <see cref="Results"/> once per request.
+    /// </summary>
     public RunResult Run(string id, TrainingConfig config)
     {
         _cancel.ThrowIfCancellationRequested();
+        string key = JsonSerializer.Serialize(RecipeRun.Normalize(config));
+        if (_done.TryGetValue(id, out var done) && done.Config == key)
+        {
+            _results.Add(done.Result);
+            return done.Result;
+        }
+        var result = RunOnce(id, config);
+        _done[id] = (key, result);
+        return result;
+    }
+
+    private RunResult RunOnce(string id, TrainingConfig config)
+    {
         string dir = RunDirectory(id);
         string metrics = Path.Combine(dir, "metrics.csv");
         RunResult result;
@@ -102,6 +125,7 @@ public sealed class ExperimentRunner
             var summary = trainer.Run(_cancel);
             Trained++;
             if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            if (summary.Status == RunSummary.Finished) DeleteCheckpoints(dir);
             result = RunResult.Load(id, config, summary, metrics);
             Log?.Invoke(result.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, test accuracy {summary.TestAccuracy:P1}{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
         }
@@ -113,6 +137,11 @@ public sealed class ExperimentRunner
         }
         _results.Add(result);
         return result;
+    }
+
+    private static void DeleteCheckpoints(string dir)
+    {
+        foreach (var checkpoint in CheckpointManager.List(dir)) File.Delete(checkpoint.Path);
     }
 
     private static RunSummary? TryReadSummary(string path)
@@ -188,6 +217,7 @@ public sealed class ExperimentRunner
             var summary = run.Run(_cancel);
             Trained++;
             if (summary.Status == RunSummary.Interrupted) throw new OperationCanceledException($"{id}: interrupted (its checkpoint is kept; run the reproduction again to resume)", _cancel);
+            if (summary.Status == RunSummary.Finished) DeleteCheckpoints(dir);
             result = LanguageModelRun.Load(id, config, summary, metrics);
             Log?.Invoke(result.Curves.Failure is { } bad ? $"{id}: FAILED, {bad}" : $"{id}: done, validation {summary.ValidationBitsPerCharacter:F3} bits per character{(summary.Diverged ? $", diverged ({summary.StopReason})" : "")}");
         }

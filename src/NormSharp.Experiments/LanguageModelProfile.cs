@@ -6,9 +6,6 @@ namespace NormSharp.Experiments;
 /// </summary>
 public sealed record LanguageModelProfile
 {
-    /// <summary>Whether the suite runs claims H–J when no claims are named (they take longer than the rest of a quick run).</summary>
-    public required bool RunByDefault { get; init; }
-
     /// <summary>The text corpus (a name the host can load, e.g. <c>fortunes</c>).</summary>
     public string Corpus { get; init; } = "fortunes";
 

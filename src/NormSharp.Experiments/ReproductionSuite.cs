@@ -3,76 +3,85 @@ using NormSharp.Experiments.Claims;
 namespace NormSharp.Experiments;
 
 /// <summary>
-/// The paper's claims A–G and the language-modelling claims H–J as one suite: runs the selected claims and returns
-/// their results in order.
+/// The reproduction's claims as one suite: the registry of claims (<see cref="Claims"/>) and the loop that runs the
+/// selected ones, each judged with <see cref="FailedRuns"/> on top of its own rule.
 /// </summary>
 public static class ReproductionSuite
 {
-    /// <summary>Every claim's id.</summary>
-    public static readonly string[] ClaimIds = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"];
+    /// <summary>
+    /// Every claim, in report order: the paper's on images, the article's broader ones, then the language-modelling
+    /// claims on text (H shares its Pre-LN runs with J) and the data-parallel one. Adding a claim is a file in
+    /// <c>Claims/</c> with its <see cref="ClaimDefinition"/> and one line here.
+    /// </summary>
+    public static IReadOnlyList<ClaimDefinition> Claims { get; } =
+    [
+        BatchSizeClaim.Definition,
+        Figure6Claim.Definition,
+        OnlineLearningClaim.Definition,
+        FasterTrainingClaim.Definition,
+        RecurrentClaim.Definition,
+        InvarianceClaim.Definition,
+        LearningRateClaim.Definition,
+        GradientFlowClaim.Definition,
+        SmoothLossClaim.Definition,
+        WarmupClaim.Definition,
+        RecurrentLanguageClaim.Definition,
+        RmsNormClaim.Definition,
+        DataParallelClaim.Definition,
+    ];
 
     /// <summary>Claims that need data-parallel runs (Open MPI): left out when the runner has no <see cref="ExperimentRunner.DistributedLauncher"/>.</summary>
-    public static readonly string[] DistributedClaimIds = ["K"];
+    public static IReadOnlyList<string> DistributedClaimIds => Claims.Where(c => c.Distributed).Select(c => c.Id).ToArray();
 
-    /// <summary>The claims that train language models on a text corpus (the rest use the image dataset).</summary>
-    public static readonly string[] LanguageModelClaimIds = ["H", "I", "J"];
+    /// <summary>Every claim's id, in report order.</summary>
+    public static IReadOnlyList<string> ClaimIds => Claims.Select(c => c.Id).ToArray();
 
-    /// <summary>The claims a profile runs when none are named: all, or all but H–J where the profile leaves them out.</summary>
-    public static IReadOnlyList<string> DefaultClaims(ExperimentProfile profile) =>
-        profile.LanguageModel.RunByDefault ? ClaimIds : ClaimIds.Except(LanguageModelClaimIds).ToArray();
+    /// <summary>The definition of claim <paramref name="id"/>, or null.</summary>
+    public static ClaimDefinition? Find(string id) => Claims.FirstOrDefault(c => c.Id == id);
 
-    /// <summary>Runs the claims in <paramref name="only"/> (the profile's default claims when null); B and E share their runs, as H and J do.</summary>
+    /// <summary>
+    /// Runs the claims in <paramref name="only"/>, or the profile's own selection when null, in report order, and
+    /// returns their results in that order.
+    /// </summary>
     public static IReadOnlyList<ClaimResult> Run(SuiteContext ctx, IReadOnlyCollection<string>? only = null, Action<string>? log = null)
     {
-        var wanted = only ?? DefaultClaims(ctx.Profile);
-        bool Want(string id) => wanted.Contains(id);
+        var wanted = Selected(ctx.Profile, only);
         var results = new List<ClaimResult>();
-        void Do(string id, Func<ClaimResult> run)
+        foreach (var claim in Claims.Where(c => wanted.Contains(c.Id)))
         {
-            if (!Want(id)) return;
-            log?.Invoke($"claim {id}...");
-            var r = Judged([id], () => [run()])[0];
-            log?.Invoke($"claim {id}: {r.Verdict}");
-            results.Add(r);
-        }
-        // Failed runs count as FailedRuns says; a claim that breaks on them is reported, not thrown.
-        IReadOnlyList<ClaimResult> Judged(string[] ids, Func<ClaimResult[]> run)
-        {
-            int before = ctx.Runner.Results.Count;
-            try
+            if (claim.Distributed && ctx.Runner.DistributedLauncher is null)
             {
-                var claims = run();
-                var used = ctx.Runner.Results.Skip(before).ToList();
-                return claims.Select(c => FailedRuns.Apply(c, used)).ToList();
+                // Without a launcher such a claim is left out (and says so when asked for by name).
+                if (only is not null) log?.Invoke($"claim {claim.Id}: skipped (data-parallel runs need Open MPI's mpirun: apt-get install openmpi-bin)");
+                continue;
             }
-            catch (Exception e) when (e is not OperationCanceledException && ctx.Runner.Results.Skip(before).Any(r => r.Failure is not null))
-            {
-                var used = ctx.Runner.Results.Skip(before).ToList();
-                return ids.Select(id => FailedRuns.Unevaluated(id, used, e)).ToList();
-            }
+            log?.Invoke($"claim {claim.Id}...");
+            var result = Judged(ctx, claim);
+            log?.Invoke($"claim {claim.Id}: {ReportText.Verdict(result.Verdict)}");
+            results.Add(result);
         }
-        Do("G", () => InvarianceClaim.Run());
-        Do("A", () => BatchSizeClaim.Run(ctx));
-        if (Want("B") || Want("E"))
+        return results;
+    }
+
+    /// <summary>Whether any of the claims <paramref name="ids"/> trains on <paramref name="input"/> (a host loads only the data the claims it runs need).</summary>
+    public static bool Needs(IEnumerable<string> ids, ClaimInput input) => ids.Any(id => Find(id)?.Input == input);
+
+    /// <summary>The ids a run of <paramref name="profile"/> with <paramref name="only"/> covers.</summary>
+    public static IReadOnlyList<string> Selected(ExperimentProfile profile, IReadOnlyCollection<string>? only) =>
+        ClaimIds.Where(id => only is null ? profile.DefaultClaims.Contains(id) : only.Contains(id)).ToArray();
+
+    // Failed runs count as FailedRuns says; a claim that breaks on them is reported, not thrown.
+    private static ClaimResult Judged(SuiteContext ctx, ClaimDefinition claim)
+    {
+        int before = ctx.Runner.Results.Count;
+        try
         {
-            log?.Invoke("claims B and E...");
-            var be = Judged(["B", "E"], () =>
-            {
-                var (b, e) = ConvergenceClaim.Run(ctx);
-                return [b, e];
-            });
-            if (Want("B")) results.Add(be[0]);
-            if (Want("E")) results.Add(be[1]);
+            var result = claim.Run(ctx) with { Source = claim.Source };
+            return FailedRuns.Apply(result, ctx.Runner.Results.Skip(before).ToList());
         }
-        Do("C", () => LearningRateClaim.Run(ctx));
-        Do("D", () => GradientFlowClaim.Run(ctx));
-        Do("F", () => RecurrentClaim.Run(ctx));
-        Do("H", () => WarmupClaim.Run(ctx));
-        Do("I", () => RecurrentLanguageClaim.Run(ctx));
-        Do("J", () => RmsNormClaim.Run(ctx));
-        // K needs Open MPI to start its ranks: without a launcher it is left out (and says so when asked for by name).
-        if (ctx.Runner.DistributedLauncher is not null) Do("K", () => DataParallelClaim.Run(ctx));
-        else if (only is not null && only.Contains("K")) log?.Invoke("claim K: skipped (data-parallel runs need Open MPI's mpirun: apt-get install openmpi-bin)");
-        return results.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        catch (Exception e) when (e is not OperationCanceledException && ctx.Runner.Results.Skip(before).Any(r => r.Failure is not null))
+        {
+            return FailedRuns.Unevaluated(claim.Id, ctx.Runner.Results.Skip(before).ToList(), e) with { Source = claim.Source };
+        }
     }
 }

@@ -46,6 +46,15 @@ public sealed record RunResult
     /// <summary>Held-out loss at those steps.</summary>
     public required double[] EvalLoss { get; init; }
 
+    /// <summary>Held-out error (1 − accuracy) at those steps.</summary>
+    public double[] EvalError { get; init; } = [];
+
+    /// <summary>
+    /// Per layer, the weight norm ‖W‖ and relative update ‖ΔW‖/‖W‖ at the steps they were measured
+    /// (<see cref="Recipes.TrainingConfig.WeightMetricsEvery"/>); empty when they were not logged.
+    /// </summary>
+    public IReadOnlyDictionary<string, WeightSeries> Weights { get; init; } = new Dictionary<string, WeightSeries>();
+
     /// <summary>Per-layer gradient norms of the first and the last step, by parameter group.</summary>
     public required IReadOnlyDictionary<string, (double First, double Last)> GroupGradNorms { get; init; }
 
@@ -107,7 +116,13 @@ public sealed record RunResult
         var epochErr = new List<double>();
         var evalSteps = new List<double>();
         var evalLoss = new List<double>();
+        var evalError = new List<double>();
         int stepCol = Col("step");
+        var weightCols = header.Select((h, i) => (h, i)).Where(t => t.h.StartsWith("weight_norm:", StringComparison.Ordinal))
+            .Select(t => (Layer: t.h["weight_norm:".Length..], Norm: t.i, Ratio: Array.IndexOf(header, "update_ratio:" + t.h["weight_norm:".Length..]))).ToList();
+        var weightSteps = new List<double>();
+        var weightNorms = weightCols.Select(_ => new List<double>()).ToArray();
+        var updateRatios = weightCols.Select(_ => new List<double>()).ToArray();
         var groups = header.Select((h, i) => (h, i)).Where(t => t.h.StartsWith("grad_norm:", StringComparison.Ordinal)).ToList();
         var hidden = header.Select((h, i) => (h, i)).Where(t => t.h.StartsWith("h_norm:", StringComparison.Ordinal)).Select(t => t.i).ToList();
         string[]? firstStep = null, lastStep = null;
@@ -123,11 +138,21 @@ public sealed record RunResult
                 stepMs.Add(P(f[ms]));
                 firstStep ??= f;
                 lastStep = f;
+                if (weightCols.Count > 0 && double.IsFinite(P(f[weightCols[0].Norm])))
+                {
+                    weightSteps.Add(P(f[stepCol]));
+                    for (int w = 0; w < weightCols.Count; w++)
+                    {
+                        weightNorms[w].Add(P(f[weightCols[w].Norm]));
+                        updateRatios[w].Add(weightCols[w].Ratio < 0 ? double.NaN : P(f[weightCols[w].Ratio]));
+                    }
+                }
             }
             else if (f[kind] == "eval")
             {
                 evalSteps.Add(P(f[stepCol]));
                 evalLoss.Add(P(f[testLoss]));
+                evalError.Add(1 - P(f[testAcc]));
             }
             else if (f[kind] == "epoch")
             {
@@ -154,9 +179,18 @@ public sealed record RunResult
             EpochTestError = [.. epochErr],
             EvalSteps = [.. evalSteps],
             EvalLoss = [.. evalLoss],
+            EvalError = [.. evalError],
+            Weights = weightCols.Select((c, w) => (c.Layer, Series: new WeightSeries([.. weightSteps], [.. weightNorms[w]], [.. updateRatios[w]])))
+                .ToDictionary(t => t.Layer, t => t.Series),
             GroupGradNorms = gradNorms,
             HiddenNorms = lastStep is null ? [] : hidden.Select(i => P(lastStep[i])).ToArray(),
             StepColumns = columns,
         };
     }
 }
+
+/// <summary>One layer's weight norm and relative update at the steps they were measured.</summary>
+/// <param name="Steps">The measured steps (1-based).</param>
+/// <param name="WeightNorm">‖W‖ after each measured step's update.</param>
+/// <param name="UpdateRatio">‖ΔW‖/‖W‖ of each measured step's update.</param>
+public sealed record WeightSeries(double[] Steps, double[] WeightNorm, double[] UpdateRatio);

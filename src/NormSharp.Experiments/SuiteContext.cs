@@ -18,7 +18,27 @@ public sealed record SuiteContext(ExperimentProfile Profile, string Dataset, int
     /// <summary>The seeds 1..n of claim <paramref name="claim"/>.</summary>
     public IReadOnlyList<ulong> SeedList(string claim) => Enumerable.Range(1, SeedCount(claim)).Select(s => (ulong)s).ToArray();
 
-    /// <summary>The paper's permutation-invariant MLP at this profile's size, with the normalization spelled <paramref name="norm"/> (none, layer, batch, rms).</summary>
+    /// <summary>How many training images a run limited to <paramref name="limit"/> (0: all) gets from this suite's dataset.</summary>
+    public int TrainCount(int limit)
+    {
+        int available = Runner.Data(Dataset, DataDir).Train.Count;
+        return limit > 0 ? Math.Min(limit, available) : available;
+    }
+
+    /// <summary>The dataset in words for a setup text: its name and the training and held-out images a run limited to <paramref name="limit"/> uses.</summary>
+    public string DataText(int limit)
+    {
+        var data = Runner.Data(Dataset, DataDir);
+        int used = TrainCount(limit);
+        return used == data.Train.Count
+            ? $"{Dataset} (all {data.Train.Count:N0} training images, {data.Test.Count:N0} test images)"
+            : $"{Dataset} (the first {used:N0} of {data.Train.Count:N0} training images, all {data.Test.Count:N0} test images)";
+    }
+
+    /// <summary>Steps between held-out checks for <paramref name="perEpoch"/> checks per epoch of <paramref name="images"/> images at <paramref name="batchSize"/>.</summary>
+    public static long EvaluateEvery(int images, int batchSize, int perEpoch) => Math.Max(1, images / batchSize / Math.Max(1, perEpoch));
+
+    /// <summary>The paper's permutation-invariant MLP at this profile's size, with the normalization spelled <paramref name="norm"/> (none, layer, batch, rms, weight).</summary>
     public TrainingConfig Mlp(string norm, int batchSize, ulong seed) => new()
     {
         Dataset = Dataset,

@@ -7,23 +7,22 @@ using NormSharp.Experiments;
 
 namespace NormSharp.Cli.Commands;
 
-/// <summary><c>normsharp reproduce</c>: runs the paper's claims A–G and writes a report with verdicts computed from the measurements.</summary>
+/// <summary><c>normsharp reproduce</c>: runs the suite's claims and writes a report with verdicts computed from the measurements.</summary>
 internal static class ReproduceCommand
 {
     public static CommandSpec Spec { get; } = new()
     {
         Name = "reproduce",
-        Summary = "test the paper's claims (A-G) and the language-modelling claims (H-J) on real data and write a report with computed verdicts",
-        Details = "Claims: A batch-size independence, B faster convergence, C larger learning rates, D gradient flow\n" +
-                  "through depth, E loss fluctuation, F recurrent networks, G the invariance table; on the fortunes text:\n" +
-                  "H Post-LN Transformers need warm-up where Pre-LN ones do not, I LN-LSTM against LSTM language models,\n" +
-                  "J RMSNorm against LayerNorm (quality and speed). H-J run in --full, or when named with --only (their quick\n" +
-                  "sizes take about 5 minutes on two busy cores). K (data-parallel ranks) runs where Open MPI is installed.\n" +
-                  "--quick (default) trains the paper's 784-1000-1000-10 network for few epochs, with short sweeps and\n" +
-                  "small recurrent runs, in about 6.6 CPU-minutes (about ten minutes on two idle cores); --full trains\n" +
-                  "longer, with larger recurrent runs on all the data. Each verdict compares the arms seed by seed with a\n" +
-                  "95% t interval against a threshold fixed in the code. Finished runs are kept under DIR/runs, so an\n" +
-                  "interrupted reproduction resumes where it stopped. Writes DIR/report.md, DIR/report.html,\n" +
+        Summary = "test the paper's claims and later papers' claims about layer normalization on real data and write a report with computed verdicts",
+        Details = "Claims (the paper's): " + Describe(ClaimSource.Paper) + ".\n" +
+                  "Claims (the article's broader ones): " + Describe(ClaimSource.Article) + ".\n" +
+                  "Claims (later papers'): " + Describe(ClaimSource.FollowUp) + ".\n" +
+                  $"H, I and J train character-level language models on the {ExperimentProfile.Quick.LanguageModel.Corpus} text; K runs only where Open MPI is installed.\n" +
+                  $"--quick (default) runs every claim on images ({string.Join(", ", ExperimentProfile.Quick.DefaultClaims)}) at reduced size in 2 to 5 minutes on two\n" +
+                  $"cores; --full runs every claim ({string.Join(", ", ExperimentProfile.Full.DefaultClaims)}) with the paper's 784-1000-1000-10 network;\n" +
+                  "--only runs the named claims at the chosen profile's sizes. Each verdict compares the\n" +
+                  "arms seed by seed with a 95% t interval against a threshold fixed in the code. Finished runs are kept under\n" +
+                  "DIR/runs, so an interrupted reproduction resumes where it stopped. Writes DIR/report.md, DIR/report.html,\n" +
                   "DIR/results.json, DIR/figures/*.png|svg, DIR/runs.csv (one line per run) and every run's metrics.csv.\n" +
                   "A run that fails (an error, or numbers that are not numbers) is recorded with its reason (runs.csv,\n" +
                   "results.json, the report) and the suite goes on; a claim with a failed run is inconclusive. A diverged\n" +
@@ -37,7 +36,7 @@ internal static class ReproduceCommand
             new("data-dir", "DIR", "a folder with the four IDX files instead of the dataset's default location"),
             new("seeds", "N", $"seeds per configuration for every claim (at least 2), instead of the profile's (quick: {ExperimentProfile.Quick.DescribeSeeds()}; full: {ExperimentProfile.Full.DescribeSeeds()}; G is deterministic); verdicts use 95% t intervals over the seeds, so fewer seeds give wider intervals"),
             new("out", "DIR", "output folder", "reproduction"),
-            new("only", "A,C,..", "run only these claims"),
+            new("only", "A,C,..", "run only these claims (at the chosen profile's sizes)"),
             new("threads", "N", "kernel threads", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)),
         ],
         Handler = Run,
@@ -55,7 +54,7 @@ internal static class ReproduceCommand
         string[]? only = a.String("only") is { } o ? o.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => s.ToUpperInvariant()).ToArray() : null;
         if (only is not null)
             foreach (var id in only)
-                if (Array.IndexOf(ReproductionSuite.ClaimIds, id) < 0)
+                if (ReproductionSuite.Find(id) is null)
                     throw new UsageException($"--only names unknown claim '{id}' (claims are {string.Join(",", ReproductionSuite.ClaimIds)})");
         NormSharp.Threading.ParallelFor.MaxThreads = a.Int("threads", 1, 1024);
 
@@ -63,10 +62,10 @@ internal static class ReproduceCommand
         if (File.Exists(dir)) throw new UsageException($"--out {dir} is a file; a reproduction needs a folder");
         using var interrupt = InterruptSignals.Listen(ctx.Error);
         Action<string> log = s => ctx.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {s}");
-        var claimsToRun = only ?? ReproductionSuite.DefaultClaims(profile);
+        var selected = ReproductionSuite.Selected(profile, only);
         // Load (or fetch) the data up front so a missing dataset fails before any work; each kind only when a claim needs it.
-        var data = claimsToRun.Except(ReproductionSuite.LanguageModelClaimIds).Any() ? DatasetCatalog.Load(dataset, dataDir, log) : null;
-        var text = claimsToRun.Intersect(ReproductionSuite.LanguageModelClaimIds).Any() ? TextDatasetCatalog.Load(profile.LanguageModel.Corpus) : null;
+        var data = ReproductionSuite.Needs(selected, ClaimInput.Images) ? DatasetCatalog.Load(dataset, dataDir, log) : null;
+        var text = ReproductionSuite.Needs(selected, ClaimInput.Text) ? TextDatasetCatalog.Load(profile.LanguageModel.Corpus) : null;
         using var folder = NormSharp.Training.RunFolderLock.Acquire(dir);
         var runner = new ExperimentRunner(dir, name => data ?? throw new InvalidOperationException($"the image dataset {name} was not loaded"), interrupt.Token)
         {
@@ -78,6 +77,7 @@ internal static class ReproduceCommand
         };
         runner.Log += log;
         var started = DateTime.UtcNow;
+        var cpuAtStart = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var ctxSuite = new SuiteContext(profile, dataset, seeds, runner, dataDir);
         IReadOnlyList<ClaimResult> claims;
         try
@@ -90,16 +90,19 @@ internal static class ReproduceCommand
             ctx.Error.WriteLine($"interrupted by {interrupt.SignalName}: the current run stopped at a checkpoint; run the same command again to resume");
             return code;
         }
+        var elapsed = DateTime.UtcNow - started;
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
         var env = new Dictionary<string, string>
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
             ["profile"] = profile.Name,
+            ["claims run"] = string.Join(", ", selected),
             ["dataset"] = string.Join(", ", new[]
             {
-                data is null ? null : dataset,
-                text is null ? null : profile.LanguageModel.Corpus,
-            }.OfType<string>()),
-            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(only) is { Length: > 0 } d ? d : "none (G is deterministic)"),
+                data is null ? null : $"{dataset} ({data.Train.Count:N0} training images, {data.Test.Count:N0} test images)",
+                text is null ? null : $"{profile.LanguageModel.Corpus} (text)",
+            }.OfType<string>()) is { Length: > 0 } sets ? sets : "none (G trains nothing)",
+            ["seeds"] = seeds?.ToString(CultureInfo.InvariantCulture) ?? (profile.DescribeSeeds(selected) is { Length: > 0 } d ? d : "none (G is deterministic)"),
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
             ["threads"] = NormSharp.Threading.ParallelFor.MaxThreads.ToString(CultureInfo.InvariantCulture),
@@ -108,15 +111,24 @@ internal static class ReproduceCommand
             ["runs trained"] = runner.Trained.ToString(CultureInfo.InvariantCulture),
             ["runs reused"] = runner.Reused.ToString(CultureInfo.InvariantCulture),
             ["runs failed"] = runner.Failures.Count.ToString(CultureInfo.InvariantCulture),
-            ["minutes"] = (DateTime.UtcNow - started).TotalMinutes.ToString("F1", CultureInfo.InvariantCulture),
+            ["minutes"] = elapsed.TotalMinutes.ToString("F1", CultureInfo.InvariantCulture),
+            ["CPU minutes"] = cpu.TotalMinutes.ToString("F1", CultureInfo.InvariantCulture),
         };
-        ReportWriter.Write(dir, claims, env, runner.Failures);
+        var notRun = ReproductionSuite.Claims.Where(c => !selected.Contains(c.Id)).ToList();
+        string scope = notRun.Count == 0 ? "" :
+            $"This {profile.Name} reproduction ran claims {string.Join(", ", selected)}. Not run here: " +
+            string.Join("; ", notRun.Select(c => $"{c.Id} ({ClaimSources.Name(c.Source)}: {c.Summary})")) +
+            (profile == ExperimentProfile.Quick ? " — the full profile (--full) runs every claim." : ".");
+        ReportWriter.Write(dir, claims, env, runner.Failures, scope, runner.Results);
         runner.WriteIndex(Path.Combine(dir, "runs.csv"));
-        foreach (var c in claims) ctx.Out.WriteLine($"{c.Id}  {ReportWriter.VerdictText(c.Verdict),-13}  {c.Title}");
+        foreach (var c in claims) ctx.Out.WriteLine($"{c.Id}  {ReportText.Verdict(c.Verdict),-13}  {ClaimSources.Name(c.Source),-8} {c.Title}");
         foreach (var f in runner.Failures) ctx.Out.WriteLine($"run {f.Id} failed: {f.Failure}");
         ctx.Out.WriteLine($"report: {Path.Combine(dir, "report.html")} (and report.md, results.json)");
         return CommandLine.Ok;
     }
+
+    private static string Describe(ClaimSource source) =>
+        string.Join("; ", ReproductionSuite.Claims.Where(c => c.Source == source).Select(c => $"{c.Id} {c.Summary}"));
 
     private static string CpuName()
     {

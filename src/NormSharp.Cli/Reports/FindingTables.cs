@@ -10,13 +10,13 @@ internal static class FindingTables
     /// <summary>One line per claim: its verdict and the comparison that decides it, with effect, interval and margin.</summary>
     public static ReportTable Summary(IReadOnlyList<ClaimResult> claims) => new(
         "verdicts (the deciding comparison: the first not supported or inconclusive one, else the one with the smallest margin)",
-        ["claim", "verdict", "deciding comparison", "effect", "95% interval", "threshold", "margin", "seeds"],
+        ["claim", "source", "verdict", "deciding comparison", "effect", "95% interval", "threshold", "margin", "seeds"],
         claims.Select(c =>
         {
             var d = c.Deciding;
             return new[]
             {
-                $"{c.Id}. {c.Title}", ReportWriter.VerdictText(c.Verdict), (c.MissingEvidence is { } missing ? $"evidence missing ({missing}); " : "") + (d?.Name ?? "n/a"), d is null ? "n/a" : Number(d.Effect), d is null ? "n/a" : Interval(d),
+                $"{c.Id}. {c.Title}", ClaimSources.Name(c.Source), ReportWriter.VerdictText(c.Verdict), (c.MissingEvidence is { } missing ? $"evidence missing ({missing}); " : "") + (d?.Name ?? "n/a"), d is null ? "n/a" : Number(d.Effect), d is null ? "n/a" : Interval(d),
                 d?.Threshold.ToString() ?? "n/a", d is null ? "n/a" : Signed(d.Margin), c.Seeds.Count == 0 ? "deterministic" : c.Seeds.Count.ToString(CultureInfo.InvariantCulture),
             };
         }).ToList());

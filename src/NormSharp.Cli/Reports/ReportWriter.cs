@@ -7,18 +7,31 @@ namespace NormSharp.Cli.Reports;
 /// <summary>Writes a reproduction's report: report.md, a self-contained report.html, results.json and the figures.</summary>
 internal static class ReportWriter
 {
-    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult>? failedRuns = null)
+    /// <summary>
+    /// Writes the report of <paramref name="claims"/>: <paramref name="scope"/> says which claims this reproduction left
+    /// out (empty when none), <paramref name="runs"/> are every run it used (for the section on training speed).
+    /// </summary>
+    public static void Write(string directory, IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult>? failedRuns = null,
+        string scope = "", IReadOnlyList<RunResult>? runs = null)
     {
         failedRuns ??= [];
         string figures = Path.Combine(directory, "figures");
         var svgs = new Dictionary<string, string>();
         foreach (var c in claims)
             foreach (var f in c.Figures) svgs[f.Name] = FigureRenderer.Render(f, figures);
+        var speed = runs is { Count: > 0 } ? SpeedTables(runs) : [];
 
-        File.WriteAllText(Path.Combine(directory, "results.json"), ResultsJson.Serialize(claims, environment, failedRuns));
-        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment) + FailedRunsMarkdown(failedRuns));
-        File.WriteAllText(Path.Combine(directory, "report.html"), Html(claims, environment, svgs));
+        File.WriteAllText(Path.Combine(directory, "results.json"), ResultsJson.Serialize(claims, environment, failedRuns, speed));
+        File.WriteAllText(Path.Combine(directory, "report.md"), Markdown(claims, environment, scope, speed) + FailedRunsMarkdown(failedRuns));
+        File.WriteAllText(Path.Combine(directory, "report.html"), Html(claims, environment, svgs, scope, speed));
     }
+
+    /// <summary>The tables of the section on training speed.</summary>
+    private static IReadOnlyList<ReportTable> SpeedTables(IReadOnlyList<RunResult> runs) =>
+        new[] { RunTimings.Speed(runs), RunTimings.SmallBatchDrift(runs), RunTimings.SmallBatchCost(runs) }.Where(t => t.Rows.Count > 0).ToList();
+
+    private const string SpeedNote =
+        "Measured from every run's own metrics (the step_ms column of metrics.csv: forward, backward and update, with the trainer's per-step work; evaluations excluded).";
 
     /// <summary>The report's closing section on failed runs (empty when none failed).</summary>
     private static string FailedRunsMarkdown(IReadOnlyList<RunResult> failed)
@@ -36,28 +49,28 @@ internal static class ReportWriter
         return sb.ToString();
     }
 
-    public static string VerdictText(Verdict v) => v switch
-    {
-        Verdict.Supported => "supported",
-        Verdict.NotSupported => "not supported",
-        _ => "inconclusive",
-    };
+    public static string VerdictText(Verdict v) => ReportText.Verdict(v);
 
-    private static string Markdown(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env)
+    private static string Markdown(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env, string scope, IReadOnlyList<ReportTable> speed)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Layer normalization: the paper's claims, measured by NormSharp");
         sb.AppendLine();
         sb.AppendLine(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")));
         sb.AppendLine();
-        sb.AppendLine(VerdictNote);
+        sb.AppendLine(VerdictNote + " " + ClaimSources.Legend);
+        if (scope.Length > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(scope);
+        }
         MarkdownTable(sb, FindingTables.Summary(claims));
         foreach (var c in claims)
         {
             sb.AppendLine();
             sb.AppendLine($"## {c.Id}. {c.Title}");
             sb.AppendLine();
-            sb.AppendLine($"**Verdict: {VerdictText(c.Verdict)}.**");
+            sb.AppendLine($"**Verdict: {VerdictText(c.Verdict)}.** Source: {ClaimSources.Name(c.Source)}.");
             sb.AppendLine();
             sb.AppendLine($"*What was run.* {c.Setup}");
             sb.AppendLine();
@@ -69,10 +82,18 @@ internal static class ReportWriter
                 sb.AppendLine($"![{f.Title}](figures/{f.Name}.png)");
             }
         }
+        if (speed.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Training speed of the runs");
+            sb.AppendLine();
+            sb.AppendLine(SpeedNote);
+            foreach (var t in speed) MarkdownTable(sb, t);
+        }
         return sb.ToString();
     }
 
-    private static string Html(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env, IReadOnlyDictionary<string, string> svgs)
+    private static string Html(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> env, IReadOnlyDictionary<string, string> svgs, string scope, IReadOnlyList<ReportTable> speed)
     {
         static string E(string s) => WebUtility.HtmlEncode(s);
         var sb = new StringBuilder();
@@ -81,11 +102,12 @@ internal static class ReportWriter
         sb.AppendLine("</style></head><body>");
         sb.AppendLine("<h1>Layer normalization: the paper's claims, measured by NormSharp</h1>");
         sb.AppendLine($"<p class=\"env\">{E(string.Join(" · ", env.Select(kv => $"{kv.Key}: {kv.Value}")))}</p>");
-        sb.AppendLine($"<p>{E(VerdictNote)}</p>");
+        sb.AppendLine($"<p>{E(VerdictNote + " " + ClaimSources.Legend)}</p>");
+        if (scope.Length > 0) sb.AppendLine($"<p>{E(scope)}</p>");
         HtmlTable(sb, FindingTables.Summary(claims));
         foreach (var c in claims)
         {
-            sb.AppendLine($"<h2>{E(c.Id)}. {E(c.Title)}</h2><p>Verdict: {Badge(c.Verdict)}</p>");
+            sb.AppendLine($"<h2>{E(c.Id)}. {E(c.Title)}</h2><p>Verdict: {Badge(c.Verdict)} Source: {E(ClaimSources.Name(c.Source))}.</p>");
             sb.AppendLine($"<p><em>What was run.</em> {E(c.Setup)}</p><p><em>Rule.</em> {E(c.Rule)}</p>");
             foreach (var t in Tables(c)) HtmlTable(sb, t);
             foreach (var f in c.Figures)
@@ -95,6 +117,11 @@ internal static class ReportWriter
                     int start = svg.IndexOf("<svg", StringComparison.Ordinal);
                     sb.AppendLine($"<figure>{(start >= 0 ? svg[start..] : "")}</figure>");
                 }
+        }
+        if (speed.Count > 0)
+        {
+            sb.AppendLine($"<h2>Training speed of the runs</h2><p>{E(SpeedNote)}</p>");
+            foreach (var t in speed) HtmlTable(sb, t);
         }
         sb.AppendLine("</body></html>");
         return sb.ToString();

@@ -6,7 +6,7 @@ namespace NormSharp.Cli.Reports;
 /// <summary>The shape of results.json: every claim with its verdict, the deciding effect and interval, its seeds and every finding with per-seed values, then the runs that failed and how they count. Non-finite numbers are written as null.</summary>
 internal static class ResultsJson
 {
-    public static string Serialize(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult> failedRuns)
+    public static string Serialize(IReadOnlyList<ClaimResult> claims, IReadOnlyDictionary<string, string> environment, IReadOnlyList<RunResult> failedRuns, IReadOnlyList<ReportTable>? speed = null)
     {
         static double? N(double v) => double.IsFinite(v) ? v : null;
         static double?[] A(IEnumerable<double> vs) => vs.Select(N).ToArray();
@@ -16,6 +16,7 @@ internal static class ResultsJson
             {
                 id = c.Id,
                 title = c.Title,
+                source = ClaimSources.Name(c.Source),
                 verdict = ReportWriter.VerdictText(c.Verdict),
                 missing_evidence = c.MissingEvidence,
                 effect = N(c.Effect),
@@ -58,6 +59,7 @@ internal static class ResultsJson
             }),
             failed_runs = failedRuns.Select(r => new { id = r.Id, outcome = r.Outcome, reason = r.Failure }),
             failed_run_rule = FailedRuns.Rule,
+            training_speed = (speed ?? []).Select(t => new { title = t.Title, columns = t.Columns, rows = t.Rows }),
             environment,
         };
         return JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true });

@@ -12,6 +12,9 @@ namespace NormSharp.Experiments.Claims;
 /// </summary>
 public static class DataParallelClaim
 {
+    /// <summary>The claim's entry in the suite (it needs Open MPI to start its ranks).</summary>
+    public static ClaimDefinition Definition { get; } = new("K", ClaimSource.FollowUp, "data-parallel training at a per-rank batch of 4: LN needs no communication, BN needs synchronized statistics", Run, ClaimInput.Images, Distributed: true);
+
     /// <summary>Ranks of the data-parallel runs.</summary>
     public const int Ranks = 2;
 

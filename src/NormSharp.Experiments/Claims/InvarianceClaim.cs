@@ -24,6 +24,9 @@ public static class InvarianceClaim
     /// <summary>Largest relative change counted as invariant (float32 arithmetic; eps 1e-10): <see cref="VerdictRules.InvarianceTolerance"/>.</summary>
     public const double Threshold = VerdictRules.InvarianceTolerance;
 
+    /// <summary>The claim's entry in the suite (deterministic: it trains nothing).</summary>
+    public static ClaimDefinition Definition { get; } = new("G", ClaimSource.Paper, "the invariance table (the paper's Table 1)", _ => Run(), ClaimInput.None);
+
     /// <summary>Measures every cell over <paramref name="trials"/> random draws and compares with the paper's table.</summary>
     public static ClaimResult Run(int trials = 3)
     {
@@ -70,7 +73,7 @@ public static class InvarianceClaim
         return new ClaimResult
         {
             Id = "G",
-            Title = "The invariance properties of batch, weight and layer normalization (the paper's Table 1)",
+            Title = "The invariance properties of batch, weight and layer normalization agree with the paper's Table 1 in all 18 cells",
             Setup = $"Summed inputs a = W·x of 6 units from 8 inputs over a dataset of 10 cases, W and x standard normal, {trials} draws. Normalized outputs: batch norm over the cases (batch statistics), weight norm g·(v·x)/‖v‖ with g = 1, layer norm over the 6 units; eps 1e-10, float32, through NormSharp's own operations. Each transformation is applied and the largest change of the normalized outputs is measured relative to their largest magnitude.",
             Rule = $"a cell counts as invariant when the largest relative change is below {Threshold:G1}; supported if all 18 cells agree with the paper's table (the largest change among the cells it marks invariant is below {Threshold:G1} and the smallest among the others is not), not supported otherwise. The check is deterministic (fixed draws, exact float32 arithmetic): there is no sampling noise and so no interval; the margin is the distance of the worst cell from the threshold.",
             Findings = VerdictRules.InvarianceTable(cells),

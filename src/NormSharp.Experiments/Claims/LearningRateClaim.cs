@@ -1,66 +1,97 @@
+using System.Globalization;
+using NormSharp.Experiments.Recipes;
+using NormSharp.Experiments.Statistics;
+
 namespace NormSharp.Experiments.Claims;
 
-/// <summary>C: with layer normalization, larger learning rates still train.</summary>
+/// <summary>
+/// C: with layer normalization a wider range of learning rates trains well (the article's "LN tames exploding
+/// gradients, so larger updates work"), for SGD with momentum and for Adam; with the per-layer weight norms and
+/// relative updates of the paper's Section 5.2 (the implicit learning-rate reduction) logged alongside.
+/// </summary>
 public static class LearningRateClaim
 {
-    /// <summary>Sweeps the profile's learning rates with SGD (momentum 0.9) for none/BN/LN over the seeds.</summary>
+    /// <summary>The claim's entry in the suite.</summary>
+    public static ClaimDefinition Definition { get; } = new("C", ClaimSource.Article, "LN widens the window of learning rates that train well (SGD and Adam)", Run);
+
+    private static readonly string[] Norms = ["none", "layer"];
+
+    /// <summary>Sweeps the profile's rates for both optimizers, none vs LN, and compares each method's window around its own best rate.</summary>
     public static ClaimResult Run(SuiteContext ctx)
     {
-        string[] norms = ["none", "batch", "layer"];
-        var rates = ctx.Profile.SweepRates;
+        var p = ctx.Profile;
         var seeds = ctx.SeedList("C");
-        var runs = new Dictionary<(string, double), List<RunResult>>();
-        foreach (var norm in norms)
-            foreach (double lr in rates)
-                runs[(norm, lr)] = seeds.Select(s => ctx.Runner.Run($"C-{norm}-lr{lr:0.#####}-s{s}",
-                    ctx.Mlp(norm, 128, s) with { Optimizer = Recipes.OptimizerKind.Sgd, Momentum = 0.9, LearningRate = lr, TrainLimit = ctx.Profile.SweepImages, Epochs = 4 })).ToList();
-
-        double DivergedFraction(string norm, double lr) => runs[(norm, lr)].Count(r => r.Summary.Diverged) / (double)runs[(norm, lr)].Count;
-        // A rate works when at most a third of the seeds diverge and the rest learn: their best loss is below
-        // half the loss of a uniform guess over the 10 classes. Not diverging while staying at chance is not training.
-        double learning = Math.Log(10) / 2;
-        bool Works(string norm, double lr) => DivergedFraction(norm, lr) <= 1.0 / 3 && BestLoss(norm, lr) < learning;
-        double MaxStable(string norm) => rates.Where(lr => Works(norm, lr)).DefaultIfEmpty(0).Max();
-        double BestLoss(string norm, double lr) => runs[(norm, lr)].Where(r => !r.Summary.Diverged).Select(RunBestLoss).DefaultIfEmpty(double.NaN).Average();
-        static double RunBestLoss(RunResult r) => r.StepLoss.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Min();
-        // Per seed: the largest rate at which that seed's run did not diverge and learned (0 when none did).
-        bool RunWorks(RunResult r) => !r.Summary.Diverged && RunBestLoss(r) < learning;
-        double[] MaxWorkingPerSeed(string norm) => seeds.Select((_, i) => rates.Where(lr => RunWorks(runs[(norm, lr)][i])).DefaultIfEmpty(0).Max()).ToArray();
-
+        int images = ctx.TrainCount(p.SweepImages);
+        long steps = (long)Math.Ceiling(images / 128.0) * p.SweepEpochs;
+        var optimizers = new (OptimizerKind Kind, string Name, double[] Rates)[] { (OptimizerKind.Sgd, "SGD", p.SgdRates), (OptimizerKind.Adam, "Adam", p.AdamRates) };
+        var findings = new List<Finding>();
         var evidence = new Dictionary<string, double>();
         var rows = new List<string[]>();
-        foreach (var norm in norms)
+        var weightRows = new List<string[]>();
+        var figures = new List<Figure>();
+        foreach (var (kind, name, rates) in optimizers)
         {
-            evidence[$"max_working_lr.{norm}"] = MaxStable(norm);
-            foreach (double lr in rates)
+            var runs = new Dictionary<(string, double), List<RunResult>>();
+            foreach (var norm in Norms)
+                foreach (double lr in rates)
+                    runs[(norm, lr)] = seeds.Select(s => ctx.Runner.Run($"C-{name.ToLowerInvariant()}-{norm}-lr{RateGridRuns.Rate(lr)}-s{s}", ctx.Mlp(norm, 128, s) with
+                    {
+                        Optimizer = kind,
+                        Momentum = 0.9,
+                        LearningRate = lr,
+                        TrainLimit = images,
+                        Epochs = p.SweepEpochs,
+                        WeightMetricsEvery = Math.Max(1, steps / 16),
+                    })).ToList();
+            // A diverged run, or one whose held-out loss is not a number, does not work at that rate.
+            static double HeldOut(RunResult r) => r.Summary.Diverged || !double.IsFinite(r.Summary.TestLoss) ? double.PositiveInfinity : r.Summary.TestLoss;
+            var windows = Norms.ToDictionary(n => n, n => seeds.Select((_, i) => VerdictRules.WorkingWindow(rates, rates.Select(lr => HeldOut(runs[(n, lr)][i])).ToArray())).ToArray());
+            int[] BestIndex(string n) => windows[n].Select(w => Math.Max(0, w.Best)).ToArray();
+            findings.Add(VerdictRules.RateWindow(seeds, name, windows["layer"].Select(w => w.Decades).ToArray(), windows["none"].Select(w => w.Decades).ToArray(),
+                windows["layer"].Select(w => w.Censored).ToArray(), windows["none"].Select(w => w.Censored).ToArray()));
+            findings.Add(Finding.Report($"best learning rate ({name}), LN / none", PairedComparison.Of(EffectScale.Ratio, "LN", "none", seeds,
+                BestIndex("layer").Select(k => rates[k]).ToArray(), BestIndex("none").Select(k => rates[k]).ToArray()), Threshold.AtLeast(1, "×")));
+
+            // The paper's Section 5.2: with LN the weights grow and the same step moves them relatively less. Measured at each method's best rate.
+            double Growth(RunResult r) => r.Weights.TryGetValue("layers.0", out var w) && w.WeightNorm.Length > 1 ? w.WeightNorm[^1] / w.WeightNorm[0] : double.NaN;
+            double LateRatio(RunResult r) => r.Weights.TryGetValue("layers.0", out var w) && w.UpdateRatio.Length > 0 ? w.UpdateRatio[^1] : double.NaN;
+            double EarlyRatio(RunResult r) => r.Weights.TryGetValue("layers.0", out var w) && w.UpdateRatio.Length > 0 ? w.UpdateRatio[0] : double.NaN;
+            var atBest = Norms.ToDictionary(n => n, n => BestIndex(n).Select((k, i) => runs[(n, rates[k])][i]).ToArray());
+            findings.Add(Finding.Report($"growth of the first layer's ‖W‖ over the run ({name}, each at its best rate), LN / none",
+                PairedComparison.Of(EffectScale.Ratio, "LN", "none", seeds, atBest["layer"].Select(Growth).ToArray(), atBest["none"].Select(Growth).ToArray()), Threshold.AtLeast(1, "×")));
+            foreach (var n in Norms)
             {
-                evidence[$"diverged_fraction.{norm}.lr{lr:G3}"] = DivergedFraction(norm, lr);
-                evidence[$"best_loss.{norm}.lr{lr:G3}"] = BestLoss(norm, lr);
+                evidence[$"window_decades.{name}.{n}"] = Stats.Mean(windows[n].Select(w => w.Decades));
+                weightRows.Add([name, PaperMlpRuns.Label(n), SuiteContext.MeanStd(atBest[n].Select(Growth), "F3"), SuiteContext.MeanStd(atBest[n].Select(EarlyRatio), "G3"), SuiteContext.MeanStd(atBest[n].Select(LateRatio), "G3")]);
             }
+            foreach (double lr in rates)
+                rows.Add([name, RateGridRuns.Rate(lr), .. Norms.SelectMany(n => new[]
+                {
+                    $"{runs[(n, lr)].Count(r => r.Summary.Diverged)}/{seeds.Count}",
+                    SuiteContext.Num(Stats.Median(runs[(n, lr)].Select(HeldOut)), "F3"),
+                    $"{windows[n].Count(w => w.Contains(Array.IndexOf(rates, lr)))}/{seeds.Count}",
+                })]);
+            figures.Add(new Figure($"C-{name.ToLowerInvariant()}-heldout-loss", $"C ({name}): final held-out loss per learning rate (median over seeds)", "learning rate", "final held-out loss (nats)",
+                Norms.Select(n => new Series(PaperMlpRuns.Label(n), rates, rates.Select(lr => Stats.Median(runs[(n, lr)].Select(HeldOut))).Select(v => double.IsFinite(v) ? v : double.NaN).ToArray())).ToList(), LogX: true, LogY: true));
+            figures.Add(new Figure($"C-{name.ToLowerInvariant()}-update-ratio", $"C ({name}): relative update ‖ΔW‖/‖W‖ of the first layer at each one's best rate (mean ± sd over seeds)", "step", "‖ΔW‖/‖W‖ per step",
+                Norms.Select(n => PaperMlpRuns.Curve(PaperMlpRuns.Label(n), atBest[n], r => r.Weights.TryGetValue("layers.0", out var w) ? (w.Steps, w.UpdateRatio) : ([], []))).ToList(), LogY: true));
         }
-        foreach (double lr in rates)
-            rows.Add([SuiteContext.Num(lr), .. norms.SelectMany(n => new[] { $"{DivergedFraction(n, lr):P0}", SuiteContext.Num(BestLoss(n, lr), "F3") })]);
-        bool noneDiverged = rates.Any(lr => DivergedFraction("none", lr) > 0);
-        var findings = new List<Finding> { VerdictRules.LargerLearningRates(seeds, MaxWorkingPerSeed("layer"), MaxWorkingPerSeed("none"), rates.Max()) };
-        if (!noneDiverged && findings[0].Verdict != Verdict.Inconclusive)
-            findings[0] = findings[0] with { Verdict = Verdict.Inconclusive, Note = "the unnormalized net never diverged in the sweep: the sweep cannot tell" };
-        var divFig = norms.Select(n => new Series(n, rates, rates.Select(lr => DivergedFraction(n, lr)).ToArray())).ToList();
-        var lossFig = norms.Select(n => new Series(n, rates, rates.Select(lr => BestLoss(n, lr)).ToArray())).ToList();
         return new ClaimResult
         {
             Id = "C",
-            Title = "Layer normalization tames exploding gradients, so larger learning rates work",
-            Setup = $"MLP 784-{string.Join("-", ctx.Profile.Hidden)}-10 on {ctx.Profile.SweepImages} {ctx.Dataset} images, SGD with momentum 0.9, batch 128, 4 epochs, learning rates {string.Join(", ", rates)}, none vs BN vs LN, seeds {SuiteContext.SeedRange(seeds)} (each seed: the same initial weights and data order for every method and rate). A run diverges when its loss becomes non-finite or its 20-step average rises 10× above its best.",
-            Rule = $"a run works when it does not diverge and its best training loss is below ln(10)/2 ≈ 1.15, half the loss of a uniform guess; per seed, each method's largest working rate; LN's / the unnormalized net's, as a geometric mean over seeds, ≥ {VerdictRules.LargerRateRatio}× (one step of the rate grid); {VerdictRules.IntervalRule}. Inconclusive whatever the interval when the unnormalized net never diverged in the sweep or still works at its largest rate (the sweep cannot tell). The table's per-rate summary counts a rate as working for a method when at most a third of its seeds diverge and the others learn.",
+            Title = $"LN widens the window of learning rates whose final held-out loss is within {VerdictRules.WorkingLossFactor}× of the best by at least {VerdictRules.RateWindowWidening} decades, with SGD (momentum 0.9) and with Adam",
+            Setup = $"MLP 784-{string.Join("-", p.Hidden)}-10 on {ctx.DataText(p.SweepImages)}, none vs LN, batch 128, {p.SweepEpochs} epoch(s) ({steps} steps) per run; SGD with momentum 0.9 at {string.Join(", ", p.SgdRates.Select(RateGridRuns.Rate))}; Adam at {string.Join(", ", p.AdamRates.Select(RateGridRuns.Rate))}; seeds {SuiteContext.SeedRange(seeds)} (each seed: the same initial dense weights and data order for every method and rate). " +
+                $"Final held-out loss on the whole test set; a diverged run does not work. Per layer, ‖W‖ and ‖ΔW‖/‖W‖ are logged every {Math.Max(1, steps / 16)} steps (the paper's Section 5.2: with normalization the weights grow and the effective learning rate falls).",
+            Rule = $"per seed and method, the window of working rates: the contiguous swept rates around the method's own best (lowest final held-out loss) whose loss is at most {VerdictRules.WorkingLossFactor}× the best, in decades (log10 of its largest over smallest rate, plus one half-decade grid step); LN's window − the unnormalized net's ≥ {VerdictRules.RateWindowWidening} decades, for each optimizer; {VerdictRules.IntervalRule}. A window touching an end of the grid is a lower bound: inconclusive when the unnormalized net's does (for support), or LN's does (against). Supported when both optimizers are, not supported when either is not. The best rates and the weight growth are reported.",
             Findings = findings,
             Seeds = seeds,
             Evidence = evidence,
-            Tables = [new ReportTable("fraction of seeds diverged and best training loss of the others, per learning rate", ["lr", "none div.", "none loss", "BN div.", "BN loss", "LN div.", "LN loss"], rows)],
-            Figures =
+            Tables =
             [
-                new Figure("C-divergence", "C: fraction of runs that diverged", "learning rate", "diverged fraction", divFig, LogX: true),
-                new Figure("C-best-loss", "C: best training loss of the runs that did not diverge", "learning rate", "best training loss", lossFig, LogX: true, LogY: true),
+                new ReportTable("per rate: runs diverged, final held-out loss (median over seeds), seeds for which the rate is in the method's window", ["optimizer", "lr", "none div.", "none loss", "none in window", "LN div.", "LN loss", "LN in window"], rows),
+                new ReportTable("first layer at each method's best rate (mean ± sd over seeds): ‖W‖ at the end over ‖W‖ at the start, and ‖ΔW‖/‖W‖ of the first and the last measured step", ["optimizer", "norm", "‖W‖ growth", "‖ΔW‖/‖W‖ first", "‖ΔW‖/‖W‖ last"], weightRows),
             ],
+            Figures = figures,
         };
     }
 }

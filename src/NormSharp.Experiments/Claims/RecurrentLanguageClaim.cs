@@ -8,6 +8,9 @@ namespace NormSharp.Experiments.Claims;
 /// </summary>
 public static class RecurrentLanguageClaim
 {
+    /// <summary>The claim's entry in the suite (it trains on the text corpus).</summary>
+    public static ClaimDefinition Definition { get; } = new("I", ClaimSource.Paper, "the paper's recurrent claim on text: LN-LSTM learns a character-level language model faster than the LSTM at a matched budget", Run, ClaimInput.Text);
+
     /// <summary>Trains both cells for every seed and compares their validation curves.</summary>
     public static ClaimResult Run(SuiteContext ctx)
     {

@@ -12,6 +12,9 @@ namespace NormSharp.Experiments.Claims;
 /// </summary>
 public static class RmsNormClaim
 {
+    /// <summary>The claim's entry in the suite (it trains on the text corpus).</summary>
+    public static ClaimDefinition Definition { get; } = new("J", ClaimSource.FollowUp, "RMSNorm trains a Transformer as well as LayerNorm in less time (Zhang & Sennrich 2019)", Run, ClaimInput.Text);
+
     /// <summary>Trains the RMSNorm arm beside claim H's Pre-LN LayerNorm runs, then times both models' steps and normalizations.</summary>
     public static ClaimResult Run(SuiteContext ctx)
     {

@@ -10,6 +10,9 @@ namespace NormSharp.Experiments.Claims;
 /// </summary>
 public static class WarmupClaim
 {
+    /// <summary>The claim's entry in the suite (it trains on the text corpus).</summary>
+    public static ClaimDefinition Definition { get; } = new("H", ClaimSource.FollowUp, "Post-LN Transformers need a learning-rate warm-up where Pre-LN ones train without one (Xiong et al. 2020)", Run, ClaimInput.Text);
+
     /// <summary>The run of Pre-LN, Post-LN and warmed-up Post-LN for one seed (shared with claim J).</summary>
     internal static LanguageModelRun PreLn(SuiteContext ctx, ulong seed) =>
         ctx.Runner.RunLanguageModel($"H-pre-ln-s{seed}", LanguageModelArms.Transformer(ctx, seed, NormPosition.Pre, NormKind.Layer, 0));

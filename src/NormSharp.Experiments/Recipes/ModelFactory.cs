@@ -53,6 +53,15 @@ public static class ModelFactory
         if (!(c.LearningRate > 0) || double.IsInfinity(c.LearningRate)) throw new InvalidValueException(nameof(c.LearningRate), $"LearningRate must be a positive number, got {c.LearningRate}");
         if (c.Hidden is null || c.Hidden.Length == 0 || c.Hidden.Any(h => h <= 0)) throw new InvalidValueException(nameof(c.Hidden), $"Hidden must list positive widths, got '{string.Join(",", c.Hidden ?? [])}'");
         if (c.EvalEvery < 0) throw new InvalidValueException(nameof(c.EvalEvery), $"EvalEvery must be >= 0, got {c.EvalEvery}");
+        if (c.EvalLimit < 0) throw new InvalidValueException(nameof(c.EvalLimit), $"EvalLimit must be >= 0, got {c.EvalLimit}");
+        if (c.WeightMetricsEvery < 0) throw new InvalidValueException(nameof(c.WeightMetricsEvery), $"WeightMetricsEvery must be >= 0, got {c.WeightMetricsEvery}");
+        Defined(c.Init, nameof(c.Init));
+        if (c.Init != InitScheme.PyTorchDefault && c.Model != ModelKind.Mlp)
+            throw new InvalidValueException(nameof(c.Init), $"Init sets how an MLP's dense layers start; a {Spelling.Of(c.Model)} model starts as its cells define");
+        if (c.MatchedRecurrentInit && !(c.Model == ModelKind.Rnn && c.Cell is CellKind.Lstm or CellKind.LnLstm or CellKind.BnLstm))
+            throw new InvalidValueException(nameof(c.MatchedRecurrentInit), "MatchedRecurrentInit matches the initial weights of the LSTM cells (lstm, ln-lstm, bn-lstm); it does not apply to this model");
+        if (c.MatchedRecurrentInit && c.Layers > 1 && c.Cell == CellKind.BnLstm)
+            throw new InvalidValueException(nameof(c.MatchedRecurrentInit), "MatchedRecurrentInit covers one-layer BN-LSTM models only");
         if (c.CheckpointEvery < 0) throw new InvalidValueException(nameof(c.CheckpointEvery), $"CheckpointEvery must be >= 0, got {c.CheckpointEvery}");
         if (!(c.ClipNorm >= 0) || double.IsInfinity(c.ClipNorm)) throw new InvalidValueException(nameof(c.ClipNorm), $"ClipNorm must be >= 0, got {c.ClipNorm}");
         if (c.Threads < 1) throw new InvalidValueException(nameof(c.Threads), $"Threads must be at least 1, got {c.Threads}");
@@ -97,11 +106,11 @@ public static class ModelFactory
                     SequenceTask.SeqMnistPermuted => SequenceReading.PermutedPixels,
                     _ => throw new InvalidValueException(nameof(c.Task), $"task {Spelling.Of(c.Task)} does not read images"),
                 };
-                var model = new SequenceClassifier(c.Cell, reading, height, width, c.Hidden[0], classes, rng, c.Layers);
+                var model = (SequenceClassifier)MatchedRecurrentInit.Build(c, rng, (cell, r) => new SequenceClassifier(cell, reading, height, width, c.Hidden[0], classes, r, c.Layers));
                 if (c.Bptt > 0) model.Rnn.TruncateBackpropagation = c.Bptt;
                 return model;
             case ModelKind.Mlp:
-                return new Mlp([height * width, .. c.Hidden, classes], c.Norm, rng, c.Activation);
+                return new Mlp([height * width, .. c.Hidden, classes], c.Norm, rng, c.Activation, c.Init);
             default:
                 throw new InvalidValueException(nameof(c.Model), $"Model has no value {c.Model}");
         }

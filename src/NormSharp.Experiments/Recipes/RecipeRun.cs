@@ -95,7 +95,7 @@ public sealed class RecipeRun : IDisposable
             _trainer = new Trainer<LabeledBatch>(Model, optimizer, Loss)
             {
                 Schedule = ModelFactory.BuildSchedule(config, TotalSteps),
-                Evaluator = _task.Evaluate,
+                Evaluator = EvaluatorFor(config),
                 // Held-out evaluations between epochs are logged rows; a run without a folder has nowhere to log them.
                 EvaluateEvery = _dir is null ? 0 : config.EvalEvery,
                 RunIdentity = Identity,
@@ -117,16 +117,18 @@ public sealed class RecipeRun : IDisposable
                     RunIdentity = Identity,
                 };
             _trainer.Add(new RngState("model_rng", modelRng));
+            _trainer.Add(_lastEpochEvaluation);
             CheckpointManager? checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);
             if (_dir is not null)
             {
                 var hidden = Model is ISequenceModel seq ? new HiddenStateNorms(seq) : null;
                 if (hidden is not null) _trainer.Add(hidden);
+                var weights = config.WeightMetricsEvery > 0 ? new WeightUpdateMetrics(Model, config.WeightMetricsEvery) : null;
+                if (weights is not null) _trainer.Add(weights);
                 // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
                 var communication = new CommunicationMetrics(meter);
                 _trainer.Add(communication);
-                IStepMetrics[] extra = [.. hidden is null ? [] : new IStepMetrics[] { hidden }, communication];
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), extra);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights, communication }.OfType<IStepMetrics>()]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });
@@ -148,6 +150,16 @@ public sealed class RecipeRun : IDisposable
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The trainer's evaluator: the task's full held-out evaluation, except that with <see cref="TrainingConfig.EvalLimit"/>
+    /// the checks between epochs score only that many held-out samples (at an epoch's end no batch of the next has run yet).
+    /// </summary>
+    private Func<Module, EvaluationResult> EvaluatorFor(TrainingConfig config)
+    {
+        if (config.EvalLimit <= 0) return _task.Evaluate;
+        return model => _trainer.State.BatchesIntoEpoch == 0 ? _task.Evaluate(model) : _task.Evaluate(model, config.EvalLimit);
     }
 
     /// <summary>The model being trained.</summary>
@@ -229,8 +241,10 @@ public sealed class RecipeRun : IDisposable
         {
             var fit = _trainer.Fit(_task.Loader, _config.Epochs, cancel);
             string status = fit.Diverged ? RunSummary.DivergedStatus : fit.WasInterrupted ? RunSummary.Interrupted : RunSummary.Finished;
-            // An interrupted run is about to exit (a signal's grace period is short): no test pass for it.
-            var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN) : _task.Evaluate(Model);
+            // An interrupted run is about to exit (a signal's grace period is short): no test pass for it. A run that ended
+            // at an epoch's end was scored on the whole held-out set there, with these very weights.
+            var test = status == RunSummary.Interrupted ? new EvaluationResult(double.NaN, double.NaN)
+                : _lastEpochEvaluation.Step == fit.Steps && _lastEpochEvaluation.Result is { } scored ? scored : _task.Evaluate(Model);
             var summary = Summary(status, fit.Epochs, fit.Steps, fit.FinalTrainLoss, test, fit.SamplesPerSecond, fit.StopReason);
             if (_dir is not null)
             {
@@ -310,6 +324,18 @@ public sealed class RecipeRun : IDisposable
             if (!ElementwiseKernels.AllFinite(x.Value.Span)) return $" (first non-finite activation: output of layers.{i}, {mlp.Layers.Layers[i]})";
         }
         return "";
+    }
+
+    private readonly EpochEvaluation _lastEpochEvaluation = new();
+
+    /// <summary>The evaluation at the last epoch's end and the step it was made after (the final score, when no step followed).</summary>
+    private sealed class EpochEvaluation : ITrainerCallback
+    {
+        public long Step { get; private set; } = -1;
+
+        public EvaluationResult? Result { get; private set; }
+
+        public void OnEpochEnd(EpochContext epoch) => (Step, Result) = (epoch.Step, epoch.Evaluation);
     }
 
     /// <summary>

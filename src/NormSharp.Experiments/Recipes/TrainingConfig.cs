@@ -43,6 +43,37 @@ public sealed record TrainingConfig
     /// <summary>Normalization of the hidden layers.</summary>
     [JsonPropertyName("norm"), JsonConverter(typeof(SpelledEnumConverter<NormKind>))] public NormKind Norm { get; init; } = NormKind.Layer;
 
+    /// <summary>
+    /// How an MLP's dense layers start (PyTorch's default U(±1/√fan_in), Glorot, He). Written only when not the
+    /// default, so the identity of runs that never set it is unchanged.
+    /// </summary>
+    [JsonPropertyName("init"), JsonConverter(typeof(SpelledEnumConverter<InitScheme>)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public InitScheme Init { get; init; } = InitScheme.PyTorchDefault;
+
+    /// <summary>
+    /// Start every LSTM variant (LSTM, LN-LSTM, BN-LSTM) from the same initial weights for a seed: the input and
+    /// recurrent weights and the classifier head drawn as the LN-LSTM draws them, and its bias (zero, with the
+    /// forget gate's block at 1), so the cells differ only by their normalizations. Without it the LSTM draws
+    /// PyTorch's uniform biases (b_ih and b_hh) and, after them, a different head.
+    /// </summary>
+    [JsonPropertyName("matched_recurrent_init"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool MatchedRecurrentInit { get; init; }
+
+    /// <summary>
+    /// Log each layer's weight norm ‖W‖ and relative update ‖ΔW‖/‖W‖ every this many steps (0: never); see
+    /// <see cref="WeightUpdateMetrics"/>.
+    /// </summary>
+    [JsonPropertyName("weight_metrics_every"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long WeightMetricsEvery { get; init; }
+
+    /// <summary>
+    /// The evaluations between epochs (<see cref="EvalEvery"/>) score only the first this many held-out samples
+    /// (0: all), so frequent progress checks stay cheap; the evaluations at each epoch's end and the final one
+    /// score every held-out sample.
+    /// </summary>
+    [JsonPropertyName("eval_limit"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int EvalLimit { get; init; }
+
     /// <summary>Hidden nonlinearity.</summary>
     [JsonPropertyName("activation"), JsonConverter(typeof(SpelledEnumConverter<F.Activation>))] public F.Activation Activation { get; init; } = F.Activation.Relu;
 

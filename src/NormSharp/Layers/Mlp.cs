@@ -8,7 +8,10 @@ namespace NormSharp.Layers;
 /// A multilayer perceptron built as in the paper: each hidden layer is Linear → normalization of the
 /// summed inputs → nonlinearity; the output layer is a plain Linear (no normalization on the logits).
 /// Its children sit in a <see cref="Sequential"/> named <c>layers</c>, so parameters are called
-/// <c>layers.0.weight</c>, <c>layers.1.weight</c> (the norm's gain), and so on.
+/// <c>layers.0.weight</c>, <c>layers.1.weight</c> (the norm's gain), and so on. With
+/// <see cref="NormKind.Weight"/> the hidden layers are <see cref="WeightNormLinear"/> (parameters
+/// <c>layers.0.weight_g</c>, <c>layers.0.weight_v</c>, as PyTorch's <c>weight_norm</c> names them) with no
+/// normalization layer after them; the output layer stays a plain Linear.
 /// </summary>
 public sealed class Mlp : Module
 {
@@ -39,7 +42,8 @@ public sealed class Mlp : Module
         {
             bool hidden = i + 2 < widths.Count;
             // A normalization that re-centres makes a bias before it redundant, but PyTorch-style MLPs keep it; so do we.
-            layers.Add(new Linear(widths[i], widths[i + 1], rng, bias: true, init));
+            if (hidden && norm == NormKind.Weight) layers.Add(new WeightNormLinear(widths[i], widths[i + 1], rng, bias: true, init));
+            else layers.Add(new Linear(widths[i], widths[i + 1], rng, bias: true, init));
             if (!hidden) break;
             switch (norm)
             {
@@ -47,7 +51,7 @@ public sealed class Mlp : Module
                 case NormKind.Batch: layers.Add(new BatchNorm1d(widths[i + 1])); break;
                 case NormKind.Rms: layers.Add(new RmsNorm(widths[i + 1])); break;
                 case NormKind.SyncBatch: layers.Add(new SyncBatchNorm(widths[i + 1])); break;
-                case NormKind.None: break;
+                case NormKind.None or NormKind.Weight: break;
                 default: throw new ArgumentOutOfRangeException(nameof(norm), norm, "unknown normalization");
             }
             layers.Add(activation switch

@@ -13,13 +13,18 @@ public enum NormKind
     Rms,
     /// <summary>Batch normalization whose statistics span every rank of a data-parallel run (<see cref="SyncBatchNorm"/>); plain batch normalization in one process.</summary>
     SyncBatch,
+    /// <summary>
+    /// Weight normalization (Salimans &amp; Kingma 2016): the hidden layers' weights are reparameterized as
+    /// g·v/‖v‖ per output unit (<see cref="WeightNormLinear"/>); the summed inputs themselves are not normalized.
+    /// </summary>
+    Weight,
 }
 
 /// <summary>Parsing and printing of <see cref="NormKind"/> with the CLI's spelling.</summary>
 public static class NormKinds
 {
-    /// <summary>The accepted spellings: none, layer, batch, rms, sync-batch.</summary>
-    public static readonly string[] Names = ["none", "layer", "batch", "rms", "sync-batch"];
+    /// <summary>The accepted spellings: none, layer, batch, rms, sync-batch, weight.</summary>
+    public static readonly string[] Names = ["none", "layer", "batch", "rms", "sync-batch", "weight"];
 
     /// <summary>The CLI spelling of <paramref name="kind"/>.</summary>
     public static string Name(NormKind kind) => Names[(int)kind];

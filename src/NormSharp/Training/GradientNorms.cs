@@ -20,11 +20,7 @@ public sealed class GradientNorms
     /// <summary>Groups <paramref name="model"/>'s parameters by owning module.</summary>
     public GradientNorms(Module model)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        _layers = model.NamedParameters()
-            .GroupBy(p => p.Name.Contains('.') ? p.Name[..p.Name.LastIndexOf('.')] : p.Name)
-            .Select(g => (g.Key, g.Select(p => p.Parameter).ToArray()))
-            .ToArray();
+        _layers = ParameterLayers.Of(model);
         _norms = new double[_layers.Length];
         LayerNames = _layers.Select(l => l.Layer).ToArray();
     }

@@ -59,7 +59,7 @@ public class CliTests
         Assert.Contains("--norm", options);
         Assert.Contains("--no-standardize", options);
         var norms = CommandLine.Definition.Parse("train --norm ").GetCompletions().Select(c => c.Label).ToList();
-        Assert.Equal(["batch", "layer", "none", "rms", "sync-batch"], norms.Order());
+        Assert.Equal(["batch", "layer", "none", "rms", "sync-batch", "weight"], norms.Order());
         var commands = CommandLine.Definition.Parse("").GetCompletions().Select(c => c.Label).ToList();
         Assert.Contains("reproduce", commands);
     }
@@ -122,6 +122,20 @@ public class CliTests
         var (code3, _, err3) = Run("reproduce", "--seeds", "1", "--only", "G");
         Assert.Equal(2, code3);
         Assert.Contains("--seeds", err3);
+    }
+
+    [Fact]
+    public void ReproducingOnlyTheInvarianceTableLoadsNoDataAndWritesItsVerdict()
+    {
+        // G trains nothing, so no dataset is loaded (or fetched): the command works without any data on the machine.
+        using var dir = new TestData.TempDir();
+        string outDir = Path.Combine(dir.Path, "out");
+        var (code, output, err) = Run("reproduce", "--only", "G", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("G  supported", output);
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("dataset: none (G trains nothing)", report);
+        Assert.Contains("claims run: G", report);
     }
 
     [Fact]

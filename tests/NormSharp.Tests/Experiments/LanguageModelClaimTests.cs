@@ -59,7 +59,7 @@ public class LanguageModelClaimTests
             Name = "tiny",
             LanguageModel = ExperimentProfile.Quick.LanguageModel with
             {
-                RunByDefault = true, Corpus = "sample", Steps = 12, Context = 16, BatchSize = 4, DModel = 8, Layers = 2, Heads = 2, FeedForward = 16,
+                Corpus = "sample", Steps = 12, Context = 16, BatchSize = 4, DModel = 8, Layers = 2, Heads = 2, FeedForward = 16,
                 WarmupSteps = 4, RecurrentHidden = 8, RecurrentEmbedding = 4, EvalEvery = 4, EvalWindows = 4, TimingRounds = 1,
             },
         };

@@ -61,7 +61,8 @@ public sealed class AddingTask : SyntheticSequenceTask
     public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, 2, Steps, 1, EvaluationSamples(config));
 
     /// <inheritdoc />
-    public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceRegressor(BuildRecurrent(config, 2, Steps, rng), Steps, 2, rng);
+    public override Module BuildModel(TrainingConfig config, Rng rng) =>
+        MatchedRecurrentInit.Build(config, rng, (cell, r) => new SequenceRegressor(BuildRecurrent(config with { Cell = cell }, 2, Steps, r), Steps, 2, r));
 
     /// <inheritdoc />
     public override StepLoss Loss(Module model, LabeledBatch batch)

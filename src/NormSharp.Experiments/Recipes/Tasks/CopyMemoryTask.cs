@@ -68,7 +68,8 @@ public sealed class CopyMemoryTask : SyntheticSequenceTask
     public override MemoryEstimate EstimateMemory(TrainingConfig config) => MemoryEstimate.Of(config, Symbols, Steps, Symbols, EvaluationSamples(config));
 
     /// <inheritdoc />
-    public override Module BuildModel(TrainingConfig config, Rng rng) => new SequenceTagger(BuildRecurrent(config, Symbols, Steps, rng), Steps, Symbols, Symbols, rng);
+    public override Module BuildModel(TrainingConfig config, Rng rng) =>
+        MatchedRecurrentInit.Build(config, rng, (cell, r) => new SequenceTagger(BuildRecurrent(config with { Cell = cell }, Symbols, Steps, r), Steps, Symbols, Symbols, r));
 
     /// <inheritdoc />
     public override StepLoss Loss(Module model, LabeledBatch batch)

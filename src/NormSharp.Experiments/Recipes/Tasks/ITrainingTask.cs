@@ -35,4 +35,11 @@ public interface ITrainingTask
 
     /// <summary>Mean loss and accuracy on the held-out data, in evaluation mode without recording.</summary>
     EvaluationResult Evaluate(Module model);
+
+    /// <summary>
+    /// As <see cref="Evaluate(Module)"/>, on at most the first <paramref name="limit"/> held-out samples (a cheap
+    /// progress check between epochs; <see cref="TrainingConfig.EvalLimit"/>). A task whose held-out data cannot
+    /// be cut scores all of it.
+    /// </summary>
+    EvaluationResult Evaluate(Module model, int limit) => Evaluate(model);
 }

@@ -67,15 +67,31 @@ public sealed class ImageClassificationTask : ITrainingTask
     }
 
     /// <inheritdoc />
-    public EvaluationResult Evaluate(Module model)
+    public EvaluationResult Evaluate(Module model) => Score(model, _testLoader ??= TestLoader(_data.Test), _data.Test.Count);
+
+    /// <inheritdoc />
+    public EvaluationResult Evaluate(Module model, int limit)
+    {
+        if (limit <= 0 || limit >= _data.Test.Count) return Evaluate(model);
+        if (_sampleLoader is null || _sampleLimit != limit) (_sampleLoader, _sampleLimit) = (TestLoader(_data.Test.Take(limit)), limit);
+        // A progress check re-estimates batch-normalized cells' statistics on as many training images as it scores.
+        return Score(model, _sampleLoader, limit, populationSamples: limit);
+    }
+
+    private int _sampleLimit;
+
+    private BatchLoader TestLoader(Dataset test) => new(test, EvaluationBatch, 0, shuffle: false, standardization: _standardization);
+
+    private BatchLoader? _sampleLoader;
+
+    private EvaluationResult Score(Module model, BatchLoader loader, int count, int populationSamples = PopulationStatistics.SuggestedSampleCount)
     {
         // Batch-normalized recurrent cells are scored with population statistics re-estimated on the training images with the current weights.
-        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches());
+        if (ReestimatesPopulationStatistics) PopulationStatistics.Reestimate(model, PopulationBatches(populationSamples));
         model.Eval();
         try
         {
             using var _ = GradMode.NoGrad();
-            var loader = _testLoader ??= new BatchLoader(_data.Test, EvaluationBatch, 0, shuffle: false, standardization: _standardization);
             loader.SetState(new LoaderState(0, 0));
             double lossSum = 0;
             long correct = 0;
@@ -86,7 +102,7 @@ public sealed class ImageClassificationTask : ITrainingTask
                 lossSum += F.CrossEntropy(logits, labels).Item() * loader.Count;
                 correct += LossKernels.CountCorrect(logits.Value.Span, labels, loader.Count, logits.Value.Dim(1));
             }
-            return new EvaluationResult(lossSum / _data.Test.Count, (double)correct / _data.Test.Count);
+            return new EvaluationResult(lossSum / count, (double)correct / count);
         }
         finally
         {
@@ -105,9 +121,9 @@ public sealed class ImageClassificationTask : ITrainingTask
     /// The training images as one batch, or a random sample of <see cref="PopulationStatistics.SuggestedSampleCount"/>
     /// of them drawn with a seed of its own (the training loader is not moved).
     /// </summary>
-    private IEnumerable<Tensor> PopulationBatches()
+    private IEnumerable<Tensor> PopulationBatches(int samples)
     {
-        var loader = new BatchLoader(_data.Train, Math.Min(_data.Train.Count, PopulationStatistics.SuggestedSampleCount), _config.Seed ^ 0x9E3779B97F4A7C15UL,
+        var loader = new BatchLoader(_data.Train, Math.Min(_data.Train.Count, samples), _config.Seed ^ 0x9E3779B97F4A7C15UL,
             shuffle: true, standardization: _standardization);
         if (loader.Next()) yield return loader.Batch;
     }

@@ -1,4 +1,5 @@
 using NormSharp.Errors;
+using NormSharp.Kernels;
 
 namespace NormSharp.Autograd;
 
@@ -23,12 +24,9 @@ public static partial class F
         for (int r = 0; r < rows; r++)
         {
             var row = vs.Slice(r * cols, cols);
-            double s = 0;
-            foreach (float e in row) s += (double)e * e;
-            float n = (float)Math.Sqrt(s);
+            float n = (float)Math.Sqrt(ElementwiseKernels.SumSquares(row));
             norms[r] = n;
-            float scale = n > 0 ? g.Value[r] / n : 0f;
-            for (int c = 0; c < cols; c++) ws[r * cols + c] = row[c] * scale;
+            ElementwiseKernels.Scale(row, n > 0 ? g.Value[r] / n : 0f, ws.Slice(r * cols, cols));
         }
         if (!Tape.NeedsGrad(v, g)) return tape.Wrap(w);
         var node = tape.RentNode<WeightNormNode>();
@@ -55,16 +53,16 @@ public static partial class F
                 var row = vs.Slice(r * cols, cols);
                 var drow = dw.Slice(r * cols, cols);
                 float n = Norms[r];
-                double dot = 0;
-                for (int c = 0; c < cols; c++) dot += (double)drow[c] * row[c];
+                double dot = ElementwiseKernels.Dot(drow, row);
                 if (gg is { } tg) tg.Buffer[r] = n > 0 ? (float)(dot / n) : 0f;
                 if (gv is { } tv)
                 {
-                    // d(g·v/‖v‖)/dv = (g/‖v‖)(I − v vᵀ/‖v‖²)
+                    // d(g·v/‖v‖)/dv = (g/‖v‖)(I − v vᵀ/‖v‖²): (g/‖v‖)·dw − (g/‖v‖)(dw·v/‖v‖²)·v
                     float gn = n > 0 ? G.Value[r] / n : 0f;
                     float proj = n > 0 ? (float)(dot / ((double)n * n)) : 0f;
                     var outRow = tv.Buffer.Span.Slice(r * cols, cols);
-                    for (int c = 0; c < cols; c++) outRow[c] = gn * (drow[c] - proj * row[c]);
+                    ElementwiseKernels.Scale(drow, gn, outRow);
+                    ElementwiseKernels.AddScaled(outRow, row, -gn * proj);
                 }
             }
             gv?.Commit();

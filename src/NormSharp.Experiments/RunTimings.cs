@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace NormSharp.Experiments;
+
+/// <summary>
+/// How fast a reproduction's runs trained, from their own metrics (<c>step_ms</c> of every step): samples per second
+/// per group of runs (the runs of one arm over its seeds), and for every batch-4 run whether its step time stays
+/// flat to the end: the median over each block of <see cref="Block"/> steps, relative to the first block's, at most
+/// <see cref="DriftLimit"/> (single steps are noisy; a slow-down such as subnormal arithmetic in late training shows
+/// as a rising block median).
+/// </summary>
+public static partial class RunTimings
+{
+    /// <summary>Steps per block.</summary>
+    public const int Block = 500;
+
+    /// <summary>The largest block median allowed, relative to the first block's.</summary>
+    public const double DriftLimit = 1.3;
+
+    /// <summary>The medians of the step times over consecutive full blocks of <see cref="Block"/> steps.</summary>
+    public static double[] BlockMedians(IReadOnlyList<double> stepMilliseconds)
+    {
+        int blocks = stepMilliseconds.Count / Block;
+        return Enumerable.Range(0, blocks).Select(b => Stats.Median(stepMilliseconds.Skip(b * Block).Take(Block))).ToArray();
+    }
+
+    /// <summary>The largest block median over the first block's (NaN with fewer than two blocks).</summary>
+    public static double Drift(IReadOnlyList<double> stepMilliseconds)
+    {
+        var m = BlockMedians(stepMilliseconds);
+        return m.Length < 2 || !(m[0] > 0) ? double.NaN : m.Skip(1).Max() / m[0];
+    }
+
+    /// <summary>A run's training time in seconds: the sum of its step times.</summary>
+    public static double TrainingSeconds(RunResult run) => run.StepMilliseconds.Where(double.IsFinite).Sum() / 1000;
+
+    /// <summary>The group a run belongs to: its id without the seed (<c>A-layer-b4-s3</c> → <c>A-layer-b4</c>).</summary>
+    public static string Group(string id) => SeedSuffix().Replace(id, "");
+
+    [GeneratedRegex(@"-(s\d+|tune)$")]
+    private static partial Regex SeedSuffix();
+
+    /// <summary>Samples per second and training time per group of runs (medians over the group's runs).</summary>
+    public static ReportTable Speed(IEnumerable<RunResult> runs)
+    {
+        var rows = runs.DistinctBy(r => r.Id).Where(r => r.Failure is null).GroupBy(r => Group(r.Id))
+            .Select(g => new[]
+            {
+                g.Key, g.Count().ToString(CultureInfo.InvariantCulture), g.First().Config.BatchSize.ToString(CultureInfo.InvariantCulture),
+                SuiteContext.Num(Stats.Median(g.Select(r => (double)r.StepLoss.Length)), "F0"),
+                SuiteContext.Num(Stats.Median(g.Select(r => r.Summary.SamplesPerSecond)), "F0"),
+                SuiteContext.Num(Stats.Median(g.Select(TrainingSeconds)), "F1"),
+            }).ToList();
+        return new ReportTable("training speed per group of runs (medians over its seeds; training time is the sum of the step times, evaluations excluded)",
+            ["runs", "count", "batch", "steps", "samples/s", "training s"], rows);
+    }
+
+    /// <summary>Every batch-4 run's block medians relative to its first block, and whether the largest stays within <see cref="DriftLimit"/>.</summary>
+    public static ReportTable SmallBatchDrift(IEnumerable<RunResult> runs)
+    {
+        var rows = runs.DistinctBy(r => r.Id).Where(r => r.Failure is null && r.Config.BatchSize == 4 && r.StepMilliseconds.Length >= 2 * Block)
+            .Select(r =>
+            {
+                var m = BlockMedians(r.StepMilliseconds);
+                double drift = Drift(r.StepMilliseconds);
+                return new[]
+                {
+                    r.Id, SuiteContext.Num(m[0], "F2"), string.Join(" ", m.Select(v => SuiteContext.Num(v / m[0], "F2"))), SuiteContext.Num(drift, "F2"),
+                    drift <= DriftLimit ? "yes" : "no",
+                };
+            }).ToList();
+        return new ReportTable($"batch-4 runs: median step time per block of {Block} steps, relative to the first block (the largest must stay within {DriftLimit}×)",
+            ["run", "first block ms", "block medians / first", "largest", $"within {DriftLimit}×"], rows);
+    }
+
+    /// <summary>
+    /// For each batch-4 arm, its median training time over the unnormalized arm's of the same claim and seed
+    /// (e.g. <c>A-layer-b4</c> over <c>A-none-b4</c>): normalizations should not make small-batch steps much dearer.
+    /// </summary>
+    public static ReportTable SmallBatchCost(IEnumerable<RunResult> runs)
+    {
+        var byId = runs.DistinctBy(r => r.Id).Where(r => r.Failure is null && r.Config.BatchSize == 4).ToDictionary(r => r.Id);
+        var rows = new List<string[]>();
+        foreach (var group in byId.Values.GroupBy(r => Group(r.Id)).Where(g => g.Key.Contains("-none-", StringComparison.Ordinal)))
+            foreach (var other in byId.Values.GroupBy(r => Group(r.Id)).Where(g => g.Key != group.Key && g.Key.Replace("-" + Recipes.Spelling.Of(g.First().Config.Norm) + "-", "-none-", StringComparison.Ordinal) == group.Key))
+            {
+                var ratios = other.Select(r => (r, none: byId.GetValueOrDefault(r.Id.Replace(other.Key, group.Key, StringComparison.Ordinal))))
+                    .Where(t => t.none is not null).Select(t => TrainingSeconds(t.r) / TrainingSeconds(t.none!)).ToArray();
+                if (ratios.Length == 0) continue;
+                rows.Add([other.Key, group.Key, SuiteContext.Num(Stats.Median(ratios), "F2"), SuiteContext.Num(ratios.Min(), "F2"), SuiteContext.Num(ratios.Max(), "F2")]);
+            }
+        return new ReportTable("batch-4 training time of each normalized arm over the unnormalized arm's, seed by seed", ["arm", "against", "median ratio", "smallest", "largest"], rows);
+    }
+}
