@@ -31,6 +31,9 @@ public sealed record RunResult
     /// <summary>Wall milliseconds of every step.</summary>
     public required double[] StepMilliseconds { get; init; }
 
+    /// <summary>CPU time of the training thread per step, milliseconds (<c>step_cpu_ms</c>; empty for runs logged before it existed).</summary>
+    public double[] StepCpuMilliseconds { get; init; } = [];
+
     /// <summary>Mean training loss of every epoch.</summary>
     public required double[] EpochTrainLoss { get; init; }
 
@@ -108,9 +111,10 @@ public sealed record RunResult
         if (lines.Length == 0) lines = [string.Join(",", NormSharp.Training.MetricsCsvLogger.BaseColumns)];
         var header = lines[0].Split(',');
         int Col(string name) => Array.IndexOf(header, name);
-        int kind = Col("kind"), loss = Col("loss"), ms = Col("step_ms"), testLoss = Col("test_loss"), testAcc = Col("test_accuracy");
+        int kind = Col("kind"), loss = Col("loss"), ms = Col("step_ms"), cpuMs = Col("step_cpu_ms"), testLoss = Col("test_loss"), testAcc = Col("test_accuracy");
         var stepLoss = new List<double>();
         var stepMs = new List<double>();
+        var stepCpuMs = new List<double>();
         var epochLoss = new List<double>();
         var epochTestLoss = new List<double>();
         var epochErr = new List<double>();
@@ -136,6 +140,7 @@ public sealed record RunResult
             {
                 stepLoss.Add(P(f[loss]));
                 stepMs.Add(P(f[ms]));
+                if (cpuMs >= 0) stepCpuMs.Add(P(f[cpuMs]));
                 firstStep ??= f;
                 lastStep = f;
                 if (weightCols.Count > 0 && double.IsFinite(P(f[weightCols[0].Norm])))
@@ -174,6 +179,7 @@ public sealed record RunResult
             Summary = summary,
             StepLoss = [.. stepLoss],
             StepMilliseconds = [.. stepMs],
+            StepCpuMilliseconds = [.. stepCpuMs],
             EpochTrainLoss = [.. epochLoss],
             EpochTestLoss = [.. epochTestLoss],
             EpochTestError = [.. epochErr],

@@ -1,3 +1,4 @@
+using NormSharp.Threading;
 using System.Diagnostics;
 using NormSharp.Autograd;
 using NormSharp.Layers;

@@ -31,7 +31,7 @@ internal static class ReportWriter
         new[] { RunTimings.Speed(runs), RunTimings.SmallBatchDrift(runs), RunTimings.SmallBatchCost(runs) }.Where(t => t.Rows.Count > 0).ToList();
 
     private const string SpeedNote =
-        "Measured from every run's own metrics (the step_ms column of metrics.csv: forward, backward and update, with the trainer's per-step work; evaluations excluded).";
+        "Measured from every run's own metrics (the step_ms and step_cpu_ms columns of metrics.csv: forward, backward and update, with the trainer's per-step work; evaluations excluded).";
 
     /// <summary>The report's closing section on failed runs (empty when none failed).</summary>
     private static string FailedRunsMarkdown(IReadOnlyList<RunResult> failed)

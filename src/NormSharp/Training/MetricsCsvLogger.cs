@@ -11,9 +11,9 @@ namespace NormSharp.Training;
 public sealed class MetricsCsvLogger : ITrainerCallback, ICheckpointState, IDisposable
 {
     /// <summary>The fixed leading columns.</summary>
-    public static readonly string[] BaseColumns = ["kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "test_loss", "test_accuracy"];
+    public static readonly string[] BaseColumns = ["kind", "epoch", "step", "loss", "accuracy", "lr", "grad_norm", "step_ms", "step_cpu_ms", "test_loss", "test_accuracy"];
 
-    private const int Kind = 0, EpochCol = 1, StepCol = 2, LossCol = 3, AccuracyCol = 4, LrCol = 5, GradNormCol = 6, StepMsCol = 7, TestLossCol = 8, TestAccuracyCol = 9;
+    private const int Kind = 0, EpochCol = 1, StepCol = 2, LossCol = 3, AccuracyCol = 4, LrCol = 5, GradNormCol = 6, StepMsCol = 7, StepCpuMsCol = 8, TestLossCol = 9, TestAccuracyCol = 10;
 
     private readonly IStepMetrics[] _extras;
     private readonly double[][] _extraValues;
@@ -85,6 +85,7 @@ public sealed class MetricsCsvLogger : ITrainerCallback, ICheckpointState, IDisp
         log.Set(LrCol, step.LearningRate);
         log.Set(GradNormCol, step.Gradients.Global);
         log.Set(StepMsCol, step.Elapsed.TotalMilliseconds);
+        log.Set(StepCpuMsCol, step.CpuMilliseconds);
         if (LayerGradientNorms)
         {
             var norms = step.Gradients.PerLayer;

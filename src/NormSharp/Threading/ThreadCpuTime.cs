@@ -1,13 +1,14 @@
 using System.Runtime.InteropServices;
 
-namespace NormSharp.Cli.Bench;
+namespace NormSharp.Threading;
 
 /// <summary>
 /// CPU time consumed by the calling thread, in seconds (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>, nanosecond
 /// resolution). On a machine shared with other work, wall time swings with the load while a thread's CPU
-/// time stays close to the work it did, so single-threaded cost ratios are measured with it too.
+/// time stays close to the work it did: the benchmarks measure cost ratios with it, and the trainer logs each
+/// step's (<c>step_cpu_ms</c>). NaN where the clock is unavailable (not Linux).
 /// </summary>
-internal static partial class ThreadCpuTime
+public static partial class ThreadCpuTime
 {
     private const int ClockThreadCpuTimeId = 3;
 
