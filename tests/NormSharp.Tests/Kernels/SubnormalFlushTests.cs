@@ -92,4 +92,23 @@ public class SubnormalFlushTests
         Assert.Equal(float.PositiveInfinity, got[n + 6]);
         Assert.Equal(0, Subnormals(got));
     }
+
+    [Fact]
+    public void TheCrossEntropyGradientOfAConfidentNetworkHoldsNoSubnormal()
+    {
+        // A wrong class 86 nats below the label: p ≈ 4.4e-38 is normal, but p/4 (four rows) is not.
+        const int rows = 4, classes = 3;
+        var logits = new float[rows * classes];
+        var labels = new int[rows];
+        for (int r = 0; r < rows; r++) logits[r * classes + 1] = -86f;
+        var p = new float[logits.Length];
+        LossKernels.CrossEntropyForward(logits, labels, p, rows, classes);
+        Assert.True(float.IsNormal(p[1]), $"p = {p[1]}");
+        Assert.True(float.IsSubnormal(p[1] / rows), "the case no longer reaches the subnormal range");
+        var dlogits = new float[logits.Length];
+        LossKernels.CrossEntropyBackward(p, labels, 1f, dlogits, rows, classes);
+        Assert.Equal(0, Subnormals(dlogits));
+        Assert.Equal(0f, dlogits[1]);
+        Assert.Equal((p[2] / rows), dlogits[2]); // normal values are untouched
+    }
 }
