@@ -52,7 +52,7 @@ public sealed class FaultSuiteFixture : IDisposable
 /// </summary>
 public sealed class FaultInjectionTests(FaultSuiteFixture suite, ITestOutputHelper output) : IClassFixture<FaultSuiteFixture>
 {
-    private const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    private const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
@@ -308,8 +308,18 @@ public sealed class FaultInjectionTests(FaultSuiteFixture suite, ITestOutputHelp
         using (var first = new Training(TrainArgs(suite.Data, run)))
         {
             WaitForSteps(first, run, 5);
-            var second = Cli(TrainArgs(suite.Data, run));
-            var resume = Resume(run);
+            // Held stopped (its lock held) while the others try, so a fast machine cannot finish it first.
+            Assert.Equal(0, SendSignal(first.Process.Id, SIGSTOP));
+            ChildProcess.Result second, resume;
+            try
+            {
+                second = Cli(TrainArgs(suite.Data, run));
+                resume = Resume(run);
+            }
+            finally
+            {
+                SendSignal(first.Process.Id, SIGCONT);
+            }
             foreach (var (what, r) in new[] { ("a second train --out", second), ("a train --resume", resume) })
             {
                 Assert.True(r.ExitCode == 1, $"{what}: exit {r.ExitCode}: {r.Error}");
