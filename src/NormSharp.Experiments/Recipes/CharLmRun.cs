@@ -140,14 +140,7 @@ public sealed class CharLmRun : IDisposable
             }
             // Every collective of a data-parallel run is counted for the metrics log.
             var meter = dataParallel is null ? null : new MeteredCommunicator(dataParallel.Communicator);
-            if (dataParallel is not null)
-                _trainer.DataParallel = new DataParallel(meter!)
-                {
-                    Order = dataParallel.Order,
-                    BucketBytes = dataParallel.BucketBytes,
-                    CheckInitialWeights = dataParallel.CheckInitialWeights,
-                    RunIdentity = Identity,
-                };
+            if (dataParallel is not null) _trainer.DataParallel = dataParallel.With(meter!, Identity);
             _trainer.CheckpointMetadata["config"] = JsonSerializer.Serialize(config);
             _trainer.CheckpointMetadata[VocabularyKey] = Vocabulary.ToJson();
             _trainer.CheckpointMetadata["corpus"] = corpus.Name;

@@ -108,14 +108,7 @@ public sealed class RecipeRun : IDisposable
             }
             // Every collective of a data-parallel run (gradients, SyncBatchNorm statistics) is counted for the metrics log.
             var meter = dataParallel is null ? null : new MeteredCommunicator(dataParallel.Communicator);
-            if (dataParallel is not null && meter is not null)
-                _trainer.DataParallel = new DataParallel(meter)
-                {
-                    Order = dataParallel.Order,
-                    BucketBytes = dataParallel.BucketBytes,
-                    CheckInitialWeights = dataParallel.CheckInitialWeights,
-                    RunIdentity = Identity,
-                };
+            if (dataParallel is not null) _trainer.DataParallel = dataParallel.With(meter!, Identity);
             _trainer.Add(new RngState("model_rng", modelRng));
             _trainer.Add(_lastEpochEvaluation);
             CheckpointManager? checkpoints = _dir is null ? null : new CheckpointManager(_dir, config.CheckpointEvery);

@@ -14,10 +14,7 @@ internal static class LanguageModelExport
 {
     public static OnnxValue Forward(OnnxGraphBuilder g, TransformerLanguageModel model, string path, OnnxValue x)
     {
-        Shapes.RequireRank(model, path, x, "token ids [B, T]", 2);
-        var (batch, time) = (x.Dims[0], x.Dims[1]);
-        if (time.Size is int t && (t < 1 || t > model.ContextLength))
-            throw OnnxExportException.For(path, model, $"reads 1 to {model.ContextLength} tokens per row, but the input has {t}.");
+        var (batch, time) = TokenRows(model, path, x, model.ContextLength);
         int d = model.Options.DModel;
         string ids = g.Op("Cast", [x.Name], ("to", (long)global::Onnx.TensorProto.Types.DataType.Int64));
         string embedded;
@@ -44,10 +41,7 @@ internal static class LanguageModelExport
     /// </summary>
     public static OnnxValue Forward(OnnxGraphBuilder g, NormSharp.Layers.Recurrent.RecurrentLanguageModel model, string path, OnnxValue x)
     {
-        Shapes.RequireRank(model, path, x, "token ids [B, T]", 2);
-        var (batch, time) = (x.Dims[0], x.Dims[1]);
-        if (time.Size is int t && (t < 1 || t > model.ContextLength))
-            throw OnnxExportException.For(path, model, $"reads 1 to {model.ContextLength} tokens per row, but the input has {t}.");
+        var (batch, time) = TokenRows(model, path, x, model.ContextLength);
         string ids = g.Op("Cast", [g.Transpose(x.Name, 1, 0)], ("to", (long)global::Onnx.TensorProto.Types.DataType.Int64));
         string embedded = Scoped(g, ModuleExport.ChildPath(model, path, model.Embedding),
             () => g.Op("Gather", [g.Weight("weight", model.Embedding.Weight.Value), ids], ("axis", 0L)));
@@ -55,6 +49,15 @@ internal static class LanguageModelExport
             new OnnxValue(embedded, [time, batch, OnnxDim.Of(model.Embedding.EmbeddingDim)]));
         var logits = ModuleExport.Export(g, model.Head, ModuleExport.ChildPath(model, path, model.Head), h);
         return new OnnxValue(g.Transpose(logits.Name, 1, 0, 2), [batch, time, OnnxDim.Of(model.VocabularySize)]);
+    }
+
+    /// <summary>The batch and time axes of token ids [B, T], checked against the model's context.</summary>
+    private static (OnnxDim Batch, OnnxDim Time) TokenRows(Layers.Module model, string path, OnnxValue x, int context)
+    {
+        Shapes.RequireRank(model, path, x, "token ids [B, T]", 2);
+        if (x.Dims[1].Size is int t && (t < 1 || t > context))
+            throw OnnxExportException.For(path, model, $"reads 1 to {context} tokens per row, but the input has {t}.");
+        return (x.Dims[0], x.Dims[1]);
     }
 
     private static string Scoped(OnnxGraphBuilder g, string path, Func<string> build)

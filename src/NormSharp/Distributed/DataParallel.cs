@@ -56,6 +56,19 @@ public sealed class DataParallel
     /// <summary>Communication figures of the last step (updated by the trainer).</summary>
     public DataParallelStatistics LastStep { get; internal set; } = new(TimeSpan.Zero, 0, 0);
 
+    /// <summary>
+    /// These settings over another communicator (a <see cref="MeteredCommunicator"/> wrapping this one's, say),
+    /// for the run identified by <paramref name="runIdentity"/>.
+    /// </summary>
+    public DataParallel With(ICommunicator communicator, string? runIdentity) => new(communicator)
+    {
+        Order = Order,
+        BucketBytes = BucketBytes,
+        CheckInitialWeights = CheckInitialWeights,
+        OverlapCommunication = OverlapCommunication,
+        RunIdentity = runIdentity,
+    };
+
     /// <summary>This process's rank.</summary>
     public int Rank => Communicator.Rank;
 
