@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using NormSharp.Errors;
 using NormSharp.Kernels.Simd;
+using NormSharp.Threading;
 
 namespace NormSharp.Kernels;
 
@@ -76,9 +77,7 @@ public static unsafe class ElementwiseKernels
     {
         fixed (float* px = x)
         {
-            var work = new SumWork { A = px, B = px, N = x.Length };
-            Widths.Dispatch(ref work);
-            return work.Result;
+            return Reduce<SquareMode>(px, null, x.Length);
         }
     }
 
@@ -88,9 +87,7 @@ public static unsafe class ElementwiseKernels
         SameLength("Dot", a.Length, b.Length, b.Length);
         fixed (float* pa = a, pb = b)
         {
-            var work = new SumWork { A = pa, B = pb, N = a.Length };
-            Widths.Dispatch(ref work);
-            return work.Result;
+            return Reduce<DotMode>(pa, pb, a.Length);
         }
     }
 
@@ -100,9 +97,7 @@ public static unsafe class ElementwiseKernels
         SameLength("SquaredDistance", a.Length, b.Length, b.Length);
         fixed (float* pa = a, pb = b)
         {
-            var work = new SumWork { A = pa, B = pb, N = a.Length, Difference = true };
-            Widths.Dispatch(ref work);
-            return work.Result;
+            return Reduce<DistanceMode>(pa, pb, a.Length);
         }
     }
 
@@ -111,9 +106,7 @@ public static unsafe class ElementwiseKernels
     {
         fixed (float* px = x)
         {
-            var work = new SumWork { A = px, B = null, N = x.Length };
-            Widths.Dispatch(ref work);
-            return work.Result;
+            return Reduce<SumMode>(px, null, x.Length);
         }
     }
 
@@ -208,42 +201,152 @@ public static unsafe class ElementwiseKernels
         public readonly void Apply(ref TV s0, ref TV s1, ref TV s2, ref TV s3) => s3 = Op.Invoke(s0, s1);
     }
 
-    private struct SumWork : IWidthGeneric
-    {
-        public float* A, B;
-        public int N;
-        public bool Difference;
-        public double Result;
+    /// <summary>
+    /// Blocks of <see cref="LaneSums.BlockElements"/> per parallel chunk of a long reduction (256 KB of one stream):
+    /// below two chunks' worth the reduction runs on the calling thread.
+    /// </summary>
+    private const int ReduceGrainBlocks = 64;
 
-        public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
+    /// <summary>
+    /// A reduction Σ term(a, b) over n elements. A long one is split over the pool by <see cref="LaneSums"/>' own
+    /// blocks: each block's float sum is computed alone (a block run by itself is that block's term of the whole
+    /// run) and the terms are added in double in block order, so the result has the same bits as the one-thread
+    /// run, on any number of threads.
+    /// </summary>
+    [SkipLocalsInit]
+    private static double Reduce<TMode>(float* a, float* b, int n) where TMode : struct, IProductMode
+    {
+        // LaneSums' blocks: whole lane groups in blocks of BlockElements, the last partial group joining the last block.
+        int groups = n & ~(LaneSums.Lanes - 1);
+        int blocks = Math.Max(1, (groups + LaneSums.BlockElements - 1) / LaneSums.BlockElements);
+        var work = new SumWork<TMode> { A = a, B = b, N = n };
+        if (blocks < 2 * ReduceGrainBlocks || ParallelFor.MaxThreads < 2)
         {
-            var terms = new ProductTerms<TV> { A = A, B = B, Difference = Difference };
-            LaneSums.Run<TV, ProductTerms<TV>>(terms, N, out Result, out _, out _);
+            Widths.Dispatch(ref work);
+            return work.Result;
+        }
+        const int StackBlocks = 4096;
+        double[]? rented = blocks > StackBlocks ? System.Buffers.ArrayPool<double>.Shared.Rent(blocks) : null;
+        double* stack = stackalloc double[rented is null ? blocks : 1];
+        fixed (double* heap = rented)
+        {
+            var body = new BlockSums<TMode> { A = a, B = b, N = n, Terms = rented is null ? stack : heap };
+            WidthParallel.Run(blocks, ReduceGrainBlocks, ref body);
+            double total = 0;
+            for (int i = 0; i < blocks; i++) total += body.Terms[i];
+            if (rented is not null) System.Buffers.ArrayPool<double>.Shared.Return(rented);
+            return total;
         }
     }
 
-    /// <summary>Σ a·b, Σ (a − b)² with <see cref="Difference"/>, or Σ a when b is null.</summary>
-    private struct ProductTerms<TV> : ISumTerms<ProductTerms<TV>, TV> where TV : unmanaged, IFloatVector<TV>
+    /// <summary>The sums of blocks [start, end) of a reduction, each into its own term.</summary>
+    private struct BlockSums<TMode> : IParallelWidthBody where TMode : struct, IProductMode
     {
         public float* A, B;
-        public bool Difference;
+        public int N;
+        public double* Terms;
+
+        public readonly void Execute<TV>(int chunk, int start, int end) where TV : unmanaged, IFloatVector<TV>
+        {
+            int last = (N & ~(LaneSums.Lanes - 1)) - 1;
+            last = last < 0 ? 0 : last / LaneSums.BlockElements;
+            for (int block = start; block < end; block++) Terms[block] = Block<TV>(block, block == last);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly double Block<TV>(int block, bool last) where TV : unmanaged, IFloatVector<TV>
+        {
+            nint offset = (nint)block * LaneSums.BlockElements;
+            var terms = new ProductTerms<TV, TMode> { A = A + offset, B = B == null ? null : B + offset };
+            LaneSums.Run<TV, ProductTerms<TV, TMode>>(terms, last ? N - offset : LaneSums.BlockElements, out double sum, out _, out _);
+            return sum;
+        }
+    }
+
+    private struct SumWork<TMode> : IWidthGeneric where TMode : struct, IProductMode
+    {
+        public float* A, B;
+        public int N;
+        public double Result;
+
+        // Reductions run long loops from their first call: compiled fully optimized rather than through tiering
+        // (whose on-stack replacement of the loop measured at half the speed).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TV>() where TV : unmanaged, IFloatVector<TV>
+        {
+            var terms = new ProductTerms<TV, TMode> { A = A, B = B };
+            LaneSums.Run<TV, ProductTerms<TV, TMode>>(terms, N, out Result, out _, out _);
+        }
+    }
+
+    /// <summary>What a reduction adds per element, chosen at compile time so the loop carries no branch.</summary>
+    private interface IProductMode
+    {
+        /// <summary>Whether the term reads a second operand.</summary>
+        static abstract bool ReadsB { get; }
+
+        /// <summary>s + term(a, b), lane by lane.</summary>
+        static abstract TV Add<TV>(TV s, TV a, TV b) where TV : unmanaged, IFloatVector<TV>;
+    }
+
+    /// <summary>Σ a.</summary>
+    private readonly struct SumMode : IProductMode
+    {
+        public static bool ReadsB => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Add<TV>(TV s, TV a, TV b) where TV : unmanaged, IFloatVector<TV> => s + a;
+    }
+
+    /// <summary>Σ a².</summary>
+    private readonly struct SquareMode : IProductMode
+    {
+        public static bool ReadsB => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Add<TV>(TV s, TV a, TV b) where TV : unmanaged, IFloatVector<TV> => TV.Fma(a, a, s);
+    }
+
+    /// <summary>Σ a·b.</summary>
+    private readonly struct DotMode : IProductMode
+    {
+        public static bool ReadsB => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Add<TV>(TV s, TV a, TV b) where TV : unmanaged, IFloatVector<TV> => TV.Fma(a, b, s);
+    }
+
+    /// <summary>Σ (a − b)².</summary>
+    private readonly struct DistanceMode : IProductMode
+    {
+        public static bool ReadsB => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static TV Add<TV>(TV s, TV a, TV b) where TV : unmanaged, IFloatVector<TV>
+        {
+            var d = a - b;
+            return TV.Fma(d, d, s);
+        }
+    }
+
+    /// <summary>The terms of a reduction in mode <typeparamref name="TMode"/> (B unused unless the mode reads it).</summary>
+    private struct ProductTerms<TV, TMode> : ISumTerms<ProductTerms<TV, TMode>, TV> where TV : unmanaged, IFloatVector<TV> where TMode : struct, IProductMode
+    {
+        public float* A, B;
 
         public static int Sums => 1;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly Sums3<TV> Add(nint i, Sums3<TV> s)
         {
-            if (B == null) return new() { A = s.A + TV.Load(A + i) };
-            if (!Difference) return new() { A = TV.Fma(TV.Load(A + i), TV.Load(B + i), s.A) };
-            var d = TV.Load(A + i) - TV.Load(B + i);
-            return new() { A = TV.Fma(d, d, s.A) };
+            var a = TV.Load(A + i);
+            return new() { A = TMode.Add(s.A, a, TMode.ReadsB ? TV.Load(B + i) : a) };
         }
 
-        public readonly ProductTerms<TV> Padded(nint start, int count, float* scratch) => new()
+        public readonly ProductTerms<TV, TMode> Padded(nint start, int count, float* scratch) => new()
         {
-            Difference = Difference,
             A = LaneSums.Pad(A, start, count, scratch, 0f),
-            B = B == null ? null : (A == B ? LaneSums.Pad(A, start, count, scratch, 0f) : LaneSums.Pad(B, start, count, scratch + LaneSums.Lanes, 0f)),
+            B = TMode.ReadsB ? LaneSums.Pad(B, start, count, scratch + LaneSums.Lanes, 0f) : null,
         };
     }
 }
