@@ -43,7 +43,11 @@ internal static unsafe class PackedTile<TV> where TV : unmanaged, IFloatVector<T
     }
 
     /// <summary>One full MR×NR tile of C at <paramref name="c"/> (row stride <paramref name="ldc"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>
+    /// Compiled on its own, fully optimized, and never inlined: inlined into a caller that tiered compilation
+    /// recompiles with profile data, the accumulators lost their registers and the loop ran at less than half speed.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
     {
         // MR spelled out rather than read from the property: the JIT keeps it a constant here and folds the row tests.
