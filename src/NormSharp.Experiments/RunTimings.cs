@@ -77,10 +77,11 @@ public static partial class RunTimings
                     r.Id, SuiteContext.Num(m[0], "F2"), string.Join(" ", m.Select(v => SuiteContext.Num(v / m[0], "F2"))), SuiteContext.Num(wall, "F2"),
                     hasCpu ? SuiteContext.Num(c[0], "F2") : "-", hasCpu ? string.Join(" ", c.Select(v => SuiteContext.Num(v / c[0], "F2"))) : "-",
                     SuiteContext.Num(cpu, "F2"), judged <= DriftLimit ? "yes" : "no",
+                    r.Summary.SubnormalValues is { } subnormal ? subnormal.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "-",
                 };
             }).ToList();
-        return new ReportTable($"batch-4 runs: median step time per block of {Block} steps, relative to the first block, in wall time and in the training thread's CPU time (the largest must stay within {DriftLimit}×; judged on CPU time, which other work on the machine does not stretch)",
-            ["run", "first block ms", "wall blocks / first", "largest (wall)", "first block CPU ms", "CPU blocks / first", "largest (CPU)", $"within {DriftLimit}×"], rows);
+        return new ReportTable($"batch-4 runs: median step time per block of {Block} steps, relative to the first block, in wall time and in the training thread's CPU time (the largest must stay within {DriftLimit}×; judged on CPU time, which other work on the machine does not stretch), and the subnormal values left in the parameters, gradients and optimizer state, the slow-down's usual cause",
+            ["run", "first block ms", "wall blocks / first", "largest (wall)", "first block CPU ms", "CPU blocks / first", "largest (CPU)", $"within {DriftLimit}×", "subnormal values at the end"], rows);
     }
 
     /// <summary>

@@ -275,6 +275,7 @@ public sealed class RecipeRun : IDisposable
         StopReason = stopReason,
         Seed = _config.Seed,
         Threads = _config.Threads,
+        SubnormalValues = status == RunSummary.Failed ? null : NormSharp.Training.SubnormalCensus.Of(Model, _trainer.Optimizer).Total,
     };
 
     /// <summary>Records a run that ended with an error; a second failure here (a disk that is still full) must not hide the first.</summary>

@@ -67,6 +67,12 @@ public sealed record RunSummary
     /// <summary>Kernel threads.</summary>
     [JsonPropertyName("threads")] public required int Threads { get; init; }
 
+    /// <summary>
+    /// Subnormal values in the parameters, gradients and optimizer state at the end (<see cref="NormSharp.Training.SubnormalCensus"/>),
+    /// the usual cause of steps that slow down late in a run; null when not counted (a failed run, an older summary).
+    /// </summary>
+    [JsonPropertyName("subnormal_values")] public long? SubnormalValues { get; init; }
+
     // Reasons are prose: keep their signs and quotes readable (the file is not embedded in HTML).
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
