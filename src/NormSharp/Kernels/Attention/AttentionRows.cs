@@ -82,7 +82,7 @@ internal static unsafe class AttentionRows
     public static float Dot(float* a, float* b, int count)
     {
         float s = 0f;
-        for (int i = 0; i < count; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
+        for (int i = 0; i < count; i++) s = ExactFma.Scalar(a[i], b[i], s);
         return s;
     }
 

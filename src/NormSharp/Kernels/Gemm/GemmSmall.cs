@@ -247,7 +247,7 @@ internal static unsafe class GemmSmall
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Put(float* o, float s) => *o = Beta == 0f ? Alpha * s : MathF.FusedMultiplyAdd(Beta, *o, Alpha * s);
+        private readonly void Put(float* o, float s) => *o = Beta == 0f ? Alpha * s : ExactFma.Scalar(Beta, *o, Alpha * s);
     }
 
     private struct AxpyBody : IParallelWidthBody

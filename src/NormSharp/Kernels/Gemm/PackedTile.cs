@@ -38,7 +38,7 @@ internal static unsafe class PackedTile<TV> where TV : unmanaged, IFloatVector<T
             if (beta == 0f)
                 for (int j = 0; j < nr; j++) ci[j] = t[j];
             else
-                for (int j = 0; j < nr; j++) ci[j] = MathF.FusedMultiplyAdd(beta, ci[j], t[j]);
+                for (int j = 0; j < nr; j++) ci[j] = ExactFma.Scalar(beta, ci[j], t[j]);
         }
     }
 

@@ -221,6 +221,6 @@ internal readonly unsafe struct PackedRecurrentWeight
         if (beta == 0f)
             for (int j = 0; j < cols; j++) c[j] = scratch[j];
         else
-            for (int j = 0; j < cols; j++) c[j] = MathF.FusedMultiplyAdd(beta, c[j], scratch[j]);
+            for (int j = 0; j < cols; j++) c[j] = ExactFma.Scalar(beta, c[j], scratch[j]);
     }
 }

@@ -5,8 +5,8 @@ namespace NormSharp.Kernels.Simd;
 /// <summary>
 /// Four float lanes in plain scalar code, for machines without SIMD (or with it switched off). Four lanes rather
 /// than one so that the kernels' fixed 32-lane summation layout needs no more accumulators than at 128 bits.
-/// Multiply-adds go through <see cref="MathF.FusedMultiplyAdd"/>, which is correctly rounded with or without an
-/// FMA unit, so this form gives the same bits as the hardware widths.
+/// Multiply-adds are correctly rounded (<see cref="ExactFma"/>: the processor's instruction, or its emulation without one), so this
+/// form gives the same bits as the hardware widths.
 /// </summary>
 internal readonly struct VecScalar : IFloatVector<VecScalar>
 {
@@ -44,9 +44,8 @@ internal readonly struct VecScalar : IFloatVector<VecScalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VecScalar operator /(VecScalar a, VecScalar b) => new(a._x0 / b._x0, a._x1 / b._x1, a._x2 / b._x2, a._x3 / b._x3);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static VecScalar Fma(VecScalar a, VecScalar b, VecScalar c) => new(
-        MathF.FusedMultiplyAdd(a._x0, b._x0, c._x0), MathF.FusedMultiplyAdd(a._x1, b._x1, c._x1),
-        MathF.FusedMultiplyAdd(a._x2, b._x2, c._x2), MathF.FusedMultiplyAdd(a._x3, b._x3, c._x3));
+    public static VecScalar Fma(VecScalar a, VecScalar b, VecScalar c) => new(ExactFma.Scalar(a._x0, b._x0, c._x0), ExactFma.Scalar(a._x1, b._x1, c._x1),
+        ExactFma.Scalar(a._x2, b._x2, c._x2), ExactFma.Scalar(a._x3, b._x3, c._x3));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VecScalar Min(VecScalar a, VecScalar b) => new(MathF.Min(a._x0, b._x0), MathF.Min(a._x1, b._x1), MathF.Min(a._x2, b._x2), MathF.Min(a._x3, b._x3));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VecScalar Max(VecScalar a, VecScalar b) => new(MathF.Max(a._x0, b._x0), MathF.Max(a._x1, b._x1), MathF.Max(a._x2, b._x2), MathF.Max(a._x3, b._x3));
