@@ -72,6 +72,9 @@ internal static class CommandLine
             if (result.Errors.Count > 0) throw new UsageException(tree.Problem(result));
             var arguments = tree.Arguments(result, command);
             if (spec.Positional is not null && arguments.Positional is null) throw new UsageException($"'{path}' needs {spec.Positional}");
+            string? multiplyAdd = Environment.GetEnvironmentVariable(NormSharp.Kernels.Numerics.UnfusedVariable);
+            if (NormSharp.Kernels.Numerics.ParseUnfused(multiplyAdd) is null)
+                throw new UsageException($"the environment variable {NormSharp.Kernels.Numerics.UnfusedVariable} must be 'exact' or 'unfused', not '{multiplyAdd}'");
             var context = new CliContext(stdout, stderr, interactive ?? (!Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out)), verbose);
             return spec.Handler(arguments, context);
         }

@@ -74,11 +74,15 @@ internal static class BenchCommand
         return CommandLine.Ok;
     }
 
-    /// <summary>The widest vector width .NET accelerates in this process (DOTNET_EnableAVX512=0 and the like narrow it).</summary>
+    /// <summary>
+    /// The widest vector width .NET accelerates in this process (DOTNET_EnableAVX512=0 and the like narrow it), and how
+    /// a·b + c is computed (<see cref="NormSharp.Kernels.Numerics.MultiplyAdd"/>).
+    /// </summary>
     internal static string SimdDescription() =>
-        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "512-bit"
+        (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "512-bit"
         : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit"
-        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit" : "none (scalar)";
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit" : "none (scalar)")
+        + $", multiply-add: {NormSharp.Kernels.Numerics.MultiplyAdd.ToString().ToLowerInvariant()}";
 
     internal static void WriteJson<T>(ParsedArguments a, T report)
     {

@@ -106,6 +106,7 @@ internal static class ReproduceCommand
             ["cpu"] = CpuName(),
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
             ["threads"] = NormSharp.Threading.ParallelFor.MaxThreads.ToString(CultureInfo.InvariantCulture),
+            ["multiply-add"] = NormSharp.Kernels.Numerics.MultiplyAdd.ToString().ToLowerInvariant(),
             ["os"] = RuntimeInformation.OSDescription,
             [".NET"] = RuntimeInformation.FrameworkDescription,
             ["runs trained"] = runner.Trained.ToString(CultureInfo.InvariantCulture),

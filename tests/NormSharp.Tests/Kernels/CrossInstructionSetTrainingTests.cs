@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using NormSharp.IO.Safetensors;
+using NormSharp.Kernels;
 
 namespace NormSharp.Tests.Kernels;
 
@@ -50,6 +51,48 @@ public class CrossInstructionSetTrainingTests
         Assert.True(hashes.All(h => h == hashes[0]), $"{name}: the trained weights differ between runs:\n{report}");
     }
 
+    [Fact]
+    public async Task TheUnfusedMultiplyAddIsReproducibleOnItsMachineAndChangesNothingWhereTheInstructionExists()
+    {
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // the comparison needs a machine with the instruction
+        using var data = new TestData.TempDir();
+        TestData.WriteFolder(data.Path, train: 192, test: 48, classes: 4, seed: 5);
+        string unfused = $"{Numerics.UnfusedVariable}=unfused";
+        (string Label, string[] Environment, int Threads)[] cases =
+        [
+            ("exact, with the instruction", [], 1),
+            ("unfused, with the instruction", [unfused], 1),
+            ("unfused, AVX2 off, 1 thread", [unfused, "DOTNET_EnableAVX2=0"], 1),
+            ("unfused, AVX2 off, 2 threads", [unfused, "DOTNET_EnableAVX2=0"], 2),
+        ];
+        var hashes = await Task.WhenAll(cases.Select((c, i) => Task.Run(() =>
+        {
+            string outDir = Path.Combine(data.Path, $"run-{i}");
+            return TrainAndHash($"train --data-dir {data.Path} --norm layer --hidden 40,24 --batch-size 16 --epochs 1 --seed 7 --threads {c.Threads} --out {outDir}", c.Environment, outDir);
+        })));
+        Assert.True(hashes[1] == hashes[0], "the variable must not change anything where the instruction exists");
+        Assert.True(hashes[3] == hashes[2], "unfused runs must still give the same bits on any number of threads");
+        Assert.True(hashes[2] != hashes[0], "without the instruction the unfused form rounds twice, so its weights differ in their last bits");
+    }
+
+    [Fact]
+    public void AnUnknownMultiplyAddSettingIsAnInputError()
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NormSharp.Cli.dll"));
+        start.ArgumentList.Add("bench");
+        start.ArgumentList.Add("gemm");
+        start.Environment[Numerics.UnfusedVariable] = "fast";
+        using var process = Process.Start(start)!;
+        string stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains($"{Numerics.UnfusedVariable} must be 'exact' or 'unfused', not 'fast'", stderr);
+    }
+
     /// <summary>Runs the CLI with extra environment variables and returns the SHA-256 of the trained tensors (names and bytes).</summary>
     private static string TrainAndHash(string arguments, string[] environment, string outDir)
     {
@@ -59,7 +102,7 @@ public class CrossInstructionSetTrainingTests
         start.ArgumentList.Add(cli);
         foreach (string a in arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)) start.ArgumentList.Add(a);
         // A child inherits the test leg's switches; each run sets exactly its own.
-        foreach (string v in new[] { "DOTNET_EnableAVX512", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic", "NORMSHARP_EXPECT_SIMD" }) start.Environment.Remove(v);
+        foreach (string v in new[] { "DOTNET_EnableAVX512", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic", "NORMSHARP_EXPECT_SIMD", Numerics.UnfusedVariable }) start.Environment.Remove(v);
         foreach (string pair in environment)
         {
             int eq = pair.IndexOf('=');

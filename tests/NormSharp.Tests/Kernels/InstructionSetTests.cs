@@ -28,5 +28,21 @@ public class InstructionSetTests
         string actual = $"Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, Vector128 {Vector128.IsHardwareAccelerated}, kernels at {Widths.Widest}";
         Assert.True(Vector512.IsHardwareAccelerated == v512 && Vector256.IsHardwareAccelerated == v256 && Vector128.IsHardwareAccelerated == v128 && Widths.Widest == widest,
             $"NORMSHARP_EXPECT_SIMD={expected} but this process has {actual}");
+        // Below AVX2 .NET switches the fused multiply-add off too (x86), so those legs test its exact emulation.
+        var multiplyAdd = expected is "avx512" or "avx2" || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported
+            ? NormSharp.Kernels.MultiplyAddMode.Instruction
+            : NormSharp.Kernels.MultiplyAddMode.Emulated;
+        Assert.Equal(multiplyAdd, NormSharp.Kernels.Numerics.MultiplyAdd);
+    }
+
+    [Fact]
+    public void TheMultiplyAddVariableAcceptsExactOrUnfusedOnly()
+    {
+        Assert.Equal(false, NormSharp.Kernels.Numerics.ParseUnfused(null));
+        Assert.Equal(false, NormSharp.Kernels.Numerics.ParseUnfused(""));
+        Assert.Equal(false, NormSharp.Kernels.Numerics.ParseUnfused("exact"));
+        Assert.Equal(true, NormSharp.Kernels.Numerics.ParseUnfused("unfused"));
+        Assert.Null(NormSharp.Kernels.Numerics.ParseUnfused("fast"));
+        Assert.Null(NormSharp.Kernels.Numerics.ParseUnfused("Unfused"));
     }
 }

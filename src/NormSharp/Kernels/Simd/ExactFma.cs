@@ -12,22 +12,33 @@ namespace NormSharp.Kernels.Simd;
 /// rounded to double with the rounding direction made "to odd" (Boldo and Melquiond: the inexact result's last bit is
 /// forced to 1), and that double, whose precision exceeds the float's by more than two bits, rounds to the float
 /// nearest the exact a·b + c. So the result has the same bits as the hardware instruction for all finite inputs.
+/// A process that chose speed over identical results (<see cref="Numerics.UnfusedVariable"/>) rounds a·b, then adds c.
 /// </summary>
 internal static class ExactFma
 {
-    /// <summary>a·b + c with one rounding, lane by lane: the instruction where there is one, else the emulation on SSE2.</summary>
+    /// <summary>Without the instruction, whether the process chose speed over identical results (<see cref="Numerics.UnfusedVariable"/>).</summary>
+    private static readonly bool Unfused = !HasInstruction && Numerics.ParseUnfused(Environment.GetEnvironmentVariable(Numerics.UnfusedVariable)) == true;
+
+    /// <summary>Whether the processor has a fused multiply-add instruction .NET uses.</summary>
+    private static bool HasInstruction => System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+
+    /// <summary>What a·b + c uses in this process.</summary>
+    public static MultiplyAddMode Mode => HasInstruction ? MultiplyAddMode.Instruction : Unfused ? MultiplyAddMode.Unfused : MultiplyAddMode.Emulated;
+
+    /// <summary>a·b + c lane by lane: the instruction where there is one, else the emulation on SSE2 (or, unfused, a·b then + c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Vector(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
-        System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported || !Sse2.IsSupported
-            ? Vector128.FusedMultiplyAdd(a, b, c)
-            : Emulated(a, b, c);
+        HasInstruction ? Vector128.FusedMultiplyAdd(a, b, c)
+        : Unfused ? a * b + c
+        : Sse2.IsSupported ? Emulated(a, b, c)
+        : Vector128.FusedMultiplyAdd(a, b, c);
 
-    /// <summary>a·b + c with one rounding: the instruction where there is one, else the emulation.</summary>
+    /// <summary>a·b + c: the instruction where there is one, else the emulation (or, unfused, a·b then + c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(float a, float b, float c) =>
-        System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported
-            ? MathF.FusedMultiplyAdd(a, b, c)
-            : Emulated(a, b, c);
+        HasInstruction ? MathF.FusedMultiplyAdd(a, b, c)
+        : Unfused ? a * b + c
+        : Emulated(a, b, c);
 
     /// <summary>The emulation on SSE2, four lanes (public for the tests, which compare it with the instruction).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

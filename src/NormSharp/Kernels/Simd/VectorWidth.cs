@@ -32,11 +32,18 @@ internal static class Widths
     [ThreadStatic] private static VectorWidth? _forced;
 
     /// <summary>The widest width accelerated on this machine.</summary>
-    public static VectorWidth Widest { get; } =
-        Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
-        : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256
-        : Vector128.IsHardwareAccelerated ? VectorWidth.Bits128
-        : VectorWidth.Scalar;
+    public static VectorWidth Widest { get; } = Pick();
+
+    private static VectorWidth Pick()
+    {
+        // The multiply-add mode is settled before any kernel is compiled (every kernel is dispatched through here), so
+        // the compiler sees it as a constant and keeps the branch out of the kernels' loops.
+        _ = ExactFma.Mode;
+        return Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
+            : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256
+            : Vector128.IsHardwareAccelerated ? VectorWidth.Bits128
+            : VectorWidth.Scalar;
+    }
 
     /// <summary>The width kernels dispatched from this thread use.</summary>
     public static VectorWidth Active => _forced ?? Widest;
