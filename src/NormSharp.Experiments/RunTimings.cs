@@ -41,6 +41,20 @@ public static partial class RunTimings
     [GeneratedRegex(@"-(s\d+|tune)$")]
     private static partial Regex SeedSuffix();
 
+    /// <summary>
+    /// The median <c>worker_share</c> of the first block and of the block with the largest step-time median
+    /// (<paramref name="blockMedians"/>), as "first → slowest"; "-" when the run did not log it.
+    /// </summary>
+    private static string WorkerShares(RunResult run, double[] blockMedians)
+    {
+        var share = run.StepValues("worker_share");
+        if (share.Length != run.StepMilliseconds.Length || blockMedians.Length < 2 || !share.Any(double.IsFinite)) return "-";
+        int slowest = Array.IndexOf(blockMedians, blockMedians.Skip(1).Max());
+        string Median(int block) => share.Skip(block * Block).Take(Block).Where(double.IsFinite).ToList() is { Count: > 0 } values
+            ? SuiteContext.Num(Stats.Median(values), "F2") : "-";
+        return $"{Median(0)} → {Median(slowest)}";
+    }
+
     /// <summary>Samples per second and training time per group of runs (medians over the group's runs).</summary>
     public static ReportTable Speed(IEnumerable<RunResult> runs)
     {
@@ -78,10 +92,11 @@ public static partial class RunTimings
                     hasCpu ? SuiteContext.Num(c[0], "F2") : "-", hasCpu ? string.Join(" ", c.Select(v => SuiteContext.Num(v / c[0], "F2"))) : "-",
                     SuiteContext.Num(cpu, "F2"), judged <= DriftLimit ? "yes" : "no",
                     r.Summary.SubnormalValues is { } subnormal ? subnormal.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "-",
+                    WorkerShares(r, hasCpu ? c : m),
                 };
             }).ToList();
-        return new ReportTable($"batch-4 runs: median step time per block of {Block} steps, relative to the first block, in wall time and in the training thread's CPU time (the largest must stay within {DriftLimit}×; judged on CPU time, which other work on the machine does not stretch), and the subnormal values left in the parameters, gradients and optimizer state, the slow-down's usual cause",
-            ["run", "first block ms", "wall blocks / first", "largest (wall)", "first block CPU ms", "CPU blocks / first", "largest (CPU)", $"within {DriftLimit}×", "subnormal values at the end"], rows);
+        return new ReportTable($"batch-4 runs: median step time per block of {Block} steps, relative to the first block, in wall time and in the training thread's CPU time (the largest must stay within {DriftLimit}×; judged on CPU time, which other work on the machine does not stretch), the subnormal values left in the parameters, gradients and optimizer state (the slow-down's usual cause), and the share of the parallel work the pool's workers ran in the first and in the slowest block (near 0: the step ran on one core, the machine did not give the run its others)",
+            ["run", "first block ms", "wall blocks / first", "largest (wall)", "first block CPU ms", "CPU blocks / first", "largest (CPU)", $"within {DriftLimit}×", "subnormal values at the end", "worker share, first → slowest block"], rows);
     }
 
     /// <summary>

@@ -151,7 +151,9 @@ public sealed class CharLmRun : IDisposable
                 // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
                 var communication = new CommunicationMetrics(meter);
                 _trainer.Add(communication);
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [communication]);
+                var workers = new WorkerShareMetrics();
+                _trainer.Add(workers);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [communication, workers]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, _checkpoints));

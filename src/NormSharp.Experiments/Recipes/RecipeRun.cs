@@ -121,7 +121,9 @@ public sealed class RecipeRun : IDisposable
                 // Logged by every run (zeros in one process) so a run resumes on any number of ranks.
                 var communication = new CommunicationMetrics(meter);
                 _trainer.Add(communication);
-                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights, communication }.OfType<IStepMetrics>()]);
+                var workers = new WorkerShareMetrics();
+                _trainer.Add(workers);
+                _metrics = new MetricsCsvLogger(Path.Combine(_dir, "metrics.csv"), [.. new IStepMetrics?[] { hidden, weights, communication, workers }.OfType<IStepMetrics>()]);
                 _trainer.Add(_metrics);
             }
             _trainer.Add(new NanGuard(config.NanPolicy, checkpoints) { LocateLossFault = Model is Mlp mlp ? () => FirstNonFiniteLayer(mlp) : null });

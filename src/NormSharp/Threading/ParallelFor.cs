@@ -36,6 +36,12 @@ public static class ParallelFor
     }
 
     /// <summary>
+    /// Chunks handed to the worker pool since the process started, and how many of them the workers ran (loops run
+    /// inline on the calling thread, small or nested ones, are not counted).
+    /// </summary>
+    public static PoolChunkCounts PoolChunks => _pool is { } pool ? pool.Counts : default;
+
+    /// <summary>
     /// Number of chunks a loop over <paramref name="count"/> items with at least <paramref name="grain"/> items per
     /// chunk is cut into: ⌈count / grain⌉, at most <see cref="MaxChunks"/>. It depends on nothing else.
     /// </summary>
@@ -140,8 +146,12 @@ public static class ParallelFor
         private int _generation;
         private int _closedGeneration;
         private Exception? _failure;
+        private long _offered;
+        private long _runByWorkers;
 
         public int WorkerCount => _workers.Length;
+
+        public PoolChunkCounts Counts => new(Volatile.Read(ref _offered), Volatile.Read(ref _runByWorkers));
 
         public WorkerPool(int workers)
         {
@@ -170,6 +180,7 @@ public static class ParallelFor
                 if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
             }
 
+            Interlocked.Add(ref _offered, chunks);
             DrainChunks(job);
             Volatile.Write(ref _closedGeneration, generation);
             WaitForCheckedIn();
@@ -192,12 +203,15 @@ public static class ParallelFor
             }
         }
 
-        private void DrainChunks(IChunkRunner job)
+        /// <summary>Runs chunks until none is left; returns how many this thread ran.</summary>
+        private int DrainChunks(IChunkRunner job)
         {
+            int ran = 0;
             while (true)
             {
                 int c = Interlocked.Increment(ref _nextChunk) - 1;
-                if (c >= _chunks) return;
+                if (c >= _chunks) return ran;
+                ran++;
                 try { job.RunChunk(c); }
                 catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
             }
@@ -231,7 +245,11 @@ public static class ParallelFor
                 Interlocked.Increment(ref _active);
                 // Checked in first, then the close is read: the dispatcher cannot return (and reuse the job's
                 // state) while a worker that saw the job open is still inside it.
-                if (Volatile.Read(ref _closedGeneration) < seen) DrainChunks(_job!);
+                if (Volatile.Read(ref _closedGeneration) < seen)
+                {
+                    int ran = DrainChunks(_job!);
+                    if (ran > 0) Interlocked.Add(ref _runByWorkers, ran);
+                }
                 if (Interlocked.Decrement(ref _active) == 0)
                 {
                     lock (_finished) Monitor.PulseAll(_finished);

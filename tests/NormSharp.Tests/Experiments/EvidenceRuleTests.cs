@@ -125,12 +125,12 @@ public class EvidenceRuleTests
             Dataset = "d", Norm = "layer", Model = "mlp", BatchSize = 4, Epochs = 1, Steps = 1500, FinalTrainLoss = 0.1, TestLoss = 0.1,
             TestAccuracy = 0.9, SamplesPerSecond = 1, Diverged = false, Seed = 1, Threads = 1,
         };
-        RunResult Run(string id, Func<int, double> wall, Func<int, double> cpu, long? subnormal = null)
+        RunResult Run(string id, Func<int, double> wall, Func<int, double> cpu, long? subnormal = null, Func<int, double>? share = null)
         {
             string path = Path.Combine(dir.Path, id + ".csv");
-            var lines = new List<string> { string.Join(",", NormSharp.Training.MetricsCsvLogger.BaseColumns) };
+            var lines = new List<string> { string.Join(",", NormSharp.Training.MetricsCsvLogger.BaseColumns) + ",worker_share" };
             for (int i = 0; i < 1500; i++)
-                lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"step,0,{i + 1},0.5,,0.001,1,{wall(i)},{cpu(i)},,"));
+                lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"step,0,{i + 1},0.5,,0.001,1,{wall(i)},{cpu(i)},,,{(share is null ? "" : share(i))}"));
             File.WriteAllLines(path, lines);
             return RunResult.Load(id, config, summary with { SubnormalValues = subnormal }, path);
         }
@@ -138,7 +138,9 @@ public class EvidenceRuleTests
         var loaded = Run("A-layer-b4-s1", i => i < 1000 ? 5 : 10, _ => 4, subnormal: 0);
         // Both rise fivefold: the arithmetic itself slowed down (subnormals).
         var slowed = Run("A-none-b4-s1", i => i < 500 ? 5 : 25, i => i < 500 ? 4 : 20, subnormal: 209_271);
-        var table = RunTimings.SmallBatchDrift([loaded, slowed]);
+        // Twice as slow with the workers gone: the machine took the second core.
+        var alone = Run("A-layer-b4-s2", i => i < 500 ? 5 : 10, i => i < 500 ? 4 : 8, subnormal: 0, share: i => i < 500 ? 0.5 : 0.0);
+        var table = RunTimings.SmallBatchDrift([loaded, slowed, alone]);
         var byRun = table.Rows.ToDictionary(r => r[0]);
         Assert.Equal("2.00", byRun["A-layer-b4-s1"][3]);
         Assert.Equal("1.00", byRun["A-layer-b4-s1"][6]);
@@ -148,5 +150,9 @@ public class EvidenceRuleTests
         // The census beside the timings names the usual cause.
         Assert.Equal("0", byRun["A-layer-b4-s1"][8]);
         Assert.Equal("209,271", byRun["A-none-b4-s1"][8]);
+        // And the worker share beside them tells a machine that withdrew a core from a slower step.
+        Assert.Equal("2.00", byRun["A-layer-b4-s2"][6]);
+        Assert.Equal("0.50 → 0.00", byRun["A-layer-b4-s2"][9]);
+        Assert.Equal("-", byRun["A-none-b4-s1"][9]);
     }
 }

@@ -53,3 +53,43 @@ public class ReductionThreadingTests
         }
     }
 }
+
+/// <summary>The pool's chunk counts, which tell how much of the parallel work the workers took.</summary>
+[Collection(nameof(ChannelNormThreadingTests))]
+public class PoolChunkCountTests
+{
+    private struct Sleepy : IParallelBody
+    {
+        public void Execute(int chunk, int start, int end) => Thread.SpinWait(2000);
+    }
+
+    [Fact]
+    public void EveryChunkHandedToThePoolIsCountedAndOnlyThose()
+    {
+        int keep = ParallelFor.MaxThreads;
+        try
+        {
+            var body = new Sleepy();
+            ParallelFor.MaxThreads = 2;
+            ParallelFor.RunChunks(64, 64, ref body); // starts the pool
+            var before = ParallelFor.PoolChunks;
+            ParallelFor.RunChunks(64, 64, ref body);
+            var pooled = ParallelFor.PoolChunks.Since(before);
+            Assert.Equal(64, pooled.Offered);
+            Assert.InRange(pooled.RunByWorkers, 0, 64);
+            Assert.InRange(pooled.WorkerShare, 0.0, 1.0);
+
+            // A loop on one thread runs inline: nothing is handed to the pool.
+            ParallelFor.MaxThreads = 1;
+            before = ParallelFor.PoolChunks;
+            ParallelFor.RunChunks(64, 64, ref body);
+            var inline = ParallelFor.PoolChunks.Since(before);
+            Assert.Equal(0, inline.Offered);
+            Assert.True(double.IsNaN(inline.WorkerShare));
+        }
+        finally
+        {
+            ParallelFor.MaxThreads = keep;
+        }
+    }
+}
