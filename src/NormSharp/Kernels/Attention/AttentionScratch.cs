@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace NormSharp.Kernels.Attention;
 
 /// <summary>
@@ -13,18 +10,5 @@ internal static unsafe class AttentionScratch
     [ThreadStatic] private static float[]? _buffer;
 
     /// <summary>A region of at least <paramref name="floats"/> floats, 64-byte aligned, valid until this thread's next call.</summary>
-    public static float* Get(long floats)
-    {
-        const int Pad = 16;
-        var buf = _buffer;
-        if (buf is null || buf.Length - Pad < floats)
-        {
-            long size = floats + Pad;
-            if (size > Array.MaxLength) throw new OutOfMemoryException($"Attention: working space of {floats} floats exceeds the largest array.");
-            buf = GC.AllocateUninitializedArray<float>((int)size, pinned: true);
-            _buffer = buf;
-        }
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buf));
-        return (float*)((address + 63) & ~(nuint)63);
-    }
+    public static float* Get(long floats) => PinnedScratch.Aligned(ref _buffer, floats, "Attention");
 }

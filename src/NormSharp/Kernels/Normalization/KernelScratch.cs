@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace NormSharp.Kernels.Normalization;
 
 /// <summary>
@@ -33,10 +30,5 @@ internal static unsafe class KernelScratch
     /// At least <paramref name="length"/> floats starting on a 64-byte line, in a pinned buffer of this thread (contents
     /// undefined, valid until this thread's next call; distinct from <see cref="Floats"/>).
     /// </summary>
-    public static float* Aligned(int length)
-    {
-        var b = _aligned;
-        if (b is null || b.Length < length + 16) _aligned = b = GC.AllocateArray<float>(Math.Max(length + 16, 1024), pinned: true);
-        return (float*)(((nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(b)) + 63) & ~(nuint)63);
-    }
+    public static float* Aligned(int length) => PinnedScratch.Aligned(ref _aligned, length, "Normalization kernels");
 }

@@ -12,8 +12,6 @@ namespace NormSharp.Kernels.Recurrent;
 /// </summary>
 internal static unsafe class RecurrentScratch
 {
-    private const int Alignment = 64;
-
     [ThreadStatic] private static float[]? _weights;
     [ThreadStatic] private static float[]? _inputWeights;
     [ThreadStatic] private static float[]? _chunk;
@@ -50,20 +48,5 @@ internal static unsafe class RecurrentScratch
         return (double*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buf));
     }
 
-    private static float* Get(ref float[]? buffer, long floats)
-    {
-        var buf = buffer;
-        if (buf is null || buf.Length - Alignment / sizeof(float) < floats)
-        {
-            long needed = floats + Alignment / sizeof(float);
-            if (needed > Array.MaxLength)
-                throw new OutOfMemoryException($"Recurrent kernels: working space of {floats} floats exceeds the largest array.");
-            long size = Math.Min(Array.MaxLength, Math.Max(needed, buf is null ? 0 : buf.Length + buf.Length / 2L));
-            // Pinned, so the pointer stays valid without a fixed block around the kernels that use it.
-            buf = GC.AllocateUninitializedArray<float>((int)size, pinned: true);
-            buffer = buf;
-        }
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buf));
-        return (float*)((address + Alignment - 1) & ~(nuint)(Alignment - 1));
-    }
+    private static float* Get(ref float[]? buffer, long floats) => PinnedScratch.Aligned(ref buffer, floats, "Recurrent kernels");
 }
